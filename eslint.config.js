@@ -1,0 +1,54 @@
+// Lint rules, including the layering of DESIGN.md: imports point down only
+// (renderer -> api; electron/server/cli -> services -> models), and only main/electron imports Electron.
+import tseslint from 'typescript-eslint';
+
+const electronOnly = { name: 'electron', message: 'Only main/electron may import Electron.' };
+const upward = (...layers) =>
+  layers.map((layer) => ({
+    group: [`**/${layer}/**`, `**/${layer}`],
+    message: `Imports point down: no ${layer}/ here.`,
+  }));
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'models/onnx/generated/**', 'test/.cache/**', 'bench/out/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+    },
+  },
+  {
+    files: ['models/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [electronOnly], patterns: upward('main', 'renderer') }],
+    },
+  },
+  {
+    files: ['main/services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [electronOnly], patterns: upward('electron', 'server', 'cli', 'renderer') },
+      ],
+    },
+  },
+  {
+    files: ['main/api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [electronOnly],
+          patterns: upward('electron', 'server', 'cli', 'services', 'renderer', 'models'),
+        },
+      ],
+    },
+  },
+  {
+    files: ['main/cli/**/*.ts', 'main/server/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [electronOnly], patterns: upward('electron', 'renderer') }],
+    },
+  },
+);
