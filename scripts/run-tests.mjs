@@ -16,7 +16,7 @@ function collect(dir, out) {
 
 const args = process.argv.slice(2);
 const dirs = args.filter((a) => !a.startsWith('--'));
-const files = dirs.flatMap((d) => collect(d, []));
+const files = dirs.flatMap((d) => (statSync(d).isDirectory() ? collect(d, []) : [d]));
 if (files.length === 0) {
   console.error(`No test files under ${dirs.join(', ')}`);
   process.exit(1);
