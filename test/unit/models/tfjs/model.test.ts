@@ -133,7 +133,10 @@ test('forward and dispose leak no tensors', () => {
 test('a wrong input shape is refused with expected versus found', () => {
   const model = build(base);
   assert.throws(
-    () => tf.tidy(() => model.forward(randomInput(1, 64, 1))),
+    () =>
+      tf.tidy(() => {
+        model.forward(randomInput(1, 64, 1));
+      }),
     /Expected input of shape \[N, 32, 32, 3\], got \[1,64,64,3\]/,
   );
   model.dispose();
