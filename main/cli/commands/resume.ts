@@ -1,0 +1,44 @@
+// `attnvgg resume <run>`: continues a stopped or interrupted run from its last complete checkpoint.
+// Must not import electron or anything from main/electron, main/server or renderer.
+
+import { resolve } from 'node:path';
+import { BACKEND_NAMES, type BackendName } from '../../../models/tfjs/backend.js';
+import { resumeTraining, TrainingControl } from '../../services/training/training-run.js';
+import { EXIT, UserError, type Command } from '../command.js';
+import { choiceOption, parseOptions } from '../parse-options.js';
+import { outputMode, ProgressWriter } from '../progress-output.js';
+import { createTrainingReporter, withInterruptToStop } from '../training-reporter.js';
+
+export const resumeCommand: Command = {
+  name: 'resume',
+  summary: 'continue a stopped training run from its last checkpoint',
+  help: `Usage: attnvgg resume <run-folder> [--backend NAME] [--json]
+
+Continues the run from checkpoints/last.safetensors with the settings it was started with.`,
+  async run(context) {
+    const { values, positionals } = parseOptions(
+      context.argv,
+      { backend: { type: 'string' }, json: { type: 'boolean' } },
+      this.help,
+    );
+    if (values.help) {
+      context.stdout.write(`${this.help}\n`);
+      return EXIT.ok;
+    }
+    if (positionals.length !== 1) throw new UserError(`Expected one run folder.\n\n${this.help}`, EXIT.usage);
+    const mode = outputMode(context.stdout, Boolean(values.json));
+    const out = new ProgressWriter(context.stdout, mode);
+    const control = new TrainingControl();
+    const backend = choiceOption(values, 'backend', BACKEND_NAMES) as BackendName | undefined;
+    const result = await withInterruptToStop(control, out, () =>
+      resumeTraining({
+        runDir: resolve(positionals[0]),
+        backend,
+        control,
+        onEvent: createTrainingReporter(out, mode),
+      }),
+    );
+    out.end();
+    return result.status === 'cancelled' || result.status === 'paused' ? EXIT.interrupted : EXIT.ok;
+  },
+};

@@ -1,0 +1,79 @@
+// Shows a training run's events in the CLI (bar, lines or JSON) and turns Ctrl-C into a clean stop:
+// the first Ctrl-C asks the loop to stop at the next step and save a checkpoint, a second one quits.
+// Must not import electron or anything from main/electron, main/server or renderer.
+
+import { TrainingControl } from '../services/training/training-run.js';
+import type { TrainingEvent } from '../services/training/training-events.js';
+import { bar, formatSeconds, ProgressWriter, type OutputMode } from './progress-output.js';
+
+export function createTrainingReporter(
+  out: ProgressWriter,
+  mode: OutputMode,
+): (event: TrainingEvent) => void {
+  let lastLine = 0;
+  return (event) => {
+    out.json(event);
+    if (mode === 'json') return;
+    switch (event.type) {
+      case 'started':
+        out.line(
+          `Training on ${event.trainImages} images (${event.valImages} for validation), ${event.classes.length} classes, backend ${event.backend}` +
+            (event.resumedAt
+              ? `; resuming at epoch ${event.resumedAt.epoch + 1}, step ${event.resumedAt.stepInEpoch}`
+              : ''),
+        );
+        break;
+      case 'step': {
+        const text = `epoch ${event.epoch + 1} ${bar(event.step / event.stepsPerEpoch)} ${event.step}/${event.stepsPerEpoch} loss ${event.loss.toFixed(3)} ${event.imagesPerSecond.toFixed(1)} img/s ETA ${formatSeconds(event.etaSeconds)}`;
+        const now = Date.now();
+        // Without a terminal, print a step line at most every 10 s so logs stay readable.
+        const asLine = now - lastLine > 10_000;
+        if (asLine) lastLine = now;
+        out.transient(text, asLine);
+        break;
+      }
+      case 'epoch':
+        out.line(
+          `epoch ${event.epoch + 1}/${event.epochs}: train loss ${event.trainLoss.toFixed(3)} acc ${(100 * event.trainAccuracy).toFixed(1)} %, val loss ${event.valLoss.toFixed(3)} acc ${(100 * event.valAccuracy).toFixed(1)} %${event.improved ? ' (best so far)' : ''}`,
+        );
+        break;
+      case 'skipped-file':
+        out.line(`skipped ${event.path}: ${event.message}`);
+        break;
+      case 'warning':
+        out.line(`warning: ${event.message}`);
+        break;
+      case 'evaluated':
+        out.line(
+          `evaluation (${event.split}): accuracy ${(100 * event.accuracy).toFixed(1)} % on ${event.images} images -> ${event.path}`,
+        );
+        break;
+      case 'finished':
+        out.line(`${event.status}: ${event.message}`);
+        break;
+      case 'checkpoint':
+        break;
+    }
+  };
+}
+
+/** Installs the Ctrl-C handler for the duration of `work`. */
+export async function withInterruptToStop<T>(
+  control: TrainingControl,
+  out: ProgressWriter,
+  work: () => Promise<T>,
+): Promise<T> {
+  const onSigint = (): void => {
+    if (control.stopRequested) process.exit(130);
+    control.request('cancel');
+    out.line('Stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)...');
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    return await work();
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}

@@ -1,0 +1,55 @@
+// Evaluates a run's model on any labelled folder (all of its images, whatever their split folder), and
+// writes the report into the run folder. Must not import electron or anything from main/electron,
+// main/server, main/cli or renderer.
+
+import { join } from 'node:path';
+import { encodeSafetensors } from '../../../models/core/safetensors.js';
+import { AttentionVgg } from '../../../models/tfjs/model.js';
+import { scanDataset } from '../datasets/scan-dataset.js';
+import { writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
+import { evaluateModel, type EvaluationReport } from './evaluate-model.js';
+import { loadRunModel } from './load-run-model.js';
+import { TrainingError } from './training-run.js';
+
+export interface FolderEvaluation {
+  report: EvaluationReport;
+  reportPath: string;
+  mapsPath: string;
+}
+
+export async function evaluateRunOnFolder(
+  runDir: string,
+  folder: string,
+  name = `eval-${Date.now()}`,
+): Promise<FolderEvaluation> {
+  const run = await loadRunModel(runDir);
+  const { record } = run;
+  const scan = await scanDataset(folder, { valFraction: 0, seed: record.config.seed });
+  const folderClasses = scan.classes.map((c) => c.name);
+  const unknown = folderClasses.filter((c) => !record.classes.includes(c));
+  if (unknown.length > 0)
+    throw new TrainingError(
+      `The folder has classes the model does not know: ${unknown.join(', ')}. The model knows: ${record.classes.join(', ')}.`,
+    );
+  // Class indices of the model, not of the folder (the folder may hold a subset of the classes).
+  const items = scan.items.map((item) => ({ ...item, classIndex: record.classes.indexOf(item.label) }));
+  const model = AttentionVgg.fromWeights(record.spec, run.weights);
+  try {
+    const { report, maps } = await evaluateModel(model, items, {
+      classes: record.classes,
+      split: folder,
+      inputSize: record.spec.inputSize,
+      batchSize: 32,
+      mean: record.config.mean,
+      std: record.config.std,
+      keepMisclassifiedMaps: record.config.keepMisclassifiedMaps,
+    });
+    const reportPath = join(runDir, `${name}.json`);
+    const mapsPath = join(runDir, `${name}-maps.safetensors`);
+    await writeFileAtomic(mapsPath, encodeSafetensors(maps));
+    await writeJsonAtomic(reportPath, report);
+    return { report, reportPath, mapsPath };
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,34 @@
+// Opens a finished or stopped run as a model: its spec, classes and the best weights (or the last
+// checkpoint's when no epoch has finished). Must not import electron or anything from main/electron,
+// main/server, main/cli or renderer.
+
+import { readFile } from 'node:fs/promises';
+import { decodeSafetensors } from '../../../models/core/safetensors.js';
+import { checkWeights, type Weights } from '../../../models/core/weights.js';
+import { loadCheckpoint } from './checkpoint.js';
+import { readRunRecord, runPath, RunFolderError, type RunRecord } from './run-folder.js';
+
+export interface RunModel {
+  record: RunRecord;
+  weights: Weights;
+  /** Which file the weights came from. */
+  source: 'best' | 'last';
+}
+
+export async function loadRunModel(runDir: string): Promise<RunModel> {
+  const record = await readRunRecord(runDir);
+  let weights: Weights | null = null;
+  let source: RunModel['source'] = 'best';
+  try {
+    weights = decodeSafetensors(await readFile(runPath(runDir, 'bestCheckpoint'))).tensors;
+  } catch {
+    source = 'last';
+    weights = await loadCheckpoint(runPath(runDir, 'lastCheckpoint'))
+      .then((c) => c.weights)
+      .catch(() => null);
+  }
+  if (!weights)
+    throw new RunFolderError(`The run in ${runDir} has no checkpoint yet: train at least one step first`);
+  checkWeights(record.spec, weights);
+  return { record, weights, source };
+}

@@ -1,0 +1,49 @@
+// The progress events a training run emits, for the CLI, the UI and the metrics log alike.
+// Plain data (JSON-serialisable). Must not import electron or anything from main/electron, main/server,
+// main/cli or renderer.
+
+export type RunStatus =
+  'created' | 'running' | 'paused' | 'cancelled' | 'completed' | 'stopped-early' | 'failed';
+
+export type TrainingEvent =
+  | {
+      type: 'started';
+      runDir: string;
+      backend: string;
+      classes: string[];
+      trainImages: number;
+      valImages: number;
+      epochs: number;
+      stepsPerEpoch: number;
+      resumedAt?: { epoch: number; stepInEpoch: number };
+    }
+  | {
+      type: 'step';
+      epoch: number;
+      step: number;
+      stepsPerEpoch: number;
+      globalStep: number;
+      loss: number;
+      accuracy: number;
+      lr: number;
+      imagesPerSecond: number;
+      etaSeconds: number;
+    }
+  | {
+      type: 'epoch';
+      epoch: number;
+      epochs: number;
+      trainLoss: number;
+      trainAccuracy: number;
+      valLoss: number;
+      valAccuracy: number;
+      trainSeconds: number;
+      improved: boolean;
+    }
+  | { type: 'checkpoint'; path: string; epoch: number; stepInEpoch: number }
+  | { type: 'skipped-file'; path: string; reason: string; message: string }
+  | { type: 'warning'; message: string }
+  | { type: 'evaluated'; split: string; accuracy: number; images: number; path: string }
+  | { type: 'finished'; status: RunStatus; runDir: string; message: string };
+
+export type TrainingEventListener = (event: TrainingEvent) => void;

@@ -1,0 +1,378 @@
+// The training loop of a run folder: start a new run or resume a stopped one from its last complete
+// checkpoint. Emits TrainingEvents, writes metrics, checkpoints (atomically) and the final evaluation.
+// Stops cleanly at a step boundary when asked (pause or cancel), leaving a checkpoint to resume from.
+// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+
+import * as tf from '@tensorflow/tfjs-core';
+import { createRandom } from '../../../models/core/random.js';
+import { readFile } from 'node:fs/promises';
+import { decodeSafetensors, encodeSafetensors } from '../../../models/core/safetensors.js';
+import { validateSpec, type ModelSpec } from '../../../models/core/spec.js';
+import { initWeights, type Weights } from '../../../models/core/weights.js';
+import { selectBackend, type BackendName } from '../../../models/tfjs/backend.js';
+import { AttentionVgg } from '../../../models/tfjs/model.js';
+import { Optimizer } from '../../../models/train/optimizer.js';
+import { scheduleAt } from '../../../models/train/schedule.js';
+import { trainStep } from '../../../models/train/step.js';
+import { createBatchStream, epochOrder } from '../datasets/batch-stream.js';
+import { createDecodeCache } from '../datasets/decode-cache.js';
+import type { DatasetItem, DatasetScan } from '../datasets/dataset-types.js';
+import { deriveSeed } from '../datasets/derive-seed.js';
+import { scanDataset } from '../datasets/scan-dataset.js';
+import { writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
+import { APP_VERSION } from '../app-version.js';
+import { loadCheckpoint, saveCheckpoint, type LoopPosition } from './checkpoint.js';
+import { evaluateModel } from './evaluate-model.js';
+import {
+  appendMetric,
+  prepareRunFolder,
+  readRunRecord,
+  runPath,
+  writeRunRecord,
+  type RunRecord,
+} from './run-folder.js';
+import { resolveConfig, type TrainingConfig } from './training-config.js';
+import type { RunStatus, TrainingEvent, TrainingEventListener } from './training-events.js';
+
+export class TrainingError extends Error {
+  override name = 'TrainingError';
+}
+
+/** Asks a running loop to stop at the next step boundary. */
+export class TrainingControl {
+  stopRequested: 'pause' | 'cancel' | null = null;
+  request(kind: 'pause' | 'cancel'): void {
+    this.stopRequested = kind;
+  }
+}
+
+export interface TrainingRunOptions {
+  runDir: string;
+  backend?: BackendName;
+  control?: TrainingControl;
+  onEvent?: TrainingEventListener;
+  /** Bytes of decoded images kept between epochs (default 512 MiB). */
+  decodeCacheBytes?: number;
+}
+
+export interface TrainingResult {
+  status: RunStatus;
+  runDir: string;
+  record: RunRecord;
+}
+
+function specOf(config: TrainingConfig, numClasses: number): ModelSpec {
+  return validateSpec({
+    inputSize: config.inputSize,
+    width: config.width,
+    numClasses,
+    attention: config.attention,
+    compatibility: config.compatibility,
+    normalisation: config.normalisation,
+  });
+}
+
+async function scanForTraining(config: TrainingConfig, emit: TrainingEventListener): Promise<DatasetScan> {
+  const scan = await scanDataset(config.dataset, { valFraction: config.valFraction, seed: config.seed });
+  if (scan.errors.length > 0)
+    throw new TrainingError(
+      `The dataset cannot be trained on: ${scan.errors.map((e) => e.message).join(' ')}`,
+    );
+  for (const w of scan.warnings) emit({ type: 'warning', message: w.message });
+  for (const p of scan.problems)
+    emit({ type: 'skipped-file', path: p.path, reason: p.reason, message: p.message });
+  return scan;
+}
+
+/** Starts a new run in `options.runDir` (created if needed; an existing run there is refused). */
+export async function startTraining(
+  partial: Partial<TrainingConfig> & { dataset: string },
+  options: TrainingRunOptions & { preset?: Parameters<typeof resolveConfig>[1] },
+): Promise<TrainingResult> {
+  const config = resolveConfig(partial, options.preset);
+  const existing = await readRunRecord(options.runDir).catch(() => null);
+  if (existing)
+    throw new TrainingError(
+      `${options.runDir} already holds a run (status ${existing.status}); resume it or choose another folder`,
+    );
+  return runLoop(config, null, options);
+}
+
+/** Continues a run from its last complete checkpoint. */
+export async function resumeTraining(options: TrainingRunOptions): Promise<TrainingResult> {
+  const record = await readRunRecord(options.runDir);
+  if (record.status === 'completed' || record.status === 'stopped-early')
+    throw new TrainingError(
+      `The run in ${options.runDir} has already finished (${record.status}); nothing to resume`,
+    );
+  return runLoop(record.config, record, options);
+}
+
+async function runLoop(
+  config: TrainingConfig,
+  previous: RunRecord | null,
+  options: TrainingRunOptions,
+): Promise<TrainingResult> {
+  const { runDir } = options;
+  const control = options.control ?? new TrainingControl();
+  const pending: Promise<void>[] = [];
+  const emit: TrainingEventListener = (event: TrainingEvent) => {
+    options.onEvent?.(event);
+    if (event.type !== 'skipped-file' || pending.length < 10_000)
+      pending.push(appendMetric(runDir, event).catch(() => undefined));
+  };
+  await prepareRunFolder(runDir);
+  const backend = await selectBackend(options.backend ? { prefer: options.backend } : {});
+  const scan = await scanForTraining(config, emit);
+  const classes = scan.classes.map((c) => c.name);
+  const spec = specOf(config, classes.length);
+  const train = scan.items.filter((i) => i.split === 'train');
+  const val = scan.items.filter((i) => i.split === 'val');
+  const test = scan.items.filter((i) => i.split === 'test');
+  if (train.length === 0) throw new TrainingError('The dataset has no training images after the split.');
+  if (val.length === 0)
+    emit({
+      type: 'warning',
+      message: 'No validation images: accuracy is reported on the training images, which overstates it.',
+    });
+
+  let checkpoint = null;
+  if (previous) {
+    if (previous.classes.join('\n') !== classes.join('\n'))
+      throw new TrainingError(
+        `The dataset's classes changed since the run started (was: ${previous.classes.join(', ')}; now: ${classes.join(', ')}); start a new run`,
+      );
+    if (previous.datasetFingerprint !== scan.fingerprint)
+      emit({
+        type: 'warning',
+        message:
+          'The dataset folder changed since the run started; training continues on its current content.',
+      });
+    checkpoint = await loadCheckpoint(runPath(runDir, 'lastCheckpoint')).catch(() => null);
+  }
+  const record: RunRecord = previous ?? {
+    format: 'attnvgg-run/1',
+    id: runDir.split(/[\\/]/).filter(Boolean).pop() ?? 'run',
+    status: 'created',
+    createdAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+    config,
+    spec,
+    classes,
+    datasetFingerprint: scan.fingerprint,
+    backend: backend.chosen,
+    appVersion: APP_VERSION,
+  };
+  record.backend = backend.chosen;
+
+  const model = AttentionVgg.fromWeights(
+    spec,
+    checkpoint?.weights ?? initWeights(spec, createRandom(deriveSeed(config.seed, 'init'))),
+  );
+  const optimizer = new Optimizer({
+    name: config.optimizer,
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
+  });
+  if (checkpoint) optimizer.setState(checkpoint.optimizer);
+  const position: LoopPosition = checkpoint?.position ?? {
+    epoch: 0,
+    stepInEpoch: 0,
+    globalStep: 0,
+    bestValAccuracy: -1,
+    bestEpoch: -1,
+    epochsWithoutImprovement: 0,
+    trainSeconds: 0,
+  };
+  const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
+  const totalSteps = config.epochs * stepsPerEpoch;
+  const cache = createDecodeCache({ maxBytes: options.decodeCacheBytes ?? 512 * 1024 * 1024 });
+  const evalOptions = {
+    classes,
+    inputSize: config.inputSize,
+    batchSize: Math.max(config.batchSize, 32),
+    mean: config.mean,
+    std: config.std,
+  };
+  const save = async (): Promise<void> => {
+    await saveCheckpoint(runPath(runDir, 'lastCheckpoint'), {
+      weights: await model.toWeights(),
+      optimizer: await optimizer.getState(),
+      position: { ...position },
+    });
+    emit({
+      type: 'checkpoint',
+      path: runPath(runDir, 'lastCheckpoint'),
+      epoch: position.epoch,
+      stepInEpoch: position.stepInEpoch,
+    });
+  };
+  const finish = async (status: RunStatus, message: string): Promise<TrainingResult> => {
+    record.status = status;
+    record.message = message;
+    await writeRunRecord(runDir, record);
+    emit({ type: 'finished', status, runDir, message });
+    await Promise.all(pending);
+    return { status, runDir, record };
+  };
+
+  try {
+    record.status = 'running';
+    await writeRunRecord(runDir, record);
+    emit({
+      type: 'started',
+      runDir,
+      backend: backend.chosen,
+      classes,
+      trainImages: train.length,
+      valImages: val.length,
+      epochs: config.epochs,
+      stepsPerEpoch,
+      ...(checkpoint ? { resumedAt: { epoch: position.epoch, stepInEpoch: position.stepInEpoch } } : {}),
+    });
+    let stoppedEarly = false;
+    for (let epoch = position.epoch; epoch < config.epochs && !stoppedEarly; epoch++) {
+      const order = epochOrder(train.length, { seed: config.seed, epoch });
+      const skip = epoch === position.epoch ? position.stepInEpoch * config.batchSize : 0;
+      const items = order.slice(skip).map((i) => train[i]);
+      const stream = createBatchStream(items, {
+        batchSize: config.batchSize,
+        inputSize: config.inputSize,
+        shuffle: false,
+        seed: deriveSeed(config.seed, 'epoch'),
+        epoch,
+        augment: config.augment,
+        mean: config.mean,
+        std: config.std,
+        cache,
+        onSkip: (s) =>
+          emit({ type: 'skipped-file', path: s.path, reason: s.error.reason, message: s.error.message }),
+      });
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      let stepSecondsAvg = 0;
+      for await (const batch of stream) {
+        const started = performance.now();
+        const hyper = scheduleAt({ name: config.schedule, lr: config.lr }, position.globalStep, totalSteps);
+        const x = tf.tensor4d(batch.x, [batch.size, config.inputSize, config.inputSize, 3]);
+        const y = tf.tensor1d(batch.labels, 'int32');
+        const result = trainStep(model, optimizer, x, y, {
+          hyper: { lr: hyper.lr, momentum: hyper.momentum ?? config.momentum },
+          frozenBlocks: config.freezeBlocks,
+          labelSmoothing: config.labelSmoothing,
+        });
+        tf.dispose([x, y]);
+        if (!Number.isFinite(result.loss))
+          throw new TrainingError(
+            `Training diverged (loss ${result.loss}) at epoch ${epoch + 1}: lower the learning rate (now ${config.lr}) and resume or restart.`,
+          );
+        const seconds = (performance.now() - started) / 1000;
+        position.trainSeconds += seconds;
+        stepSecondsAvg = stepSecondsAvg === 0 ? seconds : 0.9 * stepSecondsAvg + 0.1 * seconds;
+        position.globalStep += 1;
+        position.stepInEpoch += 1;
+        lossSum += result.loss * batch.size;
+        correct += result.correct;
+        seen += batch.size;
+        emit({
+          type: 'step',
+          epoch,
+          step: position.stepInEpoch,
+          stepsPerEpoch,
+          globalStep: position.globalStep,
+          loss: result.loss,
+          accuracy: result.correct / batch.size,
+          lr: hyper.lr,
+          imagesPerSecond: batch.size / seconds,
+          etaSeconds: stepSecondsAvg * (totalSteps - position.globalStep),
+        });
+        if (control.stopRequested) {
+          await save();
+          const kind = control.stopRequested;
+          return await finish(
+            kind === 'pause' ? 'paused' : 'cancelled',
+            `Stopped at epoch ${epoch + 1}, step ${position.stepInEpoch}; resume continues from there.`,
+          );
+        }
+        if (config.checkpointEverySteps > 0 && position.globalStep % config.checkpointEverySteps === 0)
+          await save();
+      }
+      const valItems = val.length > 0 ? val : train;
+      const { report } = await evaluateModel(model, valItems, {
+        ...evalOptions,
+        split: 'val',
+        keepMisclassifiedMaps: 0,
+      });
+      const valAccuracy = report.metrics.accuracy;
+      const improved = valAccuracy > position.bestValAccuracy;
+      if (improved) {
+        position.bestValAccuracy = valAccuracy;
+        position.bestEpoch = epoch;
+        position.epochsWithoutImprovement = 0;
+        await writeFileAtomic(
+          runPath(runDir, 'bestCheckpoint'),
+          encodeSafetensors(await model.toWeights(), { epoch: String(epoch) }),
+        );
+      } else position.epochsWithoutImprovement += 1;
+      emit({
+        type: 'epoch',
+        epoch,
+        epochs: config.epochs,
+        trainLoss: lossSum / Math.max(1, seen),
+        trainAccuracy: correct / Math.max(1, seen),
+        valLoss: report.loss,
+        valAccuracy,
+        trainSeconds: position.trainSeconds,
+        improved,
+      });
+      position.epoch = epoch + 1;
+      position.stepInEpoch = 0;
+      await save();
+      if (
+        config.earlyStoppingPatience > 0 &&
+        position.epochsWithoutImprovement >= config.earlyStoppingPatience
+      )
+        stoppedEarly = true;
+    }
+
+    // The final model is the one with the best validation accuracy.
+    const best = await loadBestWeights(runDir);
+    if (best) model.assignWeights(best);
+    const evalSplit = test.length > 0 ? 'test' : val.length > 0 ? 'val' : 'train';
+    const evalItems: DatasetItem[] = test.length > 0 ? test : val.length > 0 ? val : train;
+    const { report, maps } = await evaluateModel(model, evalItems, {
+      ...evalOptions,
+      split: evalSplit,
+      keepMisclassifiedMaps: config.keepMisclassifiedMaps,
+    });
+    await writeFileAtomic(runPath(runDir, 'evaluationMaps'), encodeSafetensors(maps));
+    await writeJsonAtomic(runPath(runDir, 'evaluation'), report);
+    emit({
+      type: 'evaluated',
+      split: evalSplit,
+      accuracy: report.metrics.accuracy,
+      images: report.metrics.total,
+      path: runPath(runDir, 'evaluation'),
+    });
+    const status: RunStatus = stoppedEarly ? 'stopped-early' : 'completed';
+    return await finish(
+      status,
+      `${evalSplit} accuracy ${(100 * report.metrics.accuracy).toFixed(1)} % on ${report.metrics.total} images (best epoch ${position.bestEpoch + 1}).`,
+    );
+  } catch (error) {
+    await finish('failed', (error as Error).message).catch(() => undefined);
+    throw error;
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+async function loadBestWeights(runDir: string): Promise<Weights | null> {
+  try {
+    return decodeSafetensors(await readFile(runPath(runDir, 'bestCheckpoint'))).tensors;
+  } catch {
+    return null;
+  }
+}
