@@ -321,6 +321,9 @@ function tryBackend(name: BackendName, env: NodeJS.ProcessEnv): Promise<TryResul
  * Safe to call more than once: native packages are imported at most once per process.
  */
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendReport> {
+  // Production mode: tfjs's own console hints ("install our node backend") would contradict the report
+  // this module gives; the report says which backend runs and why.
+  tf.env().set('PROD', true);
   const env = options.env ?? process.env;
   const forcedValue = env[BACKEND_ENV_VAR];
   const forced =

@@ -14,11 +14,12 @@ import { runTrainingCommand, TRAINING_OPTIONS, TRAINING_OPTIONS_HELP } from './t
 
 /** The demo's defaults: a narrow model that learns the shapes in a few minutes on a laptop CPU. */
 export const DEMO_SETTINGS = {
-  epochs: 12,
+  epochs: 6,
   width: 0.125,
   inputSize: 64,
   batchSize: 32,
-  lr: 0.05,
+  optimizer: 'adam',
+  lr: 0.002,
   augment: { flip: true },
 } as const;
 
@@ -58,6 +59,7 @@ ${TRAINING_OPTIONS_HELP}`,
         inputSize: 'size',
         batchSize: 'batch',
         lr: 'lr',
+        optimizer: 'optimizer',
       }).flatMap(([key, option]) =>
         values[option] === undefined ? [[key, DEMO_SETTINGS[key as keyof typeof DEMO_SETTINGS]]] : [],
       ),

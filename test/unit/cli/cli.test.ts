@@ -1,0 +1,75 @@
+// The attnvgg command line: help, usage errors and exit codes, without training anything.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, COMMANDS } from '../../../main/cli/main.js';
+import { EXIT } from '../../../main/cli/command.js';
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += String(d)));
+  stderr.on('data', (d) => (err += String(d)));
+  const code = await runCli(argv, { stdout, stderr });
+  return { code, out, err };
+}
+
+test('no command prints the usage and exits 2; --help exits 0', async () => {
+  const none = await cli();
+  assert.equal(none.code, EXIT.usage);
+  assert.match(none.out, /Usage: attnvgg <command>/);
+  for (const c of COMMANDS) assert.match(none.out, new RegExp(`\\b${c.name}\\b`));
+  assert.equal((await cli('--help')).code, EXIT.ok);
+});
+
+test('every command has --help', async () => {
+  for (const c of COMMANDS) {
+    const r = await cli(c.name, '--help');
+    assert.equal(r.code, EXIT.ok, c.name);
+    assert.match(r.out, new RegExp(`Usage: attnvgg ${c.name}`));
+  }
+});
+
+test('unknown commands and options are usage errors that list the valid choices', async () => {
+  const unknown = await cli('trian');
+  assert.equal(unknown.code, EXIT.usage);
+  assert.match(unknown.err, /Unknown command "trian". Should be one of: train, /);
+  const option = await cli('train', 'x', '--bogus');
+  assert.equal(option.code, EXIT.usage);
+  const choice = await cli('train', 'x', '--optimizer', 'rmsprop');
+  assert.equal(choice.code, EXIT.usage);
+  assert.match(choice.err, /Unsupported --optimizer "rmsprop". Should be one of: sgd, adam, adamw/);
+  const number = await cli('train', 'x', '--epochs', 'many');
+  assert.equal(number.code, EXIT.usage);
+  assert.match(number.err, /--epochs expects an integer/);
+});
+
+test('a folder that is not a dataset is unusable input (exit 3), with the reason and no stack trace', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'attnvgg-cli-'));
+  try {
+    const r = await cli('train', join(dir, 'missing'), '--out', join(dir, 'run'), '--json');
+    assert.equal(r.code, EXIT.badInput);
+    assert.match(r.err, /attnvgg train: The dataset cannot be trained on/);
+    assert.doesNotMatch(r.err, /\n\s+at /);
+    const bad = await cli('eval', join(dir, 'no-run'), dir);
+    assert.equal(bad.code, EXIT.badInput);
+    assert.match(bad.err, /is not a training run/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('info reports the backend and why better ones were rejected', async () => {
+  const r = await cli('info', '--json');
+  assert.equal(r.code, EXIT.ok);
+  const info = JSON.parse(r.out) as {
+    backend: { chosen: string; attempts: { name: string; ok: boolean; reason?: string }[] };
+  };
+  assert.ok(['tensorflow', 'wasm', 'cpu'].includes(info.backend.chosen));
+  for (const a of info.backend.attempts) if (!a.ok) assert.ok(a.reason && a.reason.length > 10);
+});
