@@ -21,6 +21,16 @@ if (files.length === 0) {
   console.error(`No test files under ${dirs.join(', ')}`);
   process.exit(1);
 }
+// Tests under test/integration share one trained sample model: train it once, before them.
+if (dirs.some((d) => d.startsWith('test/integration'))) {
+  const fixture = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/make-sample-run.ts'], {
+    stdio: 'inherit',
+  });
+  if (fixture.status !== 0) {
+    console.error('Could not train the shared sample model (test/fixtures/make-sample-run.ts)');
+    process.exit(1);
+  }
+}
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-reporter=spec', ...args.filter((a) => a.startsWith('--')), ...files],

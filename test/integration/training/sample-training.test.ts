@@ -1,0 +1,57 @@
+// The engine end to end on the sample dataset: the shared sample model (demo settings) must classify
+// well above chance and its finest attention map must point at the objects.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { selectBackend } from '../../../models/tfjs/backend.js';
+import { scanDataset } from '../../../main/services/datasets/scan-dataset.js';
+import { readShapesBoxes } from '../../../main/services/sample/index.js';
+import { attentionPointingGame } from '../../../main/services/training/attention-pointing.js';
+import { loadRunModel } from '../../../main/services/training/load-run-model.js';
+import { readMetrics, readRunRecord } from '../../../main/services/training/run-folder.js';
+import type { EvaluationReport } from '../../../main/services/training/evaluate-model.js';
+import { SAMPLE_DATA, SAMPLE_RUN, sampleRunMissing } from '../../helpers/sample-run.js';
+
+const missing = sampleRunMissing();
+if (missing) console.log(`# skipping: ${missing}`);
+
+test('the sample model classifies the shapes well above chance', { skip: missing ?? false }, async () => {
+  const record = await readRunRecord(SAMPLE_RUN);
+  assert.equal(record.status, 'completed');
+  const report = JSON.parse(await readFile(join(SAMPLE_RUN, 'evaluation.json'), 'utf8')) as EvaluationReport;
+  assert.equal(report.split, 'test');
+  assert.equal(report.metrics.total, 4 * 50);
+  // Chance is 25 % (4 balanced classes); 70 % leaves room for seed-to-seed spread seen in calibration.
+  assert.ok(report.metrics.accuracy >= 0.7, `test accuracy ${report.metrics.accuracy}`);
+  assert.equal(
+    report.metrics.confusion.flat().reduce((a, b) => a + b, 0),
+    200,
+  );
+  assert.equal(report.metrics.perClass.length, 4);
+  // The metrics log has one epoch event per epoch and steps in between.
+  const events = await readMetrics(SAMPLE_RUN);
+  assert.equal(events.filter((e) => e.type === 'epoch').length, record.config.epochs);
+  assert.ok(events.some((e) => e.type === 'step'));
+});
+
+test(
+  'the finest attention map points at the object (pointing game)',
+  { skip: missing ?? false },
+  async () => {
+    await selectBackend();
+    const run = await loadRunModel(SAMPLE_RUN);
+    const scan = await scanDataset(SAMPLE_DATA, {});
+    const testItems = scan.items.filter((i) => i.split === 'test');
+    const result = await attentionPointingGame(run, testItems, await readShapesBoxes(SAMPLE_DATA), 64);
+    console.log(
+      `# pointing game: ${(100 * result.hitRate).toFixed(1)} % hits (random peak: ${(100 * result.chanceRate).toFixed(1)} %)`,
+    );
+    assert.equal(result.total, 200);
+    // Threshold: at least twice what a random peak would hit, and a majority of images.
+    assert.ok(
+      result.hitRate >= Math.max(0.5, 2 * result.chanceRate),
+      `hit rate ${result.hitRate}, chance ${result.chanceRate}`,
+    );
+  },
+);
