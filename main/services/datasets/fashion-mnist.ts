@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import sharp from 'sharp';
-import { writeFileAtomic } from './write-file-atomic.js';
+import { writeFileAtomic } from '../storage/atomic-write.js';
 
 export const DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 
@@ -147,7 +147,9 @@ export async function writeFashionMnist(
           .toColourspace('b-w') // keep one grey channel in the PNG (sharp would otherwise write RGB)
           .png()
           .toBuffer();
-        await writeFileAtomic(join(root, name, `${String(set.fileIndex[k]).padStart(5, '0')}.png`), png);
+        await writeFileAtomic(join(root, name, `${String(set.fileIndex[k]).padStart(5, '0')}.png`), png, {
+          durable: false,
+        });
         perClass[name]++;
         options.onProgress?.(++written, total);
       }

@@ -50,4 +50,3 @@ export {
 } from './fashion-mnist.js';
 export { datasetFingerprint, scanDataset, type ScanOptions } from './scan-dataset.js';
 export { DEFAULT_VAL_FRACTION, splitItems, type SplitOptions, type SplittableItem } from './split-items.js';
-export { writeFileAtomic } from './write-file-atomic.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { deriveSeed } from '../datasets/derive-seed.js';
 import type { Split } from '../datasets/dataset-types.js';
-import { writeFileAtomic } from '../datasets/write-file-atomic.js';
+import { writeFileAtomic } from '../storage/atomic-write.js';
 import type { ObjectBox } from './pointing-game.js';
 import {
   DEFAULT_SHAPE_CLASSES,
@@ -92,7 +92,7 @@ export async function generateShapesDataset(
       const png = await sharp(image.rgb, { raw: { width: size, height: size, channels: 3 } })
         .png({ compressionLevel: 6 })
         .toBuffer();
-      await writeFileAtomic(join(outDir, job.relativePath), png);
+      await writeFileAtomic(join(outDir, job.relativePath), png, { durable: false });
       boxes[job.relativePath] = image.box;
       options.onProgress?.(++written, jobs.length);
     }
@@ -112,7 +112,11 @@ export async function generateShapesDataset(
     counts,
     boxes: `${BOXES_FILE}: relative path -> [x0, y0, x1, y1], the object's pixel box, x1 and y1 exclusive`,
   };
-  await writeFileAtomic(join(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFileAtomic(
+    join(outDir, MANIFEST_FILE),
+    `${JSON.stringify(manifest, null, 2)}
+`,
+  );
   return {
     root: outDir,
     classes,

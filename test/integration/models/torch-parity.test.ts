@@ -7,27 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { AttentionVgg } from '../../../models/tfjs/model.js';
-import { initWeights, type Weights } from '../../../models/core/weights.js';
+import { initWeights } from '../../../models/core/weights.js';
 import { createRandom } from '../../../models/core/random.js';
 import { decodeSafetensors, encodeSafetensors } from '../../../models/core/safetensors.js';
 import type { ModelSpec } from '../../../models/core/spec.js';
 import { relativeError, useCpuBackend } from '../../helpers/tf.js';
 import { pythonMissing, runPython } from '../../helpers/python.js';
+import { randomiseBatchNorm } from '../../helpers/weights.js';
 
 const missing = pythonMissing(['torch']);
 if (missing) console.log(`# skipping PyTorch parity: ${missing}`);
-
-/** Random BatchNorm statistics and affine terms, so parity covers more than the identity. */
-function randomiseBatchNorm(weights: Weights, seed: number): void {
-  const r = createRandom(seed);
-  for (const [name, a] of weights) {
-    if (name.endsWith('running_mean') || name.endsWith('.bias'))
-      a.data.forEach((_, i) => (a.data[i] = 0.2 * r.normal()));
-    if (name.endsWith('running_var')) a.data.forEach((_, i) => (a.data[i] = 0.5 + r.next()));
-    if (/^features\.\d+\.weight$/.test(name) && a.shape.length === 1)
-      a.data.forEach((_, i) => (a.data[i] = 0.5 + r.next()));
-  }
-}
 
 const variants: ModelSpec[] = [
   {

@@ -2,27 +2,12 @@
 // with non-trivial BatchNorm, and a graph in the ONNX Model Zoo's vgg16-bn structure (IR 3, opset 7,
 // BatchNormalization kept as separate nodes, initializers also listed as inputs, Flatten + Gemm head).
 import { convLayers, type ModelSpec } from '../../../../models/core/spec.js';
-import { initWeights, type Weights } from '../../../../models/core/weights.js';
+import type { Weights } from '../../../../models/core/weights.js';
 import { createRandom } from '../../../../models/core/random.js';
 import { attr, GraphBuilder, tensorValueInfo } from '../../../../models/onnx/builder.js';
 import { encodeModel, type ModelProto } from '../../../../models/onnx/proto.js';
 
-/** Random BatchNorm statistics and affine terms, so folding is tested on more than the identity. */
-export function randomiseBatchNorm(weights: Weights, seed: number): Weights {
-  const r = createRandom(seed);
-  for (const [name, a] of weights) {
-    if (name.endsWith('running_mean') || name.endsWith('.bias'))
-      a.data.forEach((_, i) => (a.data[i] = 0.2 * r.normal()));
-    if (name.endsWith('running_var')) a.data.forEach((_, i) => (a.data[i] = 0.5 + r.next()));
-    if (/^features\.\d+\.weight$/.test(name) && a.shape.length === 1)
-      a.data.forEach((_, i) => (a.data[i] = 0.5 + r.next()));
-  }
-  return weights;
-}
-
-export function testWeights(spec: ModelSpec, seed: number): Weights {
-  return randomiseBatchNorm(initWeights(spec, createRandom(seed)), seed + 1);
-}
+export { randomiseBatchNorm, testWeights } from '../../../helpers/weights.js';
 
 export const SMALL_SPEC: ModelSpec = {
   inputSize: 32,
