@@ -112,11 +112,7 @@ export async function generateShapesDataset(
     counts,
     boxes: `${BOXES_FILE}: relative path -> [x0, y0, x1, y1], the object's pixel box, x1 and y1 exclusive`,
   };
-  await writeFileAtomic(
-    join(outDir, MANIFEST_FILE),
-    `${JSON.stringify(manifest, null, 2)}
-`,
-  );
+  await writeFileAtomic(join(outDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   return {
     root: outDir,
     classes,
