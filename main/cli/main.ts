@@ -9,9 +9,11 @@ import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
 import { infoCommand } from './commands/info.js';
 import { resumeCommand } from './commands/resume.js';
+import { scanCommand } from './commands/scan.js';
 import { trainCommand } from './commands/train.js';
 
 export const COMMANDS: Command[] = [
+  scanCommand,
   trainCommand,
   resumeCommand,
   evalCommand,

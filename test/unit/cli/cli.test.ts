@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, COMMANDS } from '../../../main/cli/main.js';
+import { generateShapesDataset } from '../../../main/services/sample/index.js';
 import { EXIT } from '../../../main/cli/command.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -38,7 +39,7 @@ test('every command has --help', async () => {
 test('unknown commands and options are usage errors that list the valid choices', async () => {
   const unknown = await cli('trian');
   assert.equal(unknown.code, EXIT.usage);
-  assert.match(unknown.err, /Unknown command "trian". Should be one of: train, /);
+  assert.match(unknown.err, /Unknown command "trian". Should be one of: .*\btrain\b/);
   const option = await cli('train', 'x', '--bogus');
   assert.equal(option.code, EXIT.usage);
   const choice = await cli('train', 'x', '--optimizer', 'rmsprop');
@@ -72,4 +73,29 @@ test('info reports the backend and why better ones were rejected', async () => {
   };
   assert.ok(['tensorflow', 'wasm', 'cpu'].includes(info.backend.chosen));
   for (const a of info.backend.attempts) if (!a.ok) assert.ok(a.reason && a.reason.length > 10);
+});
+
+test('scan lists classes per split and exits 3 for a folder that cannot be trained on', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'attnvgg-cli-scan-'));
+  try {
+    await generateShapesDataset(join(dir, 'shapes'), {
+      classes: 2,
+      size: 32,
+      counts: { train: 3, val: 1, test: 1 },
+    });
+    const ok = await cli('scan', join(dir, 'shapes'));
+    assert.equal(ok.code, EXIT.ok);
+    assert.match(ok.out, /10 usable images in 2 classes/);
+    assert.match(ok.out, /circle\s+3\s+1\s+1/);
+    const json = JSON.parse((await cli('scan', join(dir, 'shapes'), '--json')).out) as {
+      classes: unknown[];
+      images: number;
+    };
+    assert.equal(json.images, 10);
+    const missing = await cli('scan', join(dir, 'nothing-here'));
+    assert.equal(missing.code, EXIT.badInput);
+    assert.match(missing.out, /does not exist/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
