@@ -110,3 +110,31 @@ test('a folder that cannot be trained on is refused with the reason', async () =
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('early stopping ends a run whose validation accuracy stops improving', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'attnvgg-early-'));
+  try {
+    const data = join(dir, 'shapes');
+    await generateShapesDataset(data, {
+      classes: 2,
+      size: 32,
+      counts: { train: 8, val: 2, test: 2 },
+      seed: 4,
+    });
+    // A learning rate this small cannot lift validation accuracy much; patience 1 must stop the run
+    // long before its 20 epochs.
+    const events: TrainingEvent[] = [];
+    const result = await startTraining(
+      { ...settings, dataset: data, epochs: 20, lr: 1e-9, schedule: 'constant', earlyStoppingPatience: 1 },
+      { runDir: join(dir, 'run'), onEvent: (e) => events.push(e) },
+    );
+    assert.equal(result.status, 'stopped-early');
+    const epochs = events.filter((e) => e.type === 'epoch');
+    assert.ok(epochs.length < 20, `${epochs.length} epochs`);
+    const last = epochs[epochs.length - 1];
+    assert.ok(last.type === 'epoch' && !last.improved);
+    assert.ok(JSON.parse(await readFile(runPath(join(dir, 'run'), 'evaluation'), 'utf8')).metrics.total > 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
