@@ -115,11 +115,13 @@ async function runLoop(
 ): Promise<TrainingResult> {
   const { runDir } = options;
   const control = options.control ?? new TrainingControl();
-  const pending: Promise<void>[] = [];
+  // Metric lines are appended one after another, in event order (concurrent appends could reorder them).
+  let written: Promise<void> = Promise.resolve();
+  let skippedLogged = 0;
   const emit: TrainingEventListener = (event: TrainingEvent) => {
     options.onEvent?.(event);
-    if (event.type !== 'skipped-file' || pending.length < 10_000)
-      pending.push(appendMetric(runDir, event).catch(() => undefined));
+    if (event.type === 'skipped-file' && ++skippedLogged > 10_000) return;
+    written = written.then(() => appendMetric(runDir, event)).catch(() => undefined);
   };
   await prepareRunFolder(runDir);
   const backend = await selectBackend(options.backend ? { prefer: options.backend } : {});
@@ -212,7 +214,7 @@ async function runLoop(
     record.message = message;
     await writeRunRecord(runDir, record);
     emit({ type: 'finished', status, runDir, message });
-    await Promise.all(pending);
+    await written;
     return { status, runDir, record };
   };
 
