@@ -1,6 +1,9 @@
 // Lint rules, including the layering of DESIGN.md: imports point down only
 // (renderer -> api; electron/server/cli -> services -> models), and only main/electron imports Electron.
+import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_'));
 
 const electronOnly = { name: 'electron', message: 'Only main/electron may import Electron.' };
 const upward = (...layers) =>
@@ -49,6 +52,35 @@ export default tseslint.config(
     files: ['main/cli/**/*.ts', 'main/server/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: [electronOnly], patterns: upward('electron', 'renderer') }],
+    },
+  },
+  {
+    // The only importer of Electron; it sits on server/ (the shared API backend) and below.
+    files: ['main/electron/**/*.ts', 'main/electron/**/*.cts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: upward('renderer', 'cli') }],
+    },
+  },
+  {
+    // The renderer runs in a sandboxed page: no Node, no Electron, nothing of main/ but the API contract.
+    files: ['renderer/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'electron', message: 'The renderer never imports Electron: use the API client.' },
+            ...nodeBuiltins.map((name) => ({
+              name,
+              message: 'The renderer runs in a web page: no Node modules.',
+            })),
+          ],
+          patterns: [
+            { group: ['node:*'], message: 'The renderer runs in a web page: no Node modules.' },
+            ...upward('electron', 'server', 'cli', 'services', 'models'),
+          ],
+        },
+      ],
     },
   },
 );

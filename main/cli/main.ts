@@ -4,12 +4,16 @@
 
 import { APP_VERSION } from '../services/app-version.js';
 import { EXIT, UserError, type Command, type CommandContext } from './command.js';
+import { benchCommand } from './commands/bench.js';
+import { classifyCommand } from './commands/classify.js';
 import { dataCommand } from './commands/data.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
 import { infoCommand } from './commands/info.js';
 import { resumeCommand } from './commands/resume.js';
 import { scanCommand } from './commands/scan.js';
+import { serveCommand } from './commands/serve.js';
 import { trainCommand } from './commands/train.js';
 
 export const COMMANDS: Command[] = [
@@ -17,9 +21,13 @@ export const COMMANDS: Command[] = [
   trainCommand,
   resumeCommand,
   evalCommand,
+  exportCommand,
+  classifyCommand,
   demoCommand,
   dataCommand,
   infoCommand,
+  benchCommand,
+  serveCommand,
 ];
 
 export function usage(): string {

@@ -1,0 +1,60 @@
+// The app-info and not-yet-built parts of the API contract: the backend report for the UI, and typed
+// placeholders for classification and models that answer "not available yet" until their services land.
+// Pure zod schemas; must not import Node, electron, services or anything above main/api.
+import { z } from 'zod';
+
+export const BackendReportSchema = z.object({
+  chosen: z.string(),
+  attempts: z.array(z.object({ name: z.string(), ok: z.boolean(), reason: z.string().optional() })),
+  threads: z.number().optional(),
+  notes: z.array(z.string()),
+});
+export type BackendReport = z.infer<typeof BackendReportSchema>;
+
+export const AppInfoSchema = z.object({
+  version: z.string(),
+  platform: z.string(),
+  node: z.string(),
+  cpus: z.number().int(),
+  cpu: z.string(),
+  memoryGiB: z.number(),
+  workspace: z.string(),
+  /** 'electron' in the desktop window, 'browser' when served over HTTP. */
+  shell: z.enum(['electron', 'browser']),
+  /** The backend the training worker would use, or why none could load. */
+  backend: BackendReportSchema.nullable(),
+  backendError: z.string().optional(),
+});
+export type AppInfo = z.infer<typeof AppInfoSchema>;
+
+/** What a feature that is not built yet answers, in plain words. */
+export const NotAvailableSchema = z.object({
+  available: z.literal(false),
+  message: z.string(),
+});
+
+export const ModelEntrySchema = z.object({
+  id: z.string(),
+  path: z.string(),
+  classes: z.array(z.string()),
+  inputSize: z.number().int(),
+  createdAt: z.string(),
+  fromRun: z.string().optional(),
+});
+export type ModelEntry = z.infer<typeof ModelEntrySchema>;
+
+export const ModelListSchema = z.union([
+  NotAvailableSchema,
+  z.object({ available: z.literal(true), models: z.array(ModelEntrySchema), folder: z.string() }),
+]);
+export type ModelList = z.infer<typeof ModelListSchema>;
+
+export const ExportResultSchema = z.union([
+  NotAvailableSchema,
+  z.object({ available: z.literal(true), model: ModelEntrySchema }),
+]);
+
+export const ClassifyStartSchema = z.union([
+  NotAvailableSchema,
+  z.object({ available: z.literal(true), jobId: z.string() }),
+]);

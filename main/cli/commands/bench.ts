@@ -1,0 +1,119 @@
+// `attnvgg bench infer <model.onnx>` and `attnvgg bench train`: the speed figures of bench/RESULTS.md
+// from the command line, as JSON lines. Must not import electron or anything from main/electron,
+// main/server or renderer.
+
+import { resolve } from 'node:path';
+import { BACKEND_NAMES, selectBackend, type BackendName } from '../../../models/tfjs/backend.js';
+import { measureTrainSpeed } from '../../services/bench/train-speed.js';
+import { measureInferSpeed } from '../../services/classify/infer-speed.js';
+import { EXIT, UserError, type Command, type CommandContext } from '../command.js';
+import { numberOption, parseOptions } from '../parse-options.js';
+
+const HELP = `Usage: attnvgg bench infer <model.onnx> --batch B [--threads N] [--steps N] [--warmup N] [--json]
+       attnvgg bench train --size S --width W --batch B [--backend NAME]... [--steps N] [--warmup N] [--json]
+
+infer   images/s of an exported model on onnxruntime-node (CPU): one fixed random batch, --warmup
+        untimed runs (default 3), then --steps timed runs (default 10); infer_img_s is batch / the
+        median. --threads: intra-op threads (default: the number of cores).
+train   training and inference images/s of the TensorFlow.js engine with random weights and data, as
+        the PyTorch peer's \`speed\` measures them (SGD momentum 0.9, 10 classes). --backend (repeatable:
+        ${BACKEND_NAMES.join(', ')}; default: the one training would pick); --steps timed steps
+        (default 5) after --warmup (default 2).
+
+Prints one JSON line per measurement (with or without --json; --json only drops the one-line summary).
+The machine's other load changes the figures: compare with a peer measured in the same session.`;
+
+async function benchInfer(context: CommandContext, argv: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(
+    argv,
+    {
+      batch: { type: 'string' },
+      threads: { type: 'string' },
+      steps: { type: 'string' },
+      warmup: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    HELP,
+  );
+  const batch = numberOption(values, 'batch', { integer: true, min: 1 });
+  if (positionals.length !== 1 || batch === undefined)
+    throw new UserError(`Expected one model file and --batch B.\n\n${HELP}`, EXIT.usage);
+  const result = await measureInferSpeed(resolve(positionals[0]), {
+    batch,
+    threads: numberOption(values, 'threads', { integer: true, min: 1 }),
+    steps: numberOption(values, 'steps', { integer: true, min: 1 }),
+    warmup: numberOption(values, 'warmup', { integer: true, min: 0 }),
+  });
+  context.stdout.write(`${JSON.stringify({ kind: 'infer', ...result })}\n`);
+  if (!values.json)
+    context.stderr.write(
+      `${result.infer_img_s} images/s (S=${result.size}, width ${result.width}, batch ${batch}, ${result.threads} threads; median of ${result.ms.length} runs)\n`,
+    );
+  return EXIT.ok;
+}
+
+async function benchTrain(context: CommandContext, argv: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(
+    argv,
+    {
+      size: { type: 'string' },
+      width: { type: 'string' },
+      batch: { type: 'string' },
+      backend: { type: 'string', multiple: true },
+      steps: { type: 'string' },
+      warmup: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    HELP,
+  );
+  const size = numberOption(values, 'size', { integer: true, min: 32 });
+  const width = numberOption(values, 'width', { min: 0 });
+  const batch = numberOption(values, 'batch', { integer: true, min: 1 });
+  if (positionals.length > 0 || size === undefined || width === undefined || batch === undefined)
+    throw new UserError(`Expected --size, --width and --batch.\n\n${HELP}`, EXIT.usage);
+  const raw = (values as Record<string, unknown>).backend;
+  const named = (Array.isArray(raw) ? raw : []) as string[];
+  for (const b of named)
+    if (!BACKEND_NAMES.includes(b as BackendName))
+      throw new UserError(
+        `Unsupported --backend "${b}". Should be one of: ${BACKEND_NAMES.join(', ')}`,
+        EXIT.usage,
+      );
+  const backends = named.length > 0 ? (named as BackendName[]) : [(await selectBackend()).chosen];
+  for (const backend of backends) {
+    const result = await measureTrainSpeed({
+      size,
+      width,
+      batch,
+      backend,
+      steps: numberOption(values, 'steps', { integer: true, min: 1 }),
+      warmup: numberOption(values, 'warmup', { integer: true, min: 0 }),
+    });
+    context.stdout.write(`${JSON.stringify({ kind: 'train', ...result })}\n`);
+    if (!values.json)
+      context.stderr.write(
+        `${backend}: train ${result.train_img_s} images/s, inference ${result.infer_img_s} images/s\n`,
+      );
+  }
+  return EXIT.ok;
+}
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'measure inference (exported model) or training speed, as JSON',
+  help: HELP,
+  async run(context) {
+    const [what, ...rest] = context.argv;
+    if (!what || what === '--help' || what === '-h') {
+      context.stdout.write(`${HELP}\n`);
+      return what ? EXIT.ok : EXIT.usage;
+    }
+    if (rest.includes('--help') || rest.includes('-h')) {
+      context.stdout.write(`${HELP}\n`);
+      return EXIT.ok;
+    }
+    if (what === 'infer') return benchInfer(context, rest);
+    if (what === 'train') return benchTrain(context, rest);
+    throw new UserError(`Unknown benchmark "${what}". Should be one of: infer, train`, EXIT.usage);
+  },
+};

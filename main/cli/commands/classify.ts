@@ -1,0 +1,178 @@
+// `attnvgg classify <model.onnx> <folder-or-files...> --out <dir>`: batch classification with an
+// exported model, with optional heat-map overlays and sorting into class folders. Must not import
+// electron or anything from main/electron, main/server or renderer.
+
+import { resolve } from 'node:path';
+import {
+  DEFAULT_BATCH,
+  DEFAULT_OVERLAY_SIZE,
+  DEFAULT_TOP_K,
+  classifyFolder,
+  type ClassifyProgress,
+} from '../../services/classify/classify-folder.js';
+import { MAP_LEVELS, type MapLevel } from '../../services/heatmaps/attention-map.js';
+import { COLORMAP_NAMES } from '../../services/heatmaps/colormap.js';
+import { EXIT, UserError, type Command } from '../command.js';
+import { choiceOption, numberOption, parseOptions, stringOption } from '../parse-options.js';
+import { bar, formatSeconds, outputMode, ProgressWriter } from '../progress-output.js';
+
+const HELP = `Usage: attnvgg classify <model.onnx> <folder-or-files...> --out <dir> [options]
+
+Classifies every picture in the folders (recursively) and files given, with the model exported by
+\`attnvgg export\` (its <model>.json must be beside it: the pictures are prepared exactly as in training).
+Writes <dir>/results.csv and <dir>/results.json (file, top labels and probabilities, time per image).
+Files that cannot be read are listed there with the reason; they never stop the run. Ctrl-C stops after
+the current batch and saves the results; --resume continues.
+
+Options:
+  --out, -o DIR        output folder (required)
+  --top-k K            labels kept per image (default ${DEFAULT_TOP_K})
+  --threshold P        below this top probability the label is "uncertain" (0-1, default 0: never)
+  --heatmaps           write an overlay PNG of the attention map per image under DIR/heatmaps/
+  --level L            1 | 2 | 3 | combined (default combined: the three maps averaged)
+  --colormap NAME      ${COLORMAP_NAMES.join(' | ')} (default turbo)
+  --opacity X          weight of the map over the picture, 0-1 (default 0.5)
+  --legend             add a colour bar (1 = the map's peak, 0 = nothing) to each overlay
+  --overlay-size PX    overlay side (default: the picture's own, at most ${DEFAULT_OVERLAY_SIZE}, at least S)
+  --raw-maps FORMAT    also write the raw maps: json (one file, all levels) | npy (one per level)
+  --sort-into DIR      copy each file into DIR/<label>/
+  --link               with --sort-into: symbolic links instead of copies
+  --resume             skip files already in DIR/results.json (unchanged since; their rows stay as
+                       they were, so leave it out to apply new settings to every file)
+  --batch B            images per inference run (default ${DEFAULT_BATCH})
+  --threads N          inference threads (default: cores - 1, leaving one for decoding)
+  --json               progress and the summary as JSON lines on stdout`;
+
+function levelOption(raw: string | undefined): MapLevel | undefined {
+  if (raw === undefined) return undefined;
+  const level = raw === 'combined' ? 'combined' : Number(raw);
+  if (!MAP_LEVELS.includes(level as MapLevel))
+    throw new UserError(`Unsupported --level "${raw}". Should be one of: 1, 2, 3, combined`, EXIT.usage);
+  return level as MapLevel;
+}
+
+export const classifyCommand: Command = {
+  name: 'classify',
+  summary: 'classify folders of pictures with an exported model (results, heat-maps, sorting)',
+  help: HELP,
+  async run(context) {
+    const { values, positionals } = parseOptions(
+      context.argv,
+      {
+        out: { type: 'string', short: 'o' },
+        'top-k': { type: 'string' },
+        threshold: { type: 'string' },
+        heatmaps: { type: 'boolean' },
+        level: { type: 'string' },
+        colormap: { type: 'string' },
+        opacity: { type: 'string' },
+        legend: { type: 'boolean' },
+        'overlay-size': { type: 'string' },
+        'raw-maps': { type: 'string' },
+        'sort-into': { type: 'string' },
+        link: { type: 'boolean' },
+        resume: { type: 'boolean' },
+        batch: { type: 'string' },
+        threads: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      this.help,
+    );
+    if (values.help) {
+      context.stdout.write(`${this.help}\n`);
+      return EXIT.ok;
+    }
+    const out = stringOption(values, 'out');
+    if (positionals.length < 2 || !out)
+      throw new UserError(
+        `Expected a model, at least one folder or file, and --out <dir>.\n\n${this.help}`,
+        EXIT.usage,
+      );
+    const [model, ...inputs] = positionals;
+    const threshold = numberOption(values, 'threshold', { min: 0 });
+    const opacity = numberOption(values, 'opacity', { min: 0 });
+    for (const [name, v] of [
+      ['threshold', threshold],
+      ['opacity', opacity],
+    ] as const)
+      if (v !== undefined && v > 1)
+        throw new UserError(`--${name} must be between 0 and 1, got ${v}`, EXIT.usage);
+    const mode = outputMode(context.stdout, Boolean(values.json));
+    const writer = new ProgressWriter(context.stdout, mode);
+    let lastLine = 0;
+    const onProgress = (p: ClassifyProgress): void => {
+      if (mode === 'json') {
+        writer.json({
+          type: 'progress',
+          ...p,
+          etaSeconds: Number.isFinite(p.etaSeconds) ? p.etaSeconds : null,
+        });
+        return;
+      }
+      const text =
+        `${bar(p.total === 0 ? 1 : p.done / p.total)} ${p.done}/${p.total} images, ` +
+        `${p.imagesPerSecond.toFixed(0)} img/s, ETA ${formatSeconds(p.etaSeconds)}` +
+        (p.failed > 0 ? `, ${p.failed} unreadable` : '');
+      const now = Date.now();
+      const asLine = now - lastLine > 5000 || p.done === p.total;
+      if (asLine) lastLine = now;
+      writer.transient(text, asLine);
+    };
+    const controller = new AbortController();
+    const onSigint = (): void => {
+      if (controller.signal.aborted) process.exit(EXIT.interrupted);
+      controller.abort();
+      writer.line('Stopping after this batch and saving the results (Ctrl-C again to quit at once)...');
+    };
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
+    let outcome;
+    try {
+      outcome = await classifyFolder(resolve(model), inputs, resolve(out), {
+        topK: numberOption(values, 'top-k', { integer: true, min: 1 }),
+        threshold,
+        heatmaps: Boolean(values.heatmaps),
+        level: levelOption(stringOption(values, 'level')),
+        colormap: choiceOption(values, 'colormap', COLORMAP_NAMES),
+        opacity,
+        legend: Boolean(values.legend),
+        overlaySize: numberOption(values, 'overlay-size', { integer: true, min: 8 }),
+        rawMaps: choiceOption(values, 'raw-maps', ['json', 'npy'] as const),
+        sortInto: stringOption(values, 'sort-into'),
+        link: Boolean(values.link),
+        resume: Boolean(values.resume),
+        batch: numberOption(values, 'batch', { integer: true, min: 1 }),
+        threads: numberOption(values, 'threads', { integer: true, min: 1 }),
+        signal: controller.signal,
+        onProgress,
+      });
+    } finally {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+      writer.end();
+    }
+    const { summary } = outcome.results;
+    if (mode === 'json') {
+      writer.json({
+        type: 'finished',
+        status: outcome.status,
+        results: outcome.resultsPath,
+        csv: outcome.csvPath,
+        ...summary,
+      });
+    } else {
+      const labels = Object.entries(summary.byLabel)
+        .sort((a, b) => b[1] - a[1])
+        .map(([label, n]) => `${label} ${n}`)
+        .join(', ');
+      writer.line(
+        `${outcome.status === 'completed' ? 'Classified' : 'Stopped after'} ${summary.ok} of ${summary.images} files` +
+          (summary.failed > 0 ? ` (${summary.failed} could not be read: reasons in results.csv)` : '') +
+          (labels ? `: ${labels}` : ''),
+      );
+      writer.line(`Results: ${outcome.csvPath}`);
+      if (outcome.status === 'cancelled') writer.line('Run the same command with --resume to continue.');
+    }
+    return outcome.status === 'completed' ? EXIT.ok : EXIT.interrupted;
+  },
+};

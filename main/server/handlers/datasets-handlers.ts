@@ -1,0 +1,124 @@
+// API handlers for datasets: scan a folder, the workspace's list, thumbnails of images inside the chosen
+// folders, and a folder listing for picking a folder in browser mode. Must not import electron or renderer.
+import { readdir, stat } from 'node:fs/promises';
+import os from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import sharp from 'sharp';
+import { ApiError, type ApiHandlers, type DatasetEntry, type Thumbnail } from '../../api/index.js';
+import { scanDataset } from '../../services/datasets/index.js';
+import { decodeImageRgb8 } from '../../services/images/index.js';
+import type { BackendContext } from '../backend-context.js';
+import { allowedImageRoots } from '../image-roots.js';
+import { checkAllowedFile } from '../path-guard.js';
+import { summariseScan } from '../summarise-scan.js';
+
+type DatasetHandlers = Pick<
+  ApiHandlers,
+  | 'datasets.scan'
+  | 'datasets.list'
+  | 'datasets.add'
+  | 'datasets.rescan'
+  | 'datasets.remove'
+  | 'datasets.thumbnails'
+  | 'folders.list'
+>;
+
+const DEFAULT_THUMBNAIL_SIZE = 96;
+
+async function requireFolder(path: string): Promise<string> {
+  const absolute = resolve(path);
+  const info = await stat(absolute).catch(() => null);
+  if (!info)
+    throw new ApiError('not-found', `There is no folder at ${absolute}. Check the path and try again.`);
+  if (!info.isDirectory())
+    throw new ApiError(
+      'bad-request',
+      `${absolute} is a file, not a folder. Choose the folder that holds the class folders.`,
+    );
+  return absolute;
+}
+
+async function scanSummary(context: BackendContext, path: string) {
+  const root = await requireFolder(path);
+  const scan = await scanDataset(root, {
+    onProgress: (p) => context.emit({ type: 'scan-progress', path: root, ...p }),
+    progressIntervalMs: 250,
+  });
+  return summariseScan(scan);
+}
+
+async function thumbnail(path: string, size: number): Promise<string> {
+  const image = await decodeImageRgb8(path, { size });
+  const png = await sharp(image.data, { raw: { width: size, height: size, channels: 3 } })
+    .png()
+    .toBuffer();
+  return `data:image/png;base64,${png.toString('base64')}`;
+}
+
+export function datasetHandlers(context: BackendContext): DatasetHandlers {
+  const { workspace } = context;
+  return {
+    'datasets.scan': async ({ path }) => scanSummary(context, path),
+
+    'datasets.list': async () => workspace.datasets(),
+
+    'datasets.add': async ({ path, name }) => {
+      const summary = await scanSummary(context, path);
+      const existing = (await workspace.datasets()).find((d) => d.path === summary.root);
+      const entry: DatasetEntry = {
+        id: existing?.id ?? workspace.newDatasetId(summary.root),
+        name: name || existing?.name || basename(summary.root),
+        path: summary.root,
+        addedAt: existing?.addedAt ?? new Date().toISOString(),
+        scan: summary,
+      };
+      await workspace.saveDataset(entry);
+      return entry;
+    },
+
+    'datasets.rescan': async ({ id }) => {
+      const entry = await workspace.dataset(id);
+      if (!entry) throw new ApiError('not-found', 'That dataset is no longer in the workspace.');
+      const updated = { ...entry, scan: await scanSummary(context, entry.path) };
+      await workspace.saveDataset(updated);
+      return updated;
+    },
+
+    'datasets.remove': async ({ id }) => ({ removed: await workspace.removeDataset(id) }),
+
+    'datasets.thumbnails': async ({ paths, datasetId, size }) => {
+      let roots: string[];
+      let base: string | undefined;
+      if (datasetId) {
+        const entry = await workspace.dataset(datasetId);
+        if (!entry) throw new ApiError('not-found', 'That dataset is no longer in the workspace.');
+        roots = [entry.path];
+        base = entry.path;
+      } else roots = await allowedImageRoots(workspace);
+      const px = size ?? DEFAULT_THUMBNAIL_SIZE;
+      return Promise.all(
+        paths.map(async (path): Promise<Thumbnail> => {
+          try {
+            const file = await checkAllowedFile(path, roots, base);
+            return { path, dataUrl: await thumbnail(file, px) };
+          } catch (error) {
+            return { path, dataUrl: null, error: (error as Error).message };
+          }
+        }),
+      );
+    },
+
+    'folders.list': async ({ path }) => {
+      const folder = await requireFolder(path && path.trim() ? path : os.homedir());
+      const entries = await readdir(folder, { withFileTypes: true }).catch((error: Error) => {
+        throw new ApiError('failed', `Cannot list ${folder}: ${error.message}`);
+      });
+      const folders = entries
+        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+        .map((e) => join(folder, e.name))
+        .sort((a, b) => a.localeCompare(b));
+      const parent = dirname(folder);
+      return { path: folder, parent: parent === folder ? null : parent, folders };
+    },
+  };
+}

@@ -1,0 +1,174 @@
+// API handlers for training: start a run in a worker, pause, resume, cancel, and the runs of the
+// workspace with their metrics history. Must not import electron or renderer.
+import { ApiError, type ApiHandlers, type RunSummary, type TrainingSettings } from '../../api/index.js';
+import { JobConflictError } from '../../services/jobs/index.js';
+import { ConfigError, resolveConfig, type TrainingConfig } from '../../services/training/training-config.js';
+import { readRunRecord, writeRunRecord } from '../../services/training/run-folder.js';
+import type { BackendContext } from '../backend-context.js';
+import { readRunDetails, readRunSummary } from '../run-summaries.js';
+
+type TrainingHandlers = Pick<
+  ApiHandlers,
+  | 'training.start'
+  | 'training.pause'
+  | 'training.resume'
+  | 'training.cancel'
+  | 'training.runs'
+  | 'training.run'
+>;
+
+/** A run whose worker has started but has not written run.json yet. */
+interface PendingRun {
+  config: TrainingConfig;
+  datasetName: string;
+  createdAt: string;
+}
+
+export interface TrainingHandlersWithSummaries extends TrainingHandlers {
+  /** The summary of one run (also used for the 'run' events). */
+  summary(runId: string): Promise<RunSummary>;
+}
+
+export function trainingHandlers(context: BackendContext): TrainingHandlersWithSummaries {
+  const { workspace, jobs } = context;
+  const pending = new Map<string, PendingRun>();
+
+  const extras = async (runId: string) => ({
+    active: jobs.isActive(runId),
+    progress: jobs.progress(runId),
+    datasets: await workspace.datasets(),
+  });
+
+  async function summary(runId: string): Promise<RunSummary> {
+    try {
+      const result = await readRunSummary(workspace.runDir(runId), await extras(runId));
+      pending.delete(runId);
+      return result;
+    } catch (error) {
+      const early = pending.get(runId);
+      if (!early) throw new ApiError('not-found', `There is no run "${runId}" in this workspace.`);
+      if (!jobs.isActive(runId)) pending.delete(runId);
+      return {
+        id: runId,
+        status: jobs.isActive(runId) ? 'created' : 'failed',
+        active: jobs.isActive(runId),
+        createdAt: early.createdAt,
+        updatedAt: early.createdAt,
+        dataset: early.config.dataset,
+        datasetName: early.datasetName,
+        classes: [],
+        settings: {
+          inputSize: early.config.inputSize,
+          width: early.config.width,
+          attention: early.config.attention,
+          epochs: early.config.epochs,
+          batchSize: early.config.batchSize,
+          optimizer: early.config.optimizer,
+          lr: early.config.lr,
+        },
+        backend: '',
+        ...(jobs.isActive(runId) ? {} : { message: (error as Error).message }),
+      };
+    }
+  }
+
+  function launch(start: () => void): void {
+    try {
+      start();
+    } catch (error) {
+      if (error instanceof JobConflictError) throw new ApiError('conflict', error.message);
+      throw error;
+    }
+  }
+
+  return {
+    summary,
+
+    'training.start': async ({ datasetId, preset, settings }) => {
+      const entry = await workspace.dataset(datasetId);
+      if (!entry) throw new ApiError('not-found', 'That dataset is no longer in the workspace.');
+      if (entry.scan && entry.scan.errors.length > 0)
+        throw new ApiError(
+          'bad-request',
+          `This dataset cannot be trained on: ${entry.scan.errors.map((e) => e.message).join(' ')}`,
+        );
+      const partial: Partial<TrainingConfig> & { dataset: string } = {
+        ...(settings as TrainingSettings as Partial<TrainingConfig>),
+        dataset: entry.path,
+      };
+      let config: TrainingConfig;
+      try {
+        config = resolveConfig(partial, preset);
+      } catch (error) {
+        if (error instanceof ConfigError) throw new ApiError('bad-request', error.message);
+        throw error;
+      }
+      const runId = workspace.newRunId(entry.name);
+      pending.set(runId, { config, datasetName: entry.name, createdAt: new Date().toISOString() });
+      try {
+        launch(() => jobs.start(runId, workspace.runDir(runId), partial, preset));
+      } catch (error) {
+        pending.delete(runId);
+        throw error;
+      }
+      return summary(runId);
+    },
+
+    'training.pause': async ({ runId }) => {
+      if (!jobs.requestStop(runId, 'pause'))
+        throw new ApiError('conflict', 'That run is not training now, so there is nothing to pause.');
+      return summary(runId);
+    },
+
+    'training.cancel': async ({ runId }) => {
+      if (!jobs.requestStop(runId, 'cancel')) {
+        // A run left 'running' by an app that was closed: record that it will not go on.
+        const runDir = workspace.runDir(runId);
+        const record = await readRunRecord(runDir).catch(() => null);
+        if (!record) throw new ApiError('not-found', `There is no run "${runId}" in this workspace.`);
+        if (record.status === 'running' || record.status === 'created' || record.status === 'paused') {
+          record.status = 'cancelled';
+          record.message = 'Cancelled; the last checkpoint is kept and the run can still be resumed.';
+          await writeRunRecord(runDir, record);
+        }
+      }
+      return summary(runId);
+    },
+
+    'training.resume': async ({ runId }) => {
+      if (jobs.isActive(runId)) throw new ApiError('conflict', 'That run is already training.');
+      const runDir = workspace.runDir(runId);
+      const record = await readRunRecord(runDir).catch(() => null);
+      if (!record) throw new ApiError('not-found', `There is no run "${runId}" in this workspace.`);
+      if (record.status === 'completed' || record.status === 'stopped-early')
+        throw new ApiError('conflict', 'That run has finished; start a new run to train more.');
+      launch(() => jobs.resume(runId, runDir));
+      return summary(runId);
+    },
+
+    'training.runs': async () => {
+      const ids = new Set([...(await workspace.runIds()), ...pending.keys()]);
+      const runs = await Promise.all([...ids].map((id) => summary(id).catch(() => null)));
+      return runs
+        .filter((r): r is RunSummary => r !== null)
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    },
+
+    'training.run': async ({ runId }) => {
+      try {
+        return await readRunDetails(workspace.runDir(runId), await extras(runId));
+      } catch {
+        const early = await summary(runId);
+        return {
+          summary: early,
+          config: {},
+          steps: [],
+          epochs: [],
+          warnings: [],
+          skippedFiles: 0,
+          folder: workspace.runDir(runId),
+        };
+      }
+    },
+  };
+}
