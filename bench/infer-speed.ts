@@ -10,7 +10,6 @@
 // main/services and models/; the diagnostics talk to onnxruntime-node directly (optimisation levels,
 // per-operator profile), which the app itself does only through models/onnx/session.ts.
 
-import { spawn } from 'node:child_process';
 import {
   appendFileSync,
   existsSync,
@@ -35,6 +34,7 @@ import { measureInferSpeed, peakRssMb, resetPeakRss } from '../main/services/cla
 import { exportRun } from '../main/services/export/export-run.js';
 import { runPath, writeRunRecord } from '../main/services/training/run-folder.js';
 import { resolveConfig } from '../main/services/training/training-config.js';
+import { lastJson, runCaptured } from './run-child.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEFAULT_PEER = path.resolve(HERE, '..', '..', 'shared', 'peers', 'attnvgg_torch.py');
@@ -283,28 +283,9 @@ async function childClassify(): Promise<Record<string, unknown>> {
 // ---------------------------------------------------------------------------------------------
 // Parent mode
 
-function run(command: string, argv: string[]): Promise<{ code: number | null; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout }));
-  });
-}
-
-function lastJson(stdout: string): Record<string, unknown> | undefined {
-  const line = stdout
-    .trim()
-    .split('\n')
-    .reverse()
-    .find((l) => l.startsWith('{'));
-  return line === undefined ? undefined : (JSON.parse(line) as Record<string, unknown>);
-}
-
 async function child(mode: string, extra: string[]): Promise<Record<string, unknown> | undefined> {
   const argv = [...process.execArgv, fileURLToPath(import.meta.url), '--child', mode, ...extra];
-  const { code, stdout } = await run(process.execPath, argv);
+  const { code, stdout } = await runCaptured(process.execPath, argv);
   const row = lastJson(stdout);
   if (code !== 0 || row === undefined || typeof row.error === 'string') {
     emit({ kind: 'failed', mode, reason: typeof row?.error === 'string' ? row.error : `exit code ${code}` });
@@ -332,7 +313,7 @@ async function peer(c: Config, threads: number): Promise<number | undefined> {
   ];
   argv.push('--steps', steps, '--threads', String(threads));
   note(`peer: ${args.python} ${argv.join(' ')}`);
-  const { code, stdout } = await run(args.python, argv);
+  const { code, stdout } = await runCaptured(args.python, argv);
   const row = lastJson(stdout);
   if (code !== 0 || row === undefined) {
     note(`the peer failed (exit code ${code})`);

@@ -5,7 +5,6 @@
 // summary) and progress on stderr. Each backend runs in a child process of its own, so its peak RSS is
 // its own. Imports main/services/bench and models/ only; the peer is a separate Python process.
 
-import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import {
   type TrainSpeedResult,
 } from '../main/services/bench/train-speed.js';
 import { parseBackendName, type BackendName } from '../models/tfjs/backend.js';
+import { lastJson, runCaptured } from './run-child.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEFAULT_PEER = path.resolve(HERE, '..', '..', 'shared', 'peers', 'attnvgg_torch.py');
@@ -125,34 +125,10 @@ async function runChild(backend: BackendName): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Parent mode
 
-interface Captured {
-  code: number | null;
-  stdout: string;
-}
-
-function run(command: string, argv: string[], timeoutMs: number): Promise<Captured> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'], timeout: timeoutMs });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout }));
-  });
-}
-
-function lastJson(stdout: string): Record<string, unknown> | undefined {
-  const line = stdout
-    .trim()
-    .split('\n')
-    .reverse()
-    .find((l) => l.startsWith('{'));
-  return line === undefined ? undefined : (JSON.parse(line) as Record<string, unknown>);
-}
-
 async function measureInChild(backend: BackendName): Promise<TrainSpeedResult | undefined> {
   const passOn = process.argv.slice(2).filter((a, i, all) => a !== '--out' && all[i - 1] !== '--out');
   const argv = [...process.execArgv, fileURLToPath(import.meta.url), ...passOn, '--child', backend];
-  const { code, stdout } = await run(process.execPath, argv, 60 * 60 * 1000);
+  const { code, stdout } = await runCaptured(process.execPath, argv, 60 * 60 * 1000);
   const row = lastJson(stdout);
   if (code !== 0 || row === undefined || typeof row.error === 'string') {
     const reason = typeof row?.error === 'string' ? row.error : `exit code ${code} (see stderr)`;
@@ -178,7 +154,7 @@ async function measurePeer(threads: number): Promise<PeerRow | undefined> {
   const argv = [args.peer, 'speed', '--size', String(size), '--width', String(width), '--batch'];
   argv.push(String(batch), '--steps', peerSteps, '--threads', String(threads));
   note(`peer: ${args.python} ${argv.join(' ')}`);
-  const { code, stdout } = await run(args.python, argv, 60 * 60 * 1000);
+  const { code, stdout } = await runCaptured(args.python, argv, 60 * 60 * 1000);
   const row = lastJson(stdout);
   if (code !== 0 || row === undefined) {
     note(`the peer failed (exit code ${code})`);
