@@ -16,6 +16,11 @@ import { createSemaphore } from './semaphore.js';
 export interface BatchItem {
   path: string;
   classIndex: number;
+  /**
+   * What keys the item's augmentation stream (default: its path). Dataset items use their path relative
+   * to the dataset, so a run gives the same result wherever the folder lives.
+   */
+  relativePath?: string;
 }
 
 export interface Batch {
@@ -109,7 +114,7 @@ export function createBatchStream(items: readonly BatchItem[], options: BatchStr
           pixels,
           size,
           options.augment,
-          createRandom(deriveSeed(seed, 'augment', epoch, item.path)),
+          createRandom(deriveSeed(seed, 'augment', epoch, item.relativePath ?? item.path)),
         );
       }
       return pixels;
