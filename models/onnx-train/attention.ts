@@ -1,0 +1,256 @@
+// g, the three attention levels and the classifier head of models/tfjs/model.ts as ONNX nodes over NCHW
+// maps, with their backward written by hand (softmax and sigmoid in closed form). The same formulas as
+// models/onnx/export.ts's inference graph: pc scores <u, l> + <u, g>, dp scores <l, g>.
+// Pure: imports the graph writer, the tape and the layer helpers; nothing from main/, no runtime.
+
+import type { ModelSpec } from '../core/spec.js';
+import { attr } from './graph-writer.js';
+import { linear, relu, reshape, type LayerContext } from './layers.js';
+
+/** 1x1 convolution without bias (the projection of conv 7 to the width of g). */
+export function pointwiseConv(
+  ctx: LayerContext,
+  x: string,
+  weight: string,
+  channels: { in: number; out: number },
+  hint: string,
+): string {
+  const { w, tape } = ctx;
+  const y = w.op('Conv', [x, weight], hint, { kernel_shape: attr.ints([1, 1]) });
+  if (!tape.anyNeedsGrad([x, weight])) return y;
+  tape.track(y);
+  tape.record(() => {
+    const dy = tape.grad(y);
+    if (dy === undefined) return;
+    if (tape.needsGrad(weight)) {
+      const dy3 = w.op('Reshape', [dy, w.ints([0, channels.out, -1])], `${hint}_dy3`);
+      const x3 = w.op('Reshape', [x, w.ints([0, channels.in, -1])], `${hint}_x3`);
+      const xT = w.op('Transpose', [x3], `${hint}_x3_t`, { perm: attr.ints([0, 2, 1]) });
+      const perImage = w.op('MatMul', [dy3, xT], `${hint}_dw_per_image`);
+      const sum = w.op('ReduceSum', [perImage, w.ints([0])], `${hint}_dw_sum`, { keepdims: attr.int(0) });
+      tape.addGrad(
+        weight,
+        w.op('Reshape', [sum, w.ints([channels.out, channels.in, 1, 1])], `grad_${hint}_weight`),
+      );
+    }
+    if (tape.needsGrad(x)) {
+      const wT = w.op('Transpose', [weight], `${weight}_t`, { perm: attr.ints([1, 0, 2, 3]) });
+      tape.addGrad(x, w.op('Conv', [dy, wT], `grad_${hint}_input`, { kernel_shape: attr.ints([1, 1]) }));
+    }
+  });
+  return y;
+}
+
+export interface LevelInputs {
+  /** The level's local features after projection, NCHW [N, C, side, side]. */
+  local: string;
+  /** The global feature g, [N, C]. */
+  g: string;
+  /** pc only: u, [1, C, 1, 1]. */
+  u?: string;
+  channels: number;
+  side: number;
+}
+
+/**
+ * One attention level: scores over the side x side positions, a = softmax or sigmoid of the scores,
+ * g_a = sum_s a(s) l(s) (divided by the number of positions for sigmoid). Returns g_a, [N, C].
+ */
+export function attentionLevel(ctx: LayerContext, spec: ModelSpec, p: LevelInputs, hint: string): string {
+  const { w, tape } = ctx;
+  const c = p.channels;
+  const positions = p.side * p.side;
+  const flatL = reshape(ctx, p.local, [0, 0, -1], `${hint}_l`); // [N, C, hw]
+  let score: string; // [N, 1, hw]
+  let uRow: string | undefined;
+  if (spec.compatibility === 'pc') {
+    if (p.u === undefined) throw new Error('pc attention needs u');
+    uRow = w.op('Reshape', [p.u, w.ints([1, c])], `${hint}_u_row`);
+    const lu = w.op('MatMul', [uRow, flatL], `${hint}_score_local`);
+    const gu = w.op(
+      'MatMul',
+      [p.g, w.op('Reshape', [p.u, w.ints([c, 1])], `${hint}_u_col`)],
+      `${hint}_score_global`,
+    );
+    score = w.op('Add', [lu, w.op('Unsqueeze', [gu, w.ints([2])], `${hint}_score_global3`)], `${hint}_score`);
+  } else {
+    const gRow = w.op('Unsqueeze', [p.g, w.ints([1])], `${hint}_g_row`);
+    score = w.op('MatMul', [gRow, flatL], `${hint}_score`);
+  }
+  const softmax = spec.normalisation === 'softmax';
+  const a = softmax
+    ? w.op('Softmax', [score], `${hint}_a`, { axis: attr.int(-1) })
+    : w.op('Sigmoid', [score], `${hint}_a`);
+  const aCol = w.op('Reshape', [a, w.ints([0, -1, 1])], `${hint}_a_col`);
+  const sum = w.op(
+    'Reshape',
+    [w.op('MatMul', [flatL, aCol], `${hint}_weighted`), w.ints([0, -1])],
+    `${hint}_ga_sum`,
+  );
+  const positionsScalar = w.scalar(positions);
+  const ga = softmax ? sum : w.op('Div', [sum, positionsScalar], `${hint}_ga`);
+  const inputs = [flatL, p.g, ...(p.u ? [p.u] : [])];
+  if (!tape.anyNeedsGrad(inputs)) return ga;
+  tape.track(ga);
+  tape.record(() => {
+    const dgaIn = tape.grad(ga);
+    if (dgaIn === undefined) return;
+    const dga = softmax ? dgaIn : w.op('Div', [dgaIn, positionsScalar], `grad_${hint}_sum`);
+    // through g_a = L a: dL = dga a^T, da = dga^T L
+    const dLa = w.op(
+      'MatMul',
+      [w.op('Reshape', [dga, w.ints([0, -1, 1])], `${hint}_dga_col`), a],
+      `${hint}_dl_from_a`,
+    );
+    const da = w.op(
+      'MatMul',
+      [w.op('Reshape', [dga, w.ints([0, 1, -1])], `${hint}_dga_row`), flatL],
+      `grad_${hint}_a`,
+    );
+    // through a = softmax(score): a * (da - sum(da * a)); a = sigmoid(score): da * a * (1 - a)
+    const dScore = softmax
+      ? w.op(
+          'Mul',
+          [
+            a,
+            w.op(
+              'Sub',
+              [
+                da,
+                w.op('ReduceSum', [w.op('Mul', [da, a], `${hint}_da_a`), w.ints([2])], `${hint}_da_a_sum`, {
+                  keepdims: attr.int(1),
+                }),
+              ],
+              `${hint}_da_centred`,
+            ),
+          ],
+          `grad_${hint}_score`,
+        )
+      : w.op(
+          'Mul',
+          [da, w.op('Mul', [a, w.op('Sub', [w.scalar(1), a], `${hint}_1_a`)], `${hint}_a_1_a`)],
+          `grad_${hint}_score`,
+        );
+    const dScoreCol = w.op('Reshape', [dScore, w.ints([0, -1, 1])], `${hint}_dscore_col`);
+    let dLs: string;
+    if (spec.compatibility === 'pc') {
+      const u = p.u as string;
+      const dScoreSum = w.op('ReduceSum', [dScore, w.ints([2])], `${hint}_dscore_sum`, {
+        keepdims: attr.int(0),
+      }); // [N, 1]
+      if (tape.needsGrad(u)) {
+        // du = sum_n,s dscore (l + g)
+        const fromL = w.op(
+          'ReduceSum',
+          [w.op('MatMul', [flatL, dScoreCol], `${hint}_du_local_per_image`), w.ints([0])],
+          `${hint}_du_local`,
+          { keepdims: attr.int(0) },
+        ); // [C, 1]
+        const fromG = w.op(
+          'MatMul',
+          [w.op('Reshape', [dScoreSum, w.ints([1, -1])], `${hint}_dscore_sum_row`), p.g],
+          `${hint}_du_global`,
+        ); // [1, C]
+        const du = w.op(
+          'Add',
+          [w.op('Reshape', [fromL, w.ints([1, -1])], `${hint}_du_local_row`), fromG],
+          `${hint}_du_row`,
+        );
+        tape.addGrad(u, w.op('Reshape', [du, w.ints([1, c, 1, 1])], `grad_${hint}_u`));
+      }
+      if (tape.needsGrad(p.g)) tape.addGrad(p.g, w.op('Mul', [dScoreSum, uRow as string], `grad_${hint}_g`));
+      dLs = w.op(
+        'Mul',
+        [w.op('Reshape', [u, w.ints([1, c, 1])], `${hint}_u_col3`), dScore],
+        `${hint}_dl_from_score`,
+      );
+    } else {
+      if (tape.needsGrad(p.g))
+        tape.addGrad(
+          p.g,
+          w.op(
+            'Reshape',
+            [w.op('MatMul', [flatL, dScoreCol], `${hint}_dg3`), w.ints([0, -1])],
+            `grad_${hint}_g`,
+          ),
+        );
+      dLs = w.op(
+        'Mul',
+        [w.op('Reshape', [p.g, w.ints([0, -1, 1])], `${hint}_g_col`), dScore],
+        `${hint}_dl_from_score`,
+      );
+    }
+    if (tape.needsGrad(flatL)) tape.addGrad(flatL, w.op('Add', [dLa, dLs], `grad_${hint}_l`));
+  });
+  return ga;
+}
+
+/** Concat along axis 1 of [N, C_k] tensors; the gradient is split back. */
+export function concatColumns(
+  ctx: LayerContext,
+  parts: readonly string[],
+  widths: readonly number[],
+  hint: string,
+): string {
+  const { w, tape } = ctx;
+  const y = w.op('Concat', parts, hint, { axis: attr.int(1) });
+  if (!tape.anyNeedsGrad(parts)) return y;
+  tape.track(y);
+  tape.record(() => {
+    const dy = tape.grad(y);
+    if (dy === undefined) return;
+    const pieces = w.opMulti(
+      'Split',
+      [dy, w.ints(widths)],
+      parts.map((_, k) => `grad_${hint}_${k}`),
+      { axis: attr.int(1) },
+    );
+    parts.forEach((part, k) => tape.addGrad(part, pieces[k]));
+  });
+  return y;
+}
+
+export interface HeadTensors {
+  g: { weight: string; bias: string };
+  head: { weight: string; bias: string };
+  project?: string;
+  u: string[];
+}
+
+/** From the backbone's locals and pool5 to the logits, as AttentionVgg.attend. */
+export function attendAndClassify(
+  ctx: LayerContext,
+  spec: ModelSpec,
+  locals: readonly string[],
+  pool5: string,
+  t: HeadTensors,
+  dims: { c256: number; c512: number; sides: readonly number[] },
+): string {
+  const g = linear(ctx, pool5, t.g.weight, t.g.bias, 'g');
+  if (!spec.attention) return linear(ctx, relu(ctx, g, 'g_relu'), t.head.weight, t.head.bias, 'logits');
+  const attended = locals.map((local, k) => {
+    const l =
+      k === 0 && t.project !== undefined
+        ? pointwiseConv(ctx, local, t.project, { in: dims.c256, out: dims.c512 }, 'local_1_projected')
+        : local;
+    return attentionLevel(
+      ctx,
+      spec,
+      {
+        local: l,
+        g,
+        u: spec.compatibility === 'pc' ? t.u[k] : undefined,
+        channels: dims.c512,
+        side: dims.sides[k],
+      },
+      `level${k + 1}`,
+    );
+  });
+  const cat = concatColumns(
+    ctx,
+    attended,
+    attended.map(() => dims.c512),
+    'attended',
+  );
+  return linear(ctx, cat, t.head.weight, t.head.bias, 'logits');
+}

@@ -1,0 +1,457 @@
+// The backbone's differentiable layers as ONNX nodes, NCHW, each with its backward written by hand:
+// conv 3x3 (input gradient as a Conv with the flipped, transposed filter; filter gradient as nine per-tap
+// Gemms over shifted copies of the input, or the 'im2col' / 'conv' alternatives kept for measuring),
+// training-mode BatchNorm (batch statistics, closed-form backward, PyTorch's running averages),
+// BatchNorm on running statistics (frozen blocks), ReLU, ReLU + 2x2 max-pool (backward through MaxPool's
+// Indices and MaxUnpool), Linear, Reshape.
+// Pure: imports the graph writer, the tape and the spec's constants; nothing from main/, no runtime.
+
+import { BN_EPSILON, BN_MOMENTUM } from '../core/spec.js';
+import { attr, type GraphWriter } from './graph-writer.js';
+import type { Tape } from './tape.js';
+
+/** How the filter gradient of a 3x3 convolution is written (see README.md for the measurements). */
+export type FilterGradient = 'shifts' | 'im2col' | 'conv';
+export const FILTER_GRADIENTS: readonly FilterGradient[] = ['shifts', 'im2col', 'conv'];
+
+export interface LayerContext {
+  w: GraphWriter;
+  tape: Tape;
+  /** float32 scalar: the number of images in the batch (the batch dimension is symbolic). */
+  batch: string;
+  filterGradient: FilterGradient;
+  /** N * positions per map size, written once each (see elementsPerChannel). */
+  counts: Map<number, string>;
+}
+
+/** N * positions as a float32 scalar: the element count of one channel in a batch of NCHW maps. */
+export function elementsPerChannel(ctx: LayerContext, positions: number): string {
+  let name = ctx.counts.get(positions);
+  if (name === undefined) {
+    name = ctx.w.op('Mul', [ctx.batch, ctx.w.scalar(positions)], `count_${positions}`);
+    ctx.counts.set(positions, name);
+  }
+  return name;
+}
+
+function tracked(ctx: LayerContext, output: string, inputs: readonly string[]): string {
+  if (ctx.tape.anyNeedsGrad(inputs)) ctx.tape.track(output);
+  return output;
+}
+
+/** [C] -> [1, C, 1, 1], to broadcast over NCHW maps. */
+export function perChannel(ctx: LayerContext, v: string): string {
+  return ctx.w.op('Reshape', [v, ctx.w.ints([1, -1, 1, 1])], `${v}_nchw`);
+}
+
+/**
+ * y = x * a + b per channel (a, b: [C]) in one pass over an NCHW map: onnxruntime's BatchNormalization
+ * with mean 0, variance 1 and epsilon 0, which is exactly that affine map (a Mul and an Add would read
+ * and write the map twice).
+ */
+export function channelAffine(
+  ctx: LayerContext,
+  x: string,
+  a: string,
+  b: string,
+  channels: number,
+  hint: string,
+): string {
+  const { w } = ctx;
+  return w.op('BatchNormalization', [x, a, b, w.filled(0, channels), w.filled(1, channels)], hint, {
+    epsilon: attr.float(0),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolution 3x3, stride 1, padding 1, with bias
+
+export interface ConvShape {
+  inChannels: number;
+  outChannels: number;
+  /** Spatial side of input and output (square maps). */
+  side: number;
+}
+
+/** The filter W [O, I, 3, 3] as the filter of its input gradient: transposed to [I, O] and flipped. */
+function flippedTransposed(ctx: LayerContext, weight: string): string {
+  const { w } = ctx;
+  const t = w.op('Transpose', [weight], `${weight}_t`, { perm: attr.ints([1, 0, 2, 3]) });
+  const far = -(2 ** 31); // a negative step runs from the last element down to (and including) index 0
+  return w.op(
+    'Slice',
+    [t, w.ints([-1, -1]), w.ints([far, far]), w.ints([2, 3]), w.ints([-1, -1])],
+    `${weight}_flipped`,
+  );
+}
+
+/**
+ * dW[o, i, kh, kw] = sum over n, y, x of dY[n, o, y, x] * Xpad[n, i, y + kh, x + kw]: the nine shifted
+ * copies of the padded input (im2col, [N, 9I, HW] in (i, kh, kw) order) against dY [N, O, HW] in one
+ * batched MatMul, summed over the batch.
+ */
+function filterGradientIm2col(ctx: LayerContext, x: string, dy: string, s: ConvShape, hint: string): string {
+  const { w } = ctx;
+  const side = s.side;
+  const padded = w.op('Pad', [x, w.ints([0, 0, 1, 1, 0, 0, 1, 1])], `${hint}_xpad`);
+  const shifts: string[] = [];
+  for (let kh = 0; kh < 3; kh++)
+    for (let kw = 0; kw < 3; kw++)
+      shifts.push(
+        w.op(
+          'Slice',
+          [padded, w.ints([kh, kw]), w.ints([kh + side, kw + side]), w.ints([2, 3])],
+          `${hint}_shift${kh}${kw}`,
+        ),
+      );
+  // Concat on H of nine [N, I, H, W] maps is [N, I, 9H, W], which is [N, I, 9, H, W] in memory.
+  const stacked = w.op('Concat', shifts, `${hint}_im2col`, { axis: attr.int(2) });
+  const cols = w.op('Reshape', [stacked, w.ints([0, s.inChannels * 9, side * side])], `${hint}_cols`);
+  const colsT = w.op('Transpose', [cols], `${hint}_cols_t`, { perm: attr.ints([0, 2, 1]) });
+  const dy3 = w.op('Reshape', [dy, w.ints([0, s.outChannels, side * side])], `${hint}_dy3`);
+  const perImage = w.op('MatMul', [dy3, colsT], `${hint}_dw_per_image`);
+  const sum = w.op('ReduceSum', [perImage, w.ints([0])], `${hint}_dw_sum`, { keepdims: attr.int(0) });
+  return w.op('Reshape', [sum, w.ints([s.outChannels, s.inChannels, 3, 3])], `grad_${hint}_weight`);
+}
+
+/**
+ * The same sum, one kernel tap at a time: the input as [I, N, H+2, W+2] (padded), nine shifted [I, N*H*W]
+ * slices, each against dY as [O, N*H*W] in one Gemm (K = N*H*W, so no per-image products to add up).
+ * With few input channels (conv 1: 3) the nine slices are stacked into one [9I, N*H*W] operand and one
+ * Gemm, which keeps the product from being nine thin ones.
+ */
+function filterGradientShifts(ctx: LayerContext, x: string, dy: string, s: ConvShape, hint: string): string {
+  const { w } = ctx;
+  const side = s.side;
+  const swap = { perm: attr.ints([1, 0, 2, 3]) };
+  const xt = w.op('Transpose', [x], `${hint}_x_cnhw`, swap);
+  const padded = w.op('Pad', [xt, w.ints([0, 0, 1, 1, 0, 0, 1, 1])], `${hint}_xpad`);
+  const dy2 = w.op(
+    'Reshape',
+    [w.op('Transpose', [dy], `${hint}_dy_cnhw`, swap), w.ints([s.outChannels, -1])],
+    `${hint}_dy2`,
+  );
+  // Each shifted copy is written right before the product that reads it, so that onnxruntime (which runs
+  // nodes in the order written when it may) holds one copy at a time, not nine.
+  const shift = (k: number): string => {
+    const kh = Math.floor(k / 3);
+    const kw = k % 3;
+    return w.op(
+      'Slice',
+      [padded, w.ints([kh, kw]), w.ints([kh + side, kw + side]), w.ints([2, 3])],
+      `${hint}_shift${kh}${kw}`,
+    );
+  };
+  const weightShape = w.ints([s.outChannels, s.inChannels, 3, 3]);
+  if (s.inChannels < 8) {
+    // [I, 9N, H, W] is [I, 9, N*H*W] in memory: rows in (i, kh, kw) order, as OIHW flattens.
+    const stacked = w.op('Concat', [0, 1, 2, 3, 4, 5, 6, 7, 8].map(shift), `${hint}_im2col`, {
+      axis: attr.int(1),
+    });
+    const cols = w.op('Reshape', [stacked, w.ints([s.inChannels * 9, -1])], `${hint}_cols`);
+    const dw = w.op('Gemm', [dy2, cols], `${hint}_dw_2d`, { transB: attr.int(1) }); // [O, 9I]
+    return w.op('Reshape', [dw, weightShape], `grad_${hint}_weight`);
+  }
+  const taps: string[] = [];
+  for (let k = 0; k < 9; k++) {
+    const slice = shift(k);
+    const flat = w.op('Reshape', [slice, w.ints([s.inChannels, -1])], `${slice}_2d`);
+    const tap = w.op('Gemm', [dy2, flat], `${hint}_dw_tap${k}`, { transB: attr.int(1) }); // [O, I]
+    taps.push(w.op('Unsqueeze', [tap, w.ints([2])], `${hint}_dw_tap${k}_3d`));
+  }
+  const stacked = w.op('Concat', taps, `${hint}_dw_taps`, { axis: attr.int(2) }); // [O, I, 9]
+  return w.op('Reshape', [stacked, weightShape], `grad_${hint}_weight`);
+}
+
+/** The same filter gradient as one Conv: input X as [I, N, H, W], filter dY as [O, N, H, W]. */
+function filterGradientConv(ctx: LayerContext, x: string, dy: string, s: ConvShape, hint: string): string {
+  const { w } = ctx;
+  const swap = { perm: attr.ints([1, 0, 2, 3]) };
+  const xt = w.op('Transpose', [x], `${hint}_x_cnhw`, swap);
+  const dyt = w.op('Transpose', [dy], `${hint}_dy_cnhw`, swap);
+  const dwt = w.op('Conv', [xt, dyt], `${hint}_dw_io`, {
+    kernel_shape: attr.ints([s.side, s.side]),
+    pads: attr.ints([1, 1, 1, 1]),
+  });
+  return w.op('Transpose', [dwt], `grad_${hint}_weight`, swap);
+}
+
+export function conv3x3(
+  ctx: LayerContext,
+  x: string,
+  weight: string,
+  bias: string,
+  shape: ConvShape,
+  hint: string,
+): string {
+  const { w, tape } = ctx;
+  const y = tracked(
+    ctx,
+    w.op('Conv', [x, weight, bias], hint, {
+      kernel_shape: attr.ints([3, 3]),
+      pads: attr.ints([1, 1, 1, 1]),
+      strides: attr.ints([1, 1]),
+    }),
+    [x, weight, bias],
+  );
+  if (!tape.needsGrad(y)) return y;
+  tape.record(() => {
+    const dy = tape.grad(y);
+    if (dy === undefined) return;
+    if (tape.needsGrad(bias))
+      tape.addGrad(
+        bias,
+        w.op('ReduceSum', [dy, w.ints([0, 2, 3])], `grad_${hint}_bias`, { keepdims: attr.int(0) }),
+      );
+    if (tape.needsGrad(weight))
+      tape.addGrad(
+        weight,
+        ctx.filterGradient === 'conv'
+          ? filterGradientConv(ctx, x, dy, shape, hint)
+          : ctx.filterGradient === 'im2col'
+            ? filterGradientIm2col(ctx, x, dy, shape, hint)
+            : filterGradientShifts(ctx, x, dy, shape, hint),
+      );
+    if (tape.needsGrad(x))
+      tape.addGrad(
+        x,
+        w.op('Conv', [dy, flippedTransposed(ctx, weight)], `grad_${hint}_input`, {
+          kernel_shape: attr.ints([3, 3]),
+          pads: attr.ints([1, 1, 1, 1]),
+        }),
+      );
+  });
+  return y;
+}
+
+// ---------------------------------------------------------------------------------------------
+// BatchNorm
+
+export interface BatchNormTensors {
+  gamma: string;
+  beta: string;
+  runningMean: string;
+  runningVar: string;
+}
+
+export interface BatchNormTrainResult {
+  y: string;
+  /** Updated running averages, [C] each. */
+  runningMean: string;
+  runningVar: string;
+}
+
+/**
+ * Training-mode BatchNorm over an NCHW map with `positions` = H * W: batch statistics (biased variance)
+ * normalise; the running averages move PyTorch's way, running = 0.9 running + 0.1 batch, with the
+ * unbiased variance. Forward as TensorFlow.js's model.ts writes it: (x - mean) * (rsqrt(var + eps) *
+ * gamma) + beta.
+ */
+export function batchNormTrain(
+  ctx: LayerContext,
+  x: string,
+  p: BatchNormTensors,
+  shape: { channels: number; positions: number },
+  hint: string,
+): BatchNormTrainResult {
+  const positions = shape.positions;
+  const { w, tape } = ctx;
+  const axes = attr.ints([0, 2, 3]);
+  const keep = attr.int(1);
+  const mean = w.op('ReduceMean', [x], `${hint}_mean`, { axes, keepdims: keep });
+  const centred = w.op('Sub', [x, mean], `${hint}_centred`);
+  const sumSq = w.op('ReduceSumSquare', [centred], `${hint}_sumsq`, { axes, keepdims: keep });
+  const count = elementsPerChannel(ctx, positions);
+  const variance = w.op('Div', [sumSq, count], `${hint}_var`);
+  const invStd = w.op(
+    'Reciprocal',
+    [w.op('Sqrt', [w.op('Add', [variance, w.scalar(BN_EPSILON)], `${hint}_var_eps`)], `${hint}_std`)],
+    `${hint}_invstd`,
+  );
+  const gamma4 = perChannel(ctx, p.gamma);
+  const scale = w.op('Mul', [invStd, gamma4], `${hint}_scale`);
+  const flat = w.ints([-1]);
+  const scaleC = w.op('Reshape', [scale, flat], `${hint}_scale_c`);
+  // (x - mean) * scale + beta, one pass
+  const y = tracked(ctx, channelAffine(ctx, centred, scaleC, p.beta, shape.channels, hint), [
+    x,
+    p.gamma,
+    p.beta,
+  ]);
+  const meanC = w.op('Reshape', [mean, flat], `${hint}_batch_mean`);
+  const varC = w.op('Reshape', [variance, flat], `${hint}_batch_var`);
+  // unbiased = var * n / max(1, n - 1), as model.ts's commitBatchStats
+  const bessel = w.op(
+    'Div',
+    [count, w.op('Max', [w.op('Sub', [count, w.scalar(1)], `${hint}_n1`), w.scalar(1)], `${hint}_n1_min1`)],
+    `${hint}_bessel`,
+  );
+  const unbiased = w.op('Mul', [varC, bessel], `${hint}_batch_var_unbiased`);
+  const keepOld = w.scalar(1 - BN_MOMENTUM);
+  const takeNew = w.scalar(BN_MOMENTUM);
+  const runningMean = w.op(
+    'Add',
+    [
+      w.op('Mul', [p.runningMean, keepOld], `${hint}_rm_old`),
+      w.op('Mul', [meanC, takeNew], `${hint}_rm_new`),
+    ],
+    `${hint}_running_mean_next`,
+  );
+  const runningVar = w.op(
+    'Add',
+    [
+      w.op('Mul', [p.runningVar, keepOld], `${hint}_rv_old`),
+      w.op('Mul', [unbiased, takeNew], `${hint}_rv_new`),
+    ],
+    `${hint}_running_var_next`,
+  );
+
+  if (tape.needsGrad(y))
+    tape.record(() => {
+      const dy = tape.grad(y);
+      if (dy === undefined) return;
+      const sumAxes = w.ints([0, 2, 3]);
+      const dBeta = w.op('ReduceSum', [dy, sumAxes], `grad_${hint}_beta4`, { keepdims: keep });
+      // sum(dy * xhat) = invstd * sum(dy * (x - mean))
+      const dyCentred = w.op(
+        'ReduceSum',
+        [w.op('Mul', [dy, centred], `${hint}_dy_centred`), sumAxes],
+        `${hint}_sum_dy_centred`,
+        {
+          keepdims: keep,
+        },
+      );
+      if (tape.needsGrad(p.gamma))
+        tape.addGrad(
+          p.gamma,
+          w.op('Reshape', [w.op('Mul', [dyCentred, invStd], `${hint}_dgamma4`), flat], `grad_${hint}_gamma`),
+        );
+      if (tape.needsGrad(p.beta)) tape.addGrad(p.beta, w.op('Reshape', [dBeta, flat], `grad_${hint}_beta`));
+      if (tape.needsGrad(x)) {
+        // dx = scale * (dy - sum(dy) / n - (x - mean) * invstd^2 * sum(dy * (x - mean)) / n)
+        //    = dy * scale + ((x - mean) * k1 + k2), with per-channel k1, k2 (the bracket in one pass)
+        const invVar = w.op('Mul', [invStd, invStd], `${hint}_invvar`);
+        const k1 = w.op(
+          'Neg',
+          [
+            w.op(
+              'Div',
+              [w.op('Mul', [w.op('Mul', [scale, invVar], `${hint}_si2`), dyCentred], `${hint}_k1n`), count],
+              `${hint}_k1p`,
+            ),
+          ],
+          `${hint}_k1`,
+        );
+        const k2 = w.op(
+          'Neg',
+          [w.op('Div', [w.op('Mul', [scale, dBeta], `${hint}_k2n`), count], `${hint}_k2p`)],
+          `${hint}_k2`,
+        );
+        const fromStats = channelAffine(
+          ctx,
+          centred,
+          w.op('Reshape', [k1, flat], `${hint}_k1_c`),
+          w.op('Reshape', [k2, flat], `${hint}_k2_c`),
+          shape.channels,
+          `${hint}_dx_stats`,
+        );
+        const dx = w.op(
+          'Add',
+          [w.op('Mul', [dy, scale], `${hint}_dx_direct`), fromStats],
+          `grad_${hint}_input`,
+        );
+        tape.addGrad(x, dx);
+      }
+    });
+  return { y, runningMean, runningVar };
+}
+
+/** BatchNorm on running statistics (a frozen block): no gradient flows through it. */
+export function batchNormFrozen(ctx: LayerContext, x: string, p: BatchNormTensors, hint: string): string {
+  if (ctx.tape.anyNeedsGrad([x, p.gamma, p.beta]))
+    throw new Error(`BatchNorm ${hint} on running statistics cannot sit above a trainable layer`);
+  return ctx.w.op('BatchNormalization', [x, p.gamma, p.beta, p.runningMean, p.runningVar], hint, {
+    epsilon: attr.float(BN_EPSILON),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReLU, max-pool, Linear, Flatten
+
+export function relu(ctx: LayerContext, x: string, hint: string): string {
+  const { w, tape } = ctx;
+  const y = tracked(ctx, w.op('Relu', [x], hint), [x]);
+  if (tape.needsGrad(y))
+    tape.record(() => {
+      const dy = tape.grad(y);
+      if (dy === undefined) return;
+      const open = w.op('Greater', [y, w.scalar(0)], `${hint}_open`);
+      tape.addGrad(x, w.op('Where', [open, dy, w.scalar(0)], `grad_${hint}_input`));
+    });
+  return y;
+}
+
+/**
+ * ReLU followed by a 2x2 max-pool (stride 2), the end of every VGG block; also returns the ReLU output
+ * (conv 7, 10 and 13 feed the attention). Backward: the pooled gradient is masked where the pooled value
+ * is 0 (on the small map), then MaxUnpool puts it back at the arg-max positions the forward MaxPool
+ * reported in its Indices output. That is the gradient at the ReLU's input directly: the arg-max of a
+ * window is > 0 exactly when the window's maximum is. Gradient reaching the ReLU output from elsewhere
+ * (the attention) goes through the ReLU's own backward.
+ */
+export function reluMaxPool2x2(
+  ctx: LayerContext,
+  z: string,
+  hints: { relu: string; pool: string },
+): { relu: string; pooled: string } {
+  const { w, tape } = ctx;
+  const y = relu(ctx, z, hints.relu);
+  const window = { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) };
+  if (!tape.needsGrad(z)) return { relu: y, pooled: w.op('MaxPool', [y], hints.pool, window) };
+  const hint = hints.pool;
+  const [pooled, indices] = w.opMulti('MaxPool', [y], [hint, `${hint}_indices`], window);
+  tape.track(pooled);
+  tape.record(() => {
+    const dp = tape.grad(pooled);
+    if (dp === undefined) return;
+    const open = w.op('Greater', [pooled, w.scalar(0)], `${hint}_open`);
+    const masked = w.op('Where', [open, dp, w.scalar(0)], `${hint}_dy_open`);
+    const shape = w.op('Shape', [z], `${hint}_input_shape`);
+    tape.addGrad(z, w.op('MaxUnpool', [masked, indices, shape], `grad_${hint}_relu_input`, window));
+  });
+  return { relu: y, pooled };
+}
+
+/** y = x W^T + b for x [N, in], W [out, in] (PyTorch's nn.Linear). */
+export function linear(ctx: LayerContext, x: string, weight: string, bias: string, hint: string): string {
+  const { w, tape } = ctx;
+  const y = tracked(ctx, w.op('Gemm', [x, weight, bias], hint, { transB: attr.int(1) }), [x, weight, bias]);
+  if (tape.needsGrad(y))
+    tape.record(() => {
+      const dy = tape.grad(y);
+      if (dy === undefined) return;
+      if (tape.needsGrad(weight))
+        tape.addGrad(weight, w.op('Gemm', [dy, x], `grad_${hint}_weight`, { transA: attr.int(1) }));
+      if (tape.needsGrad(bias))
+        tape.addGrad(
+          bias,
+          w.op('ReduceSum', [dy, w.ints([0])], `grad_${hint}_bias`, { keepdims: attr.int(0) }),
+        );
+      if (tape.needsGrad(x)) tape.addGrad(x, w.op('MatMul', [dy, weight], `grad_${hint}_input`));
+    });
+  return y;
+}
+
+/** Reshape whose gradient is reshaped back to the input's shape. */
+export function reshape(ctx: LayerContext, x: string, shape: readonly number[], hint: string): string {
+  const { w, tape } = ctx;
+  const y = tracked(ctx, w.op('Reshape', [x, w.ints(shape)], hint), [x]);
+  if (tape.needsGrad(y))
+    tape.record(() => {
+      const dy = tape.grad(y);
+      if (dy === undefined) return;
+      const original = w.op('Shape', [x], `${hint}_input_shape`);
+      tape.addGrad(x, w.op('Reshape', [dy, original], `grad_${hint}_input`));
+    });
+  return y;
+}

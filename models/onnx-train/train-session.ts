@@ -1,0 +1,130 @@
+// The onnxruntime-node session behind the ONNX training engine. It imports onnxruntime-node itself,
+// beside models/onnx/session.ts (the app's one inference wrapper), because a training step needs what
+// that wrapper deliberately does not offer: many named inputs (every parameter, running statistic and
+// momentum buffer, int64 labels, scalar hyper-parameters), outputs written into tensors the caller
+// allocated and keeps between steps (so updated weights never get copied into fresh arrays), and
+// onnxruntime's profiler. Settings as session.ts: CPU provider, intra-op threads = cores, sequential
+// execution, graph optimisation 'all'; unlike session.ts, pool threads do not spin-wait and no memory
+// pattern is planned (see the options).
+// Imports nothing from main/ or electron.
+
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { OnnxTrainError } from './errors.js';
+
+/** A tensor owned by the runtime wrapper: float32 or int64 data with its dimensions. */
+export type RuntimeTensor = ort.Tensor;
+
+export interface TrainSessionOptions {
+  /** Threads for one operator. Default: os.availableParallelism(). */
+  intraOpThreads?: number;
+  /** Writes onnxruntime's JSON profile (per-node times) with this file prefix; see endProfiling(). */
+  profileFilePrefix?: string;
+  /**
+   * Let idle pool threads spin-wait between operators (onnxruntime's own default). Default here: false.
+   * A training step is hundreds of short operators; on a machine where other work runs (the app's own
+   * image decoding, other programs), spinning threads steal the cores the other threads need: measured
+   * 43 img/s with spinning against 80 without, at load 4 on 2 cores (README.md).
+   */
+  spinning?: boolean;
+  /** Run independent operators side by side with this many inter-op threads (default 1: sequential). */
+  interOpThreads?: number;
+  /** onnxruntime's CPU memory arena (default true). */
+  memoryArena?: boolean;
+  /**
+   * onnxruntime's memory pattern: one block planned for every intermediate tensor of a run. Default
+   * here: false. For this graph the planned block is far larger than what is live at once: peak RSS at
+   * S=224, width 1, batch 8 was 3.4 GB with it and 2.0 GB without (S=64: 350 against 256 MB), at the
+   * same speed (README.md).
+   */
+  memoryPattern?: boolean;
+}
+
+export interface TrainSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /**
+   * Runs the graph. `outputs` maps each wanted output to a tensor to write it into (same type and
+   * shape), or to null to let the runtime allocate it.
+   */
+  run(
+    inputs: Record<string, RuntimeTensor>,
+    outputs: Record<string, RuntimeTensor | null>,
+  ): Promise<Record<string, RuntimeTensor>>;
+  /** Stops profiling and returns the profile file's path ('' when profiling was off). */
+  endProfiling(): Promise<string>;
+  release(): Promise<void>;
+}
+
+export function float32Tensor(data: Float32Array, dims: readonly number[]): RuntimeTensor {
+  return new ort.Tensor('float32', data, dims);
+}
+
+export function int64Tensor(data: BigInt64Array, dims: readonly number[]): RuntimeTensor {
+  return new ort.Tensor('int64', data, dims);
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export async function openTrainSession(
+  model: Uint8Array,
+  options: TrainSessionOptions = {},
+): Promise<TrainSession> {
+  const threads = options.intraOpThreads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new OnnxTrainError(
+      'invalid',
+      `intraOpThreads must be a whole number of at least 1, got ${threads}.`,
+    );
+  const inter = options.interOpThreads ?? 1;
+  if (!Number.isInteger(inter) || inter < 1)
+    throw new OnnxTrainError('invalid', `interOpThreads must be a whole number of at least 1, got ${inter}.`);
+  const spin = (options.spinning ?? false) ? '1' : '0';
+  const settings: ort.InferenceSession.SessionOptions = {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: inter,
+    executionMode: inter > 1 ? 'parallel' : 'sequential',
+    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
+    graphOptimizationLevel: 'all',
+    enableCpuMemArena: options.memoryArena ?? true,
+    enableMemPattern: options.memoryPattern ?? false,
+    // Shape-merge warnings about symbolic dims are expected for a generated graph; errors still surface.
+    logSeverityLevel: 3,
+    ...(options.profileFilePrefix
+      ? { enableProfiling: true, profileFilePrefix: options.profileFilePrefix }
+      : {}),
+  };
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(model, settings);
+  } catch (e) {
+    throw new OnnxTrainError('runtime', `onnxruntime could not load the training graph: ${describe(e)}`, {
+      cause: e,
+    });
+  }
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    async run(inputs, outputs) {
+      try {
+        return await session.run(inputs, outputs);
+      } catch (e) {
+        throw new OnnxTrainError('runtime', `onnxruntime failed to run the training step: ${describe(e)}`, {
+          cause: e,
+        });
+      }
+    },
+    async endProfiling() {
+      if (!options.profileFilePrefix) return '';
+      // onnxruntime-node writes the file and returns nothing; the name is the prefix plus a timestamp.
+      session.endProfiling();
+      return options.profileFilePrefix;
+    },
+    async release() {
+      await session.release();
+    },
+  };
+}

@@ -1,0 +1,339 @@
+// The ONNX training engine's driver: writes the training-step graph for a spec (train-graph.ts), opens
+// it in onnxruntime (train-session.ts) and runs one SGD step per call, with the same meaning as
+// models/train/step.ts's trainStep + models/train/optimizer.ts's Optimizer on TensorFlow.js: the same
+// hyper-parameters, the same skipped update when the loss is not finite, optimizer state that a
+// checkpoint of either engine can carry. Weights, running statistics and momentum buffers stay in
+// runtime tensors between steps; each step writes the updated ones into a second set, then the sets
+// swap. Imports models/ only (no TensorFlow.js, nothing from main/ or electron).
+
+import { parameterLayout, validateSpec, type ModelSpec } from '../core/spec.js';
+import { checkWeights, cloneWeights, type NamedArray, type Weights } from '../core/weights.js';
+import type { OptimizerConfig, OptimizerState, StepHyper } from '../train/optimizer.js';
+import { encodeModel } from '../onnx/proto.js';
+import { OnnxTrainError } from './errors.js';
+import type { FilterGradient } from './layers.js';
+import { fromTfLayout, momentumSlotKey, toTfLayout } from './slots.js';
+import { buildTrainingGraph, isFrozen, TRAIN_IO, type InputLayout, type StateTensor } from './train-graph.js';
+import { float32Tensor, int64Tensor, openTrainSession, type RuntimeTensor } from './train-session.js';
+
+export interface OnnxTrainerOptions {
+  /** Conv blocks 1..k stay fixed (0..5, default 0), as trainStep's frozenBlocks. Fixed for the trainer's life. */
+  frozenBlocks?: number;
+  /** Layout of the images passed to step(): 'nchw' (default) or 'nhwc' (what the batch stream yields). */
+  inputLayout?: InputLayout;
+  /** Only 'sgd' has a graph. Defaults as models/train/optimizer.ts: momentum 0.9, no weight decay. */
+  optimizer?: OptimizerConfig;
+  /** Label smoothing e of every step (default 0), as trainStep's labelSmoothing. */
+  labelSmoothing?: number;
+  /** onnxruntime intra-op threads (default: the number of cores). */
+  intraOpThreads?: number;
+  /** onnxruntime inter-op threads: > 1 runs independent operators side by side (default 1). */
+  interOpThreads?: number;
+  /** Let onnxruntime's idle threads spin-wait between operators (default false; see train-session.ts). */
+  spinning?: boolean;
+  /** onnxruntime's CPU memory arena (default true). */
+  memoryArena?: boolean;
+  /** onnxruntime's memory pattern (default false; see train-session.ts). */
+  memoryPattern?: boolean;
+  /** How 3x3 filter gradients are written (default 'shifts'). */
+  filterGradient?: FilterGradient;
+  /** Writes onnxruntime's per-node profile with this prefix (see endProfiling). */
+  profileFilePrefix?: string;
+  /**
+   * Write each step's updated state into a second set of tensors allocated once (default true); false
+   * lets the runtime allocate fresh output arrays every step (kept for measuring the difference).
+   */
+  reuseStateTensors?: boolean;
+}
+
+export interface OnnxStepResult {
+  /** Mean cross-entropy of the batch before the update. Not finite: nothing was updated. */
+  loss: number;
+  /** Images in the batch whose arg-max class equals the label. */
+  correct: number;
+}
+
+export interface OnnxTrainer {
+  readonly spec: ModelSpec;
+  readonly frozenBlocks: number;
+  readonly inputLayout: InputLayout;
+  /** Optimiser steps taken (OptimizerState.step). */
+  readonly steps: number;
+  /**
+   * One training step on a batch: `x` holds labels.length normalised images in `inputLayout`, `labels`
+   * their class indices. Same result as trainStep on TensorFlow.js with the same hyper-parameters.
+   */
+  step(x: Float32Array, labels: ArrayLike<number>, hyper: StepHyper): Promise<OnnxStepResult>;
+  /** All weights and running statistics in PyTorch layout (copies), as AttentionVgg.toWeights(). */
+  getWeights(): Weights;
+  /**
+   * Overwrites the weights and running statistics (PyTorch layout, e.g. from a checkpoint). The frozen
+   * blocks are constants of the graph: their tensors must equal the ones the trainer was made with.
+   */
+  setWeights(weights: Weights): void;
+  /** The optimiser state in models/train/optimizer.ts's form (slots in TensorFlow.js layout). */
+  getOptimizerState(): OptimizerState;
+  /** Restores a state from getOptimizerState() or from the TensorFlow.js Optimizer.getState(). */
+  setOptimizerState(state: OptimizerState): void;
+  /** Ends onnxruntime profiling (when profileFilePrefix was given) and returns the prefix. */
+  endProfiling(): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+const DEFAULT_OPTIMIZER: OptimizerConfig = { name: 'sgd', momentum: 0.9 };
+
+function checkOptimizer(config: OptimizerConfig): void {
+  if (config.name !== 'sgd')
+    throw new OnnxTrainError(
+      'unsupported',
+      `The ONNX training engine has a graph for SGD only, not "${config.name}"; use the TensorFlow.js engine for it. Should be one of: sgd.`,
+    );
+  const wd = config.weightDecay ?? 0;
+  if (!Number.isFinite(wd) || wd < 0)
+    throw new OnnxTrainError('invalid', `weightDecay must be a finite number of at least 0, got ${wd}.`);
+}
+
+function checkedHyper(config: OptimizerConfig, hyper: StepHyper): { lr: number; momentum: number } {
+  const momentum = hyper.momentum ?? config.momentum ?? 0.9;
+  if (!Number.isFinite(hyper.lr))
+    throw new OnnxTrainError('invalid', `lr must be a finite number, got ${hyper.lr}.`);
+  if (!Number.isFinite(momentum) || momentum < 0)
+    throw new OnnxTrainError('invalid', `momentum must be a finite number of at least 0, got ${momentum}.`);
+  return { lr: hyper.lr, momentum };
+}
+
+function scalar(value: number): RuntimeTensor {
+  return float32Tensor(new Float32Array([value]), []);
+}
+
+export async function createOnnxTrainer(
+  spec: ModelSpec,
+  weights: Weights,
+  options: OnnxTrainerOptions = {},
+): Promise<OnnxTrainer> {
+  validateSpec(spec);
+  try {
+    checkWeights(spec, weights);
+  } catch (e) {
+    throw new OnnxTrainError('invalid', e instanceof Error ? e.message : String(e), { cause: e });
+  }
+  const config = options.optimizer ?? DEFAULT_OPTIMIZER;
+  checkOptimizer(config);
+  const labelSmoothing = options.labelSmoothing ?? 0;
+  if (!(labelSmoothing >= 0 && labelSmoothing < 1))
+    throw new OnnxTrainError('invalid', `labelSmoothing must be in [0, 1), got ${labelSmoothing}.`);
+  const frozenBlocks = options.frozenBlocks ?? 0;
+  const graph = buildTrainingGraph(spec, {
+    frozenBlocks,
+    frozenWeights: weights,
+    inputLayout: options.inputLayout,
+    nesterov: config.nesterov ?? false,
+    filterGradient: options.filterGradient,
+  });
+  const session = await openTrainSession(encodeModel(graph.model), {
+    intraOpThreads: options.intraOpThreads,
+    interOpThreads: options.interOpThreads,
+    spinning: options.spinning,
+    memoryArena: options.memoryArena,
+    memoryPattern: options.memoryPattern,
+    profileFilePrefix: options.profileFilePrefix,
+  });
+  const reuse = options.reuseStateTensors ?? true;
+  const layout = parameterLayout(spec);
+  const frozen = new Map(
+    [...cloneWeights(weights)].filter(([name]) =>
+      isFrozen(
+        layout.find((p) => p.name === name)!,
+        frozenBlocks,
+      ),
+    ),
+  );
+  const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+  const fresh = (t: StateTensor): RuntimeTensor => float32Tensor(new Float32Array(size(t.shape)), t.shape);
+  const current = new Map<string, RuntimeTensor>();
+  const spare = new Map<string, RuntimeTensor>();
+  for (const t of graph.state) {
+    const tensor = fresh(t);
+    if (t.kind !== 'momentum') (tensor.data as Float32Array).set((weights.get(t.param) as NamedArray).data);
+    current.set(t.input, tensor);
+    if (reuse) spare.set(t.output, fresh(t));
+  }
+  const momentumTensors = graph.state.filter((t) => t.kind === 'momentum');
+  const ownSlotKeys = new Set(momentumTensors.map((t) => momentumSlotKey(t.param)));
+  /** Parameters whose momentum buffer exists in TensorFlow.js's sense (after a step with momentum > 0). */
+  const withSlot = new Set<string>();
+  /** Slots of parameters this trainer does not update (frozen, or another optimiser's), kept as given. */
+  let carried = new Map<string, NamedArray>();
+  let steps = 0;
+  let disposed = false;
+  const s = spec.inputSize;
+  const imageSize = 3 * s * s;
+
+  const alive = (): void => {
+    if (disposed) throw new OnnxTrainError('disposed', 'The ONNX trainer was used after dispose().');
+  };
+
+  return {
+    spec,
+    frozenBlocks,
+    inputLayout: graph.inputLayout,
+    get steps() {
+      return steps;
+    },
+
+    async step(x, labels, hyper) {
+      alive();
+      const n = labels.length;
+      if (n < 1)
+        throw new OnnxTrainError('invalid', 'A training batch needs at least 1 image, got 0 labels.');
+      if (x.length !== n * imageSize)
+        throw new OnnxTrainError(
+          'invalid',
+          `Expected ${n} images of ${graph.inputLayout === 'nchw' ? `3x${s}x${s}` : `${s}x${s}x3`} (${n * imageSize} values) for ${n} labels, got ${x.length} values.`,
+        );
+      const labelData = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) {
+        const k = labels[i];
+        if (!Number.isInteger(k) || k < 0 || k >= spec.numClasses)
+          throw new OnnxTrainError(
+            'invalid',
+            `Label ${i} is ${k}; expected a class index from 0 to ${spec.numClasses - 1}.`,
+          );
+        labelData[i] = BigInt(k);
+      }
+      const { lr, momentum } = checkedHyper(config, hyper);
+      const dims = graph.inputLayout === 'nchw' ? [n, 3, s, s] : [n, s, s, 3];
+      const inputs: Record<string, RuntimeTensor> = {
+        [TRAIN_IO.x]: float32Tensor(x, dims),
+        [TRAIN_IO.labels]: int64Tensor(labelData, [n]),
+        [TRAIN_IO.lr]: scalar(lr),
+        [TRAIN_IO.momentum]: scalar(momentum),
+        [TRAIN_IO.weightDecay]: scalar(config.weightDecay ?? 0),
+        [TRAIN_IO.labelSmoothing]: scalar(labelSmoothing),
+      };
+      for (const [name, tensor] of current) inputs[name] = tensor;
+      const outputs: Record<string, RuntimeTensor | null> = {
+        [TRAIN_IO.loss]: null,
+        [TRAIN_IO.correct]: null,
+      };
+      for (const t of graph.state) outputs[t.output] = reuse ? (spare.get(t.output) as RuntimeTensor) : null;
+      const results = await session.run(inputs, outputs);
+      const loss = (results[TRAIN_IO.loss].data as Float32Array)[0];
+      const correct = Number((results[TRAIN_IO.correct].data as BigInt64Array)[0]);
+      // A diverged step must not poison the weights or the running statistics (as trainStep).
+      if (!Number.isFinite(loss)) return { loss, correct };
+      for (const t of graph.state) {
+        // With momentum 0, TensorFlow.js's optimiser neither creates nor updates a momentum slot.
+        if (t.kind === 'momentum' && momentum === 0) continue;
+        const next = results[t.output];
+        const previous = current.get(t.input) as RuntimeTensor;
+        current.set(t.input, next);
+        if (reuse) spare.set(t.output, previous);
+        else previous.dispose();
+      }
+      if (momentum > 0) for (const t of momentumTensors) withSlot.add(t.param);
+      steps += 1;
+      return { loss, correct };
+    },
+
+    getWeights() {
+      alive();
+      const out: Weights = new Map();
+      for (const p of layout) {
+        const fixed = frozen.get(p.name);
+        if (fixed) {
+          out.set(p.name, { shape: [...fixed.shape], data: fixed.data.slice() });
+          continue;
+        }
+        const t = current.get(p.name) as RuntimeTensor;
+        out.set(p.name, { shape: [...p.shape], data: (t.data as Float32Array).slice() });
+      }
+      return out;
+    },
+
+    setWeights(next) {
+      alive();
+      try {
+        checkWeights(spec, next);
+      } catch (e) {
+        throw new OnnxTrainError('invalid', e instanceof Error ? e.message : String(e), { cause: e });
+      }
+      for (const [name, fixed] of frozen) {
+        const given = (next.get(name) as NamedArray).data;
+        if (given.some((v, i) => !Object.is(v, fixed.data[i])))
+          throw new OnnxTrainError(
+            'invalid',
+            `${name} belongs to a frozen block (1-${frozenBlocks}), a constant of this trainer's graph; create a new trainer to change it.`,
+          );
+      }
+      for (const t of graph.state)
+        if (t.kind !== 'momentum')
+          ((current.get(t.input) as RuntimeTensor).data as Float32Array).set(
+            (next.get(t.param) as NamedArray).data,
+          );
+    },
+
+    getOptimizerState() {
+      alive();
+      const slots = new Map<string, NamedArray>();
+      for (const [key, a] of carried) slots.set(key, { shape: [...a.shape], data: a.data.slice() });
+      for (const t of momentumTensors) {
+        if (!withSlot.has(t.param)) continue;
+        const data = (current.get(t.input) as RuntimeTensor).data as Float32Array;
+        slots.set(momentumSlotKey(t.param), toTfLayout(t.param, { shape: [...t.shape], data }));
+      }
+      return { step: steps, slots };
+    },
+
+    setOptimizerState(state) {
+      alive();
+      if (!Number.isInteger(state.step) || state.step < 0)
+        throw new OnnxTrainError(
+          'invalid',
+          `Optimizer state step must be a whole number, got ${state.step}.`,
+        );
+      const restored = new Map<string, Float32Array>();
+      for (const t of momentumTensors) {
+        const slot = state.slots.get(momentumSlotKey(t.param));
+        if (!slot) continue;
+        const a = fromTfLayout(t.param, slot);
+        if (a.shape.join('x') !== t.shape.join('x') || a.data.length !== size(t.shape))
+          throw new OnnxTrainError(
+            'invalid',
+            `Momentum slot of ${t.param}: expected shape [${toTfLayout(t.param, { shape: t.shape, data: new Float32Array(size(t.shape)) }).shape}] (TensorFlow.js layout), found [${slot.shape}].`,
+          );
+        restored.set(t.param, a.data);
+      }
+      // Checked everything first: now replace the state.
+      withSlot.clear();
+      for (const t of momentumTensors) {
+        const data = current.get(t.input)?.data as Float32Array;
+        const a = restored.get(t.param);
+        if (a) {
+          data.set(a);
+          withSlot.add(t.param);
+        } else data.fill(0); // no slot yet: the next step with momentum starts it from the gradient
+      }
+      carried = new Map(
+        [...state.slots]
+          .filter(([key]) => !ownSlotKeys.has(key))
+          .map(([key, a]) => [key, { shape: [...a.shape], data: a.data.slice() }]),
+      );
+      steps = state.step;
+    },
+
+    async endProfiling() {
+      alive();
+      return session.endProfiling();
+    },
+
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await session.release();
+      for (const t of [...current.values(), ...spare.values()]) t.dispose();
+      current.clear();
+      spare.clear();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// The training-step graphs pass the official ONNX checker (onnx.checker.check_model with full_check, i.e.
+// strict shape inference) of Debian's python3-onnx 1.12, like the exported inference graphs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ModelSpec } from '../../../models/core/spec.js';
+import { buildTrainingGraph, type TrainingGraphOptions } from '../../../models/onnx-train/train-graph.js';
+import { encodeModel } from '../../../models/onnx/proto.js';
+import { pythonMissing, runPython } from '../../helpers/python.js';
+import { testWeights } from '../../helpers/weights.js';
+
+const missing = pythonMissing(['onnx']);
+if (missing) console.log(`# skipping the ONNX checker tests on training graphs: ${missing}`);
+
+const base: ModelSpec = {
+  inputSize: 64,
+  width: 0.0625,
+  numClasses: 5,
+  attention: true,
+  compatibility: 'pc',
+  normalisation: 'softmax',
+};
+
+const cases: [string, ModelSpec, TrainingGraphOptions][] = [
+  ['pc/softmax, NCHW', base, {}],
+  [
+    'dp/sigmoid, NHWC input, Nesterov',
+    { ...base, compatibility: 'dp', normalisation: 'sigmoid' },
+    { inputLayout: 'nhwc', nesterov: true },
+  ],
+  ['attention off, frozen blocks 1-3', { ...base, inputSize: 32, attention: false }, { frozenBlocks: 3 }],
+  [
+    'pc/sigmoid, filter gradients as im2col',
+    { ...base, normalisation: 'sigmoid' },
+    { filterGradient: 'im2col' },
+  ],
+  ['pc/softmax, filter gradients as Conv', base, { filterGradient: 'conv' }],
+];
+
+test('training-step graphs pass onnx.checker (full_check)', { skip: missing ?? false }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'attnvgg-train-checker-'));
+  try {
+    const files = cases.map(([name, spec, options], i) => {
+      const graph = buildTrainingGraph(spec, { ...options, frozenWeights: testWeights(spec, i + 1) });
+      const file = join(dir, `train-${i}.onnx`);
+      writeFileSync(file, encodeModel(graph.model));
+      return { name, file, graph };
+    });
+    const lines = runPython(['test/fixtures/check_onnx.py', ...files.map((f) => f.file)])
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            file: string;
+            ir_version: number;
+            opset: number;
+            outputs: Record<string, (string | number)[]>;
+          },
+      );
+    assert.equal(lines.length, files.length);
+    lines.forEach((line, i) => {
+      const { name, graph } = files[i];
+      assert.equal(line.ir_version, 8, name);
+      assert.equal(line.opset, 17, name);
+      assert.deepEqual(line.outputs.loss, [], `${name}: loss is a scalar`);
+      assert.deepEqual(line.outputs.correct, [], `${name}: correct is a scalar`);
+      for (const t of graph.state) assert.deepEqual(line.outputs[t.output], t.shape, `${name}: ${t.output}`);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
