@@ -46,3 +46,27 @@ export function matrixToPointwise(a: NamedArray): NamedArray {
   const t = transpose2d(a);
   return { shape: [t.shape[0], t.shape[1], 1, 1], data: t.data };
 }
+
+function isPointwiseHead(name: string): boolean {
+  return !name.startsWith('features.') && (name.startsWith('project.') || name.startsWith('u.'));
+}
+
+/**
+ * A parameter tensor in PyTorch layout -> the layout of its TensorFlow.js variable: 1x1 convs of the
+ * attention (project, u) as [in, out] matrices, 3x3 convs HWIO, linears [in, out]; vectors copied.
+ */
+export function toTfLayout(name: string, a: NamedArray): NamedArray {
+  if (a.shape.length === 4 && a.shape[2] === 1 && a.shape[3] === 1 && !name.startsWith('features.'))
+    return pointwiseToMatrix(a);
+  if (a.shape.length === 4) return oihwToHwio(a);
+  if (a.shape.length === 2) return transpose2d(a);
+  return { shape: [...a.shape], data: a.data.slice() };
+}
+
+/** The inverse of toTfLayout. */
+export function fromTfLayout(name: string, a: NamedArray): NamedArray {
+  if (isPointwiseHead(name)) return matrixToPointwise(a);
+  if (a.shape.length === 4) return hwioToOihw(a);
+  if (a.shape.length === 2) return transpose2d(a);
+  return { shape: [...a.shape], data: a.data.slice() };
+}

@@ -12,7 +12,8 @@ import type { OptimizerConfig, OptimizerState, StepHyper } from '../train/optimi
 import { encodeModel } from '../onnx/proto.js';
 import { OnnxTrainError } from './errors.js';
 import type { FilterGradient } from './layers.js';
-import { fromTfLayout, momentumSlotKey, toTfLayout } from './slots.js';
+import { fromTfLayout, toTfLayout } from '../core/layout.js';
+import { momentumSlotKey } from './slots.js';
 import { buildTrainingGraph, isFrozen, TRAIN_IO, type InputLayout, type StateTensor } from './train-graph.js';
 import { float32Tensor, int64Tensor, openTrainSession, type RuntimeTensor } from './train-session.js';
 

@@ -12,7 +12,7 @@ import {
   type ModelSpec,
 } from '../core/spec.js';
 import { checkWeights, type NamedArray, type Weights } from '../core/weights.js';
-import { hwioToOihw, matrixToPointwise, oihwToHwio, pointwiseToMatrix, transpose2d } from '../core/layout.js';
+import { fromTfLayout, toTfLayout } from '../core/layout.js';
 
 export interface ForwardOptions {
   /** Training mode: BatchNorm normalises with batch statistics and records running-average updates. */
@@ -41,22 +41,6 @@ interface BatchStats {
   mean: tf.Tensor1D;
   variance: tf.Tensor1D;
   count: number;
-}
-
-function toTfLayout(name: string, a: NamedArray): NamedArray {
-  if (a.shape.length === 4 && a.shape[2] === 1 && a.shape[3] === 1 && !name.startsWith('features.'))
-    return pointwiseToMatrix(a);
-  if (a.shape.length === 4) return oihwToHwio(a);
-  if (a.shape.length === 2) return transpose2d(a);
-  return a;
-}
-
-function fromTfLayout(name: string, a: NamedArray): NamedArray {
-  if (!name.startsWith('features.') && (name.startsWith('project.') || name.startsWith('u.')))
-    return matrixToPointwise(a);
-  if (a.shape.length === 4) return hwioToOihw(a);
-  if (a.shape.length === 2) return transpose2d(a);
-  return a;
 }
 
 export class AttentionVgg {

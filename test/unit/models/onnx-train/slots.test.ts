@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { createRandom } from '../../../../models/core/random.js';
 import { parameterLayout, type ModelSpec } from '../../../../models/core/spec.js';
 import { initWeights } from '../../../../models/core/weights.js';
-import { fromTfLayout, momentumSlotKey, toTfLayout } from '../../../../models/onnx-train/slots.js';
+import { fromTfLayout, toTfLayout } from '../../../../models/core/layout.js';
+import { momentumSlotKey } from '../../../../models/onnx-train/slots.js';
 import { AttentionVgg } from '../../../../models/tfjs/model.js';
 import { useCpuBackend } from '../../../helpers/tf.js';
 
