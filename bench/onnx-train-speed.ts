@@ -12,7 +12,7 @@
 // Prints JSON lines (kind: machine, ours, peer, ratio, summary); progress on stderr. Each engine runs in a
 // child process of its own, so its peak RSS is its own. Imports models/ only.
 
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ import { initWeights } from '../models/core/weights.js';
 import type { FilterGradient } from '../models/onnx-train/layers.js';
 import { createOnnxTrainer } from '../models/onnx-train/trainer.js';
 import { lastJson, runCaptured } from './run-child.js';
+import { median, peakRssMb, resetPeakRss } from '../main/services/bench/train-speed.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEFAULT_PEER = path.resolve(HERE, '..', '..', 'shared', 'peers', 'attnvgg_torch.py');
@@ -90,34 +91,8 @@ function note(text: string): void {
   process.stderr.write(`[onnx-train-speed] ${text}\n`);
 }
 
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Child mode: one engine, one JSON line on stdout.
-
-/** Linux: writing 5 to clear_refs resets VmHWM (the peak RSS) to the current RSS. */
-function resetPeakRss(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function peakRssMb(): number {
-  try {
-    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (match) return Number(match[1]) / 1024;
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS / 1024;
-}
 
 interface Batch {
   nchw: Float32Array;

@@ -163,7 +163,7 @@ export function median(values: readonly number[]): number {
 // Peak resident memory
 
 /** Linux: writing 5 to clear_refs resets VmHWM (the peak RSS) to the current RSS. */
-function resetPeakRss(): boolean {
+export function resetPeakRss(): boolean {
   try {
     writeFileSync('/proc/self/clear_refs', '5');
     return true;
@@ -172,7 +172,7 @@ function resetPeakRss(): boolean {
   }
 }
 
-function peakRssMb(): number {
+export function peakRssMb(): number {
   try {
     const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
     if (match) return Number(match[1]) / 1024;
