@@ -1,8 +1,11 @@
 // Regenerates the screenshots of every screen under docs/screenshots/ (README and docs use them): starts
-// the app in browser mode on a tiny generated dataset, trains a short run, and photographs each screen
-// in the light theme, two in the dark theme, and one at 200 % zoom. Needs Debian's Chromium and the
-// built renderer. Usage: npm run screenshots
-import { mkdir } from 'node:fs/promises';
+// the app in browser mode on a generated shapes dataset (with one broken file, so the problem list shows),
+// trains a short run, compares the attention model with the plain one on the same data, exports the run,
+// classifies a folder with heat-map overlays, and photographs each screen in the light and the dark
+// theme, the "open" dialog, two screens at 200 % zoom and the keyboard focus.
+// Needs Debian's Chromium and the built renderer. Usage: npm run screenshots
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import {
   browserTestsUnavailable,
@@ -12,25 +15,45 @@ import {
 } from '../test/e2e/browser-session.js';
 
 const OUT = 'docs/screenshots';
-const SCREENSHOT_TRAINING = {
+/** The comparison on the Compare screen: the benchmark's settings (bench/RESULTS.md, "#8 compare"). */
+const SCREENSHOT_COMPARISON = {
   inputSize: '64',
   width: '0.125',
   epochs: '6',
+  optimizer: 'adam',
+  lr: '0.002',
+};
+const SCREENSHOT_TRAINING = {
+  inputSize: '64',
+  width: '0.125',
+  epochs: '10',
   batchSize: '32',
   optimizer: 'adam',
   lr: '0.002',
 };
 
-async function shot(page: Page, name: string): Promise<void> {
+async function shot(page: Page, name: string, fullPage = true): Promise<void> {
   await page.waitForTimeout(400);
-  await page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
+  await page.screenshot({ path: `${OUT}/${name}.png`, fullPage });
   console.log(`${OUT}/${name}.png`);
 }
 
-async function tour(session: BrowserSession, suffix: string, train: boolean): Promise<void> {
+/** A folder of "new" pictures to classify: the test pictures of every class, and one broken file. */
+async function newPictures(session: BrowserSession): Promise<string> {
+  const folder = join(session.dir, 'new-pictures');
+  await mkdir(folder, { recursive: true });
+  for (const label of await readdir(join(session.dataset, 'test')))
+    for (const name of await readdir(join(session.dataset, 'test', label)))
+      await copyFile(join(session.dataset, 'test', label, name), join(folder, `${label}-${name}`));
+  await writeFile(join(folder, 'scan-0042.jpg'), 'this file was cut off while copying');
+  return folder;
+}
+
+async function tour(session: BrowserSession, suffix: string, first: boolean): Promise<void> {
   const { page } = session;
   await page.goto(session.app.server.openUrl);
-  if (train) {
+  if (first) {
+    await writeFile(join(session.dataset, 'train', 'circle', 'broken.png'), 'not a picture');
     await page.getByLabel('Folder').fill(session.dataset);
     await page.getByRole('button', { name: 'Add dataset' }).click();
     await page.getByRole('heading', { name: 'Classes' }).waitFor();
@@ -38,11 +61,29 @@ async function tour(session: BrowserSession, suffix: string, train: boolean): Pr
   await page.getByRole('tab', { name: 'Datasets' }).click();
   await page.locator('.thumbs img').first().waitFor();
   await shot(page, `datasets${suffix}`);
-  if (train) {
+  if (first) {
     await startTinyRun(page, SCREENSHOT_TRAINING);
     await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 900_000 });
   } else await page.getByRole('tab', { name: 'Train' }).click();
   await shot(page, `train${suffix}`);
+  await page.getByRole('tab', { name: 'Compare' }).click();
+  if (first) {
+    await page.getByText('Advanced settings').click();
+    await page.getByLabel('Input size (px)', { exact: true }).selectOption(SCREENSHOT_COMPARISON.inputSize);
+    await page.getByLabel('Width', { exact: true }).selectOption(SCREENSHOT_COMPARISON.width);
+    await page.getByLabel('Epochs', { exact: true }).fill(SCREENSHOT_COMPARISON.epochs);
+    await page.getByLabel('Optimiser', { exact: true }).selectOption(SCREENSHOT_COMPARISON.optimizer);
+    await page.getByLabel('Learning rate', { exact: true }).fill(SCREENSHOT_COMPARISON.lr);
+    await page.getByRole('button', { name: 'Start comparison' }).click();
+    await page.getByTestId('compare-verdict').waitFor({ timeout: 1_800_000 });
+  }
+  await page.getByTestId('compare-verdict').waitFor();
+  const explanations = page.getByTestId('compare-explanations');
+  await explanations
+    .locator('img')
+    .nth((await explanations.locator('li').count()) * 3 - 1)
+    .waitFor();
+  await shot(page, `compare${suffix}`);
   await page.getByRole('tab', { name: 'Evaluate' }).click();
   await page.locator('.tile').first().click();
   await page.getByTestId('attention-view').locator('canvas').first().waitFor();
@@ -51,11 +92,46 @@ async function tour(session: BrowserSession, suffix: string, train: boolean): Pr
   await page.locator('.tile').first().click();
   await page.getByTestId('attention-view').locator('canvas').first().waitFor();
   await shot(page, `attention${suffix}`);
-  if (!suffix) {
-    await page.getByRole('tab', { name: 'Classify' }).click();
-    await shot(page, 'classify');
-    await page.getByRole('tab', { name: 'Models' }).click();
-    await shot(page, 'models');
+  await page.getByRole('tab', { name: 'Models' }).click();
+  if (first) {
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^Exported to / })
+      .waitFor({ timeout: 300_000 });
+  }
+  await page.locator('td.path', { hasText: /\.onnx$/ }).waitFor();
+  await shot(page, `models${suffix}`);
+  await page.getByRole('tab', { name: 'Classify' }).click();
+  if (first) {
+    await page.getByLabel('Folder of pictures').fill(await newPictures(session));
+    await page.getByRole('button', { name: 'Classify', exact: true }).click();
+    await page.getByTestId('classify-status').getByText('completed').waitFor({ timeout: 300_000 });
+  }
+  const results = page.getByRole('table', { name: 'Classification results' });
+  await results
+    .getByRole('img', { name: /^Attention overlay of / })
+    .nth(3)
+    .waitFor();
+  await shot(page, `classify${suffix}`);
+  if (first) {
+    await page
+      .getByRole('button', { name: /^Open .*scan-0042\.jpg$/ })
+      .last()
+      .click();
+    await page
+      .getByTestId('file-dialog')
+      .getByText(/No preview/)
+      .waitFor();
+    await shot(page, 'open-file', false);
+    await page.getByRole('button', { name: 'Close' }).click();
+    await page
+      .getByRole('button', { name: /^Open .*circle-0000\.png$/ })
+      .first()
+      .click();
+    await page.getByTestId('file-dialog').getByRole('img').waitFor();
+    await shot(page, 'open-file-preview', false);
+    await page.getByRole('button', { name: 'Close' }).click();
   }
 }
 
@@ -66,9 +142,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   await mkdir(OUT, { recursive: true });
-  // A model that has learnt something, so the maps show where it looks (about a minute or two on a CPU).
+  // A model that has learnt something (the sample model's dataset: four classes, 400 training pictures
+  // each), so the maps show where it looks: a minute or two on a CPU.
   const session = await openBrowserSession({
-    shapes: { classes: 3, size: 64, counts: { train: 100, val: 20, test: 20 }, seed: 1 },
+    shapes: { size: 64, counts: { train: 400, val: 50, test: 25 }, seed: 0 },
   });
   try {
     await tour(session, '', true);
@@ -86,6 +163,18 @@ async function main(): Promise<void> {
     await page.goto(session.app.server.openUrl);
     await page.getByRole('tab', { name: 'Train' }).click();
     await shot(page, 'train-zoom-200');
+    await page.getByRole('tab', { name: 'Classify' }).click();
+    await page
+      .getByRole('table', { name: 'Classification results' })
+      .getByRole('img', { name: /^Attention overlay of / })
+      .first()
+      .waitFor();
+    await shot(page, 'classify-zoom-200');
+    // Keyboard focus: from the Classify tab, Tab moves into the screen; the focus ring must be visible.
+    await page.getByRole('tab', { name: 'Classify' }).focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await shot(page, 'focus-zoom-200', false);
   } finally {
     await session.close();
   }

@@ -3,7 +3,25 @@
 // requests with these schemas where they enter the Node side. Must not import Node, electron, services
 // or anything above main/api (the renderer imports this file).
 import { z } from 'zod';
-import { AppInfoSchema, ClassifyStartSchema, ExportResultSchema, ModelListSchema } from './app-schemas.js';
+import { AppInfoSchema, ExportResultSchema, ModelListSchema } from './app-schemas.js';
+import {
+  ClassifyExportRequestSchema,
+  ClassifyExportSchema,
+  ClassifyJobSchema,
+  ClassifyResultsPageSchema,
+  ClassifyResultsRequestSchema,
+  ClassifyStartRequestSchema,
+  FileRevealRequestSchema,
+  FileRevealSchema,
+  JobIdSchema,
+} from './classify-schemas.js';
+import {
+  CompareDetailsSchema,
+  CompareHtmlSchema,
+  CompareIdSchema,
+  CompareJobSchema,
+  CompareStartRequestSchema,
+} from './compare-schemas.js';
 import {
   DatasetEntrySchema,
   DatasetScanSummarySchema,
@@ -102,11 +120,68 @@ export const API = {
   ),
 
   'models.list': method(z.object({}), ModelListSchema, 'exported models'),
-  'models.export': method(RunRef, ExportResultSchema, 'export a run to ONNX with its sidecar'),
+  'models.export': method(
+    RunRef,
+    ExportResultSchema,
+    'export a run to ONNX with its sidecar, in a worker (progress as export events)',
+  ),
+
   'classify.start': method(
-    z.object({ modelId: z.string(), folder: FolderPathSchema }),
-    ClassifyStartSchema,
-    'classify a folder with an exported model',
+    ClassifyStartRequestSchema,
+    ClassifyJobSchema,
+    'classify a folder with an exported model, in a worker (progress as classify events)',
+  ),
+  'classify.cancel': method(
+    z.object({ jobId: JobIdSchema }),
+    ClassifyJobSchema,
+    'stop a classification after the batch in progress (the results so far are kept)',
+  ),
+  'classify.jobs': method(
+    z.object({}),
+    z.array(ClassifyJobSchema),
+    'the classifications of the workspace, newest first',
+  ),
+  'classify.results': method(
+    ClassifyResultsRequestSchema,
+    ClassifyResultsPageSchema,
+    "a page of a classification's result rows (all, classified, problems or uncertain)",
+  ),
+  'classify.export': method(
+    ClassifyExportRequestSchema,
+    ClassifyExportSchema,
+    "copy a classification's results.csv, results.json and overlay PNGs into a folder",
+  ),
+
+  'compare.start': method(
+    CompareStartRequestSchema,
+    CompareJobSchema,
+    'train the attention model and the plain VGG16_bn head on one dataset with the same budget, in a worker (progress as compare events)',
+  ),
+  'compare.cancel': method(
+    z.object({ compareId: CompareIdSchema }),
+    CompareJobSchema,
+    'stop a comparison at the next training step (no report; the run folders keep their checkpoints)',
+  ),
+  'compare.list': method(
+    z.object({}),
+    z.array(CompareJobSchema),
+    'the comparisons of the workspace, newest first',
+  ),
+  'compare.get': method(
+    z.object({ compareId: CompareIdSchema }),
+    CompareDetailsSchema,
+    "a comparison with its report (compare.json) and both models' training history",
+  ),
+  'compare.html': method(
+    z.object({ compareId: CompareIdSchema }),
+    CompareHtmlSchema,
+    "a finished comparison's self-contained HTML report, for a browser to open as a page",
+  ),
+
+  'files.reveal': method(
+    FileRevealRequestSchema,
+    FileRevealSchema,
+    'open a file the app knows: shown in its folder on the desktop, its full path and a preview in a browser',
   ),
 } as const;
 

@@ -1,5 +1,5 @@
-// The app-info and not-yet-built parts of the API contract: the backend report for the UI, and typed
-// placeholders for classification and models that answer "not available yet" until their services land.
+// The app-info and models parts of the API contract: the backend report for the UI, the exported models
+// and the result of an export (typed "not available" answers where a feature can be missing).
 // Pure zod schemas; must not import Node, electron, services or anything above main/api.
 import { z } from 'zod';
 
@@ -52,9 +52,4 @@ export type ModelList = z.infer<typeof ModelListSchema>;
 export const ExportResultSchema = z.union([
   NotAvailableSchema,
   z.object({ available: z.literal(true), model: ModelEntrySchema }),
-]);
-
-export const ClassifyStartSchema = z.union([
-  NotAvailableSchema,
-  z.object({ available: z.literal(true), jobId: z.string() }),
 ]);

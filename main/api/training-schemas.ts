@@ -68,6 +68,7 @@ export const TrainingEventSchema = z.discriminatedUnion('type', [
     type: z.literal('started'),
     runDir: z.string(),
     backend: z.string(),
+    engine: z.string().optional(),
     classes: z.array(z.string()),
     trainImages: z.number(),
     valImages: z.number(),

@@ -4,8 +4,10 @@
 
 import { APP_VERSION } from '../services/app-version.js';
 import { EXIT, UserError, type Command, type CommandContext } from './command.js';
+import { backboneCommand } from './commands/backbone.js';
 import { benchCommand } from './commands/bench.js';
 import { classifyCommand } from './commands/classify.js';
+import { compareCommand } from './commands/compare.js';
 import { dataCommand } from './commands/data.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
@@ -23,10 +25,12 @@ export const COMMANDS: Command[] = [
   evalCommand,
   exportCommand,
   classifyCommand,
+  compareCommand,
   demoCommand,
   dataCommand,
   infoCommand,
   benchCommand,
+  backboneCommand,
   serveCommand,
 ];
 

@@ -17,7 +17,7 @@ export function createTrainingReporter(
     switch (event.type) {
       case 'started':
         out.line(
-          `Training on ${event.trainImages} images (${event.valImages} for validation), ${event.classes.length} classes, backend ${event.backend}` +
+          `Training on ${event.trainImages} images (${event.valImages} for validation), ${event.classes.length} classes, engine ${event.engine === 'tfjs' ? `TensorFlow.js ${event.backend}` : event.engine}` +
             (event.resumedAt
               ? `; resuming at epoch ${event.resumedAt.epoch + 1}, step ${event.resumedAt.stepInEpoch}`
               : ''),

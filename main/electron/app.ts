@@ -1,8 +1,8 @@
 // The desktop app's main process: opens the workspace's API backend (the same one the browser mode
-// uses), serves it to the window over IPC, opens the window, and on quit pauses any training with a
+// uses, with the system's "show in folder" for files), serves it to the window over IPC, opens the window, and on quit pauses any training with a
 // checkpoint. `--workspace DIR` overrides the workspace (default: <userData>/workspace).
 // The only folder that may import 'electron' is main/electron.
-import { app, BrowserWindow, dialog } from 'electron';
+import { app, BrowserWindow, dialog, shell } from 'electron';
 import { join, resolve } from 'node:path';
 import { createApiBackend, findRendererDir, RENDERER_MISSING, type ApiBackend } from '../server/index.js';
 import { lockDownWebContents, openAppWindow } from './app-window.js';
@@ -34,6 +34,8 @@ async function main(): Promise<void> {
     backend = await createApiBackend({
       workspaceDir: workspaceArgument(process.argv) ?? join(app.getPath('userData'), 'workspace'),
       shell: 'electron',
+      // "Open" on a file in the window (through the IPC API) shows it in the system's file manager.
+      showItemInFolder: (path) => shell.showItemInFolder(path),
     });
   } catch (error) {
     dialog.showErrorBox('Attention VGG', (error as Error).message);

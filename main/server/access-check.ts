@@ -1,7 +1,7 @@
 // Who may talk to the browser-mode server: a request must carry this start's random token (query
 // `token`, header `x-attnvgg-token` or `Authorization: Bearer`, or the cookie set when the page was
 // opened with the token), name this server in its Host header (no DNS rebinding), and, when it has an
-// Origin, come from this server's own origin (no other local page). Must not import electron or renderer.
+// Origin or a Sec-Fetch-Site header, come from this server's own page (no other local page). Must not import electron or renderer.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
@@ -52,6 +52,12 @@ export function checkAccess(request: IncomingMessage, url: URL, token: string, p
     return { ok: false, status: 403, reason: 'This server answers only to 127.0.0.1 and localhost.' };
   const origin = request.headers.origin;
   if (origin !== undefined && !hosts.map((h) => `http://${h}`).includes(origin.toLowerCase()))
+    return { ok: false, status: 403, reason: 'Requests from other web pages are refused.' };
+  // Browsers say where a request comes from even when they send no Origin (an <img> or <script> of
+  // another page, including one served by another port of 127.0.0.1, which is the "same site"): only
+  // the address bar ("none") and our own page ("same-origin") may reach us.
+  const fetchSite = request.headers['sec-fetch-site'];
+  if (typeof fetchSite === 'string' && fetchSite !== 'same-origin' && fetchSite !== 'none')
     return { ok: false, status: 403, reason: 'Requests from other web pages are refused.' };
   const given = requestToken(request, url, port);
   if (given === undefined || !sameToken(given, token))

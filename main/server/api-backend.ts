@@ -10,11 +10,20 @@ import {
   type ApiReply,
   type DispatchOptions,
 } from '../api/index.js';
-import { InferenceClient, TrainingJobs, type JobEvent } from '../services/jobs/index.js';
+import {
+  ClassifyJobs,
+  CompareJobs,
+  InferenceClient,
+  TrainingJobs,
+  type JobEvent,
+} from '../services/jobs/index.js';
 import type { BackendContext } from './backend-context.js';
 import { appHandlers } from './handlers/app-handlers.js';
+import { classifyHandlers, jobOf } from './handlers/classify-handlers.js';
+import { compareHandlers, compareJobOf } from './handlers/compare-handlers.js';
 import { datasetHandlers } from './handlers/datasets-handlers.js';
 import { evaluationHandlers } from './handlers/evaluation-handlers.js';
+import { fileHandlers } from './handlers/files-handlers.js';
 import { modelHandlers } from './handlers/models-handlers.js';
 import { trainingHandlers } from './handlers/training-handlers.js';
 import { Workspace } from './workspace.js';
@@ -24,6 +33,8 @@ export interface ApiBackendOptions {
   shell: 'electron' | 'browser';
   /** Validate answers against the contract too (tests). */
   checkResponses?: boolean;
+  /** The desktop's "show in folder" (main/electron passes Electron's shell.showItemInFolder). */
+  showItemInFolder?: (path: string) => void;
 }
 
 export interface ApiBackend {
@@ -31,7 +42,7 @@ export interface ApiBackend {
   readonly handlers: ApiHandlers;
   call(method: unknown, payload: unknown): Promise<ApiReply>;
   subscribe(listener: ApiEventListener): () => void;
-  /** Pauses training (keeping a checkpoint) and stops the workers. */
+  /** Pauses training (keeping a checkpoint), cancels classifications and comparisons, stops the workers. */
   close(): Promise<void>;
 }
 
@@ -63,7 +74,25 @@ export async function createApiBackend(options: ApiBackendOptions): Promise<ApiB
     },
   });
   const inference = new InferenceClient();
-  const context: BackendContext = { workspace, jobs, inference, shell: options.shell, emit };
+  const classify = new ClassifyJobs({
+    rootDir: workspace.classificationsDir,
+    onChange: (job) => emit({ type: 'classify', job: jobOf(job) }),
+  });
+  const compare = new CompareJobs({
+    rootDir: workspace.comparisonsDir,
+    onChange: (job) => emit({ type: 'compare-job', job: compareJobOf(job) }),
+    onEvent: (compareId, event) => emit({ type: 'compare', compareId, event }),
+  });
+  const context: BackendContext = {
+    workspace,
+    jobs,
+    inference,
+    classify,
+    compare,
+    shell: options.shell,
+    emit,
+    ...(options.showItemInFolder ? { showItemInFolder: options.showItemInFolder } : {}),
+  };
   training = trainingHandlers(context);
   const { summary: _summary, ...trainingApi } = training;
   const handlers: ApiHandlers = {
@@ -72,6 +101,9 @@ export async function createApiBackend(options: ApiBackendOptions): Promise<ApiB
     ...trainingApi,
     ...evaluationHandlers(context),
     ...modelHandlers(context),
+    ...classifyHandlers(context),
+    ...compareHandlers(context),
+    ...fileHandlers(context),
   };
   const dispatchOptions: DispatchOptions = { checkResponses: options.checkResponses ?? false };
   return {
@@ -84,6 +116,8 @@ export async function createApiBackend(options: ApiBackendOptions): Promise<ApiB
     },
     async close() {
       await jobs.stopAll();
+      await classify.stopAll();
+      await compare.stopAll();
       await inference.close();
       listeners.clear();
     },

@@ -1,5 +1,8 @@
 // The workspace folder: datasets.json (references to the user's folders, with their last scan summary),
-// runs/ (one folder per training run) and models/ (exported models). Writes are atomic. Must not import
+// runs/ (one folder per training run), models/ (exported models) and classifications/ (one folder per
+// classified folder: job.json, results and overlays) and comparisons/ (one folder per comparison of
+// attention against the plain model: job.json, run folders, models, compare.json and compare.html).
+// Writes are atomic. Must not import
 // electron or renderer.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
@@ -22,6 +25,8 @@ export class Workspace {
   readonly root: string;
   readonly runsDir: string;
   readonly modelsDir: string;
+  readonly classificationsDir: string;
+  readonly comparisonsDir: string;
   private readonly datasetsFile: string;
   /** Writes of datasets.json one after the other, so two quick adds cannot lose one. */
   private writing: Promise<unknown> = Promise.resolve();
@@ -30,6 +35,8 @@ export class Workspace {
     this.root = root;
     this.runsDir = join(root, 'runs');
     this.modelsDir = join(root, 'models');
+    this.classificationsDir = join(root, 'classifications');
+    this.comparisonsDir = join(root, 'comparisons');
     this.datasetsFile = join(root, 'datasets.json');
   }
 
@@ -38,6 +45,8 @@ export class Workspace {
     try {
       await mkdir(workspace.runsDir, { recursive: true });
       await mkdir(workspace.modelsDir, { recursive: true });
+      await mkdir(workspace.classificationsDir, { recursive: true });
+      await mkdir(workspace.comparisonsDir, { recursive: true });
     } catch (error) {
       throw new WorkspaceError(
         `Cannot use ${workspace.root} as the workspace: ${(error as Error).message}. Choose another folder with --workspace.`,
@@ -93,6 +102,15 @@ export class Workspace {
 
   newDatasetId(path: string): string {
     return `${slug(basename(path)) || 'dataset'}-${randomBytes(3).toString('hex')}`;
+  }
+
+  newClassifyJobId(folder: string, now = new Date()): string {
+    const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+    return `${stamp}-${slug(basename(folder)) || 'folder'}-${randomBytes(2).toString('hex')}`;
+  }
+
+  newCompareId(datasetName: string, now = new Date()): string {
+    return `compare-${this.newRunId(datasetName, now)}`;
   }
 
   newRunId(datasetName: string, now = new Date()): string {

@@ -45,21 +45,27 @@ export function decodeSafetensors(buf: Buffer): DecodedSafetensors {
     throw new WeightsError(
       `Not a safetensors file or truncated: header of ${headerLength} bytes in a ${buf.length}-byte file`,
     );
-  let header: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    header = JSON.parse(buf.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, unknown>;
+    parsed = JSON.parse(buf.subarray(8, 8 + headerLength).toString('utf8'));
   } catch {
     throw new WeightsError('Not a safetensors file: its header is not valid JSON');
   }
+  if (!isPlainObject(parsed))
+    throw new WeightsError('Not a safetensors file: its header is not a JSON object of tensors');
+  const header = parsed;
   const dataStart = 8 + headerLength;
   const dataLength = buf.length - dataStart;
   const tensors: TensorMap = new Map();
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
-      metadata = (entry ?? {}) as Record<string, string>;
+      if (!isPlainObject(entry) || !Object.values(entry).every((v) => typeof v === 'string'))
+        throw new WeightsError('The safetensors metadata must map names to strings');
+      metadata = entry as Record<string, string>;
       continue;
     }
+    if (!isPlainObject(entry)) throw new WeightsError(`Tensor ${name}: its header entry is not an object`);
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (e.dtype !== 'F32')
       throw new WeightsError(`Tensor ${name}: dtype ${String(e.dtype)} is not supported (F32 only)`);
@@ -75,6 +81,7 @@ export function decodeSafetensors(buf: Buffer): DecodedSafetensors {
       throw new WeightsError(`Tensor ${name}: invalid data offsets`);
     const [begin, end] = offsets as [number, number];
     const count = sizeOf(shape as number[]);
+    if (!Number.isSafeInteger(count)) throw new WeightsError(`Tensor ${name}: its shape is impossibly large`);
     if (end < begin || end > dataLength || end - begin !== count * 4)
       throw new WeightsError(
         `Tensor ${name}: data offsets [${begin}, ${end}] do not fit its shape or the file`,
@@ -84,4 +91,8 @@ export function decodeSafetensors(buf: Buffer): DecodedSafetensors {
     tensors.set(name, { shape: shape as number[], data });
   }
   return { tensors, metadata };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

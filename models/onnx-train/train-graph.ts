@@ -32,10 +32,15 @@ import {
   type FilterGradient,
   type LayerContext,
 } from './layers.js';
+import { ADAM_DEFAULTS, adamUpdate } from './adam.js';
 import { sgdUpdate } from './sgd.js';
 import { Tape } from './tape.js';
 
 export type InputLayout = 'nchw' | 'nhwc';
+
+/** The optimisers the graph can be written with (models/train/optimizer.ts's names). */
+export type GraphOptimizer = 'sgd' | 'adam' | 'adamw';
+export const GRAPH_OPTIMIZERS: readonly GraphOptimizer[] = ['sgd', 'adam', 'adamw'];
 
 export interface TrainingGraphOptions {
   /** Conv blocks 1..k are frozen (0..5): constants in the graph, BatchNorm on running statistics. */
@@ -44,8 +49,14 @@ export interface TrainingGraphOptions {
   frozenWeights?: Weights;
   /** Layout of the input `x`: 'nchw' [N, 3, S, S] (default) or 'nhwc' [N, S, S, 3] (transposed inside). */
   inputLayout?: InputLayout;
-  /** Nesterov momentum (default false). */
+  /** The update written after the backward pass (default 'sgd'). */
+  optimizer?: GraphOptimizer;
+  /** SGD: Nesterov momentum (default false). */
   nesterov?: boolean;
+  /** Adam, AdamW: constants of the graph (defaults 0.9, 0.999, 1e-8 as torch.optim.Adam). */
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
   /** How 3x3 filter gradients are written (default 'shifts'; see README.md). */
   filterGradient?: FilterGradient;
 }
@@ -58,11 +69,19 @@ export const TRAIN_IO = {
   momentum: 'momentum',
   weightDecay: 'weight_decay',
   labelSmoothing: 'label_smoothing',
+  /** Adam, AdamW: lr / (1 - beta1^t). */
+  stepSize: 'step_size',
+  /** Adam, AdamW: sqrt(1 - beta2^t). */
+  biasCorrection2Sqrt: 'bias_correction2_sqrt',
+  /** AdamW: 1 - lr weight_decay. */
+  decayFactor: 'decay_factor',
   loss: 'loss',
   correct: 'correct',
 } as const;
 
-export type StateKind = 'param' | 'running' | 'momentum';
+/** momentum: SGD's buffer; m, v: Adam's first and second moments (OptimizerState slot kinds). */
+export type StateKind = 'param' | 'running' | 'momentum' | 'm' | 'v';
+export type SlotKind = Extract<StateKind, 'momentum' | 'm' | 'v'>;
 
 /** A tensor that goes in as an input and comes back, updated, as an output of every step. */
 export interface StateTensor {
@@ -79,11 +98,19 @@ export interface TrainingGraph {
   spec: ModelSpec;
   frozenBlocks: number;
   inputLayout: InputLayout;
-  /** Trainable parameters, running statistics of trainable blocks and momentum buffers. */
+  optimizer: GraphOptimizer;
+  /** The scalar hyper-parameter inputs this graph declares (TRAIN_IO names), fed every step. */
+  hyperInputs: string[];
+  /** Trainable parameters, running statistics of trainable blocks and optimiser slots. */
   state: StateTensor[];
 }
 
 export const MOMENTUM_PREFIX = 'momentum/';
+
+/** The graph input of an optimiser slot: `<kind>/<param>`, the key OptimizerState.slots uses. */
+export function slotInputName(kind: SlotKind, param: string): string {
+  return `${kind}/${param}`;
+}
 const NEXT_PREFIX = 'next/';
 const BATCH = 'batch';
 
@@ -99,6 +126,22 @@ function checkOptions(spec: ModelSpec, options: TrainingGraphOptions): number {
   const layout = options.inputLayout ?? 'nchw';
   if (layout !== 'nchw' && layout !== 'nhwc')
     throw new OnnxTrainError('invalid', `inputLayout must be one of: nchw, nhwc; got "${String(layout)}".`);
+  const opt = options.optimizer ?? 'sgd';
+  if (!GRAPH_OPTIMIZERS.includes(opt))
+    throw new OnnxTrainError(
+      'unsupported',
+      `The ONNX training engine has no graph for the optimizer "${String(opt)}". Should be one of: ${GRAPH_OPTIMIZERS.join(', ')}.`,
+    );
+  for (const key of ['beta1', 'beta2'] as const) {
+    const b = options[key];
+    if (b !== undefined && !(b >= 0 && b < 1))
+      throw new OnnxTrainError('invalid', `${key} must be in [0, 1), got ${b}.`);
+  }
+  if (options.epsilon !== undefined && !(options.epsilon >= 0 && Number.isFinite(options.epsilon)))
+    throw new OnnxTrainError(
+      'invalid',
+      `epsilon must be a finite number of at least 0, got ${options.epsilon}.`,
+    );
   const fg = options.filterGradient ?? 'shifts';
   if (!FILTER_GRADIENTS.includes(fg))
     throw new OnnxTrainError(
@@ -140,12 +183,39 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
       : w.input(TRAIN_IO.x, [BATCH, s, s, 3], 'normalised images, float32 NHWC');
   if (inputLayout === 'nhwc') x = w.op('Transpose', [x], 'x_nchw', { perm: attr.ints([0, 3, 1, 2]) });
   const labels = w.input(TRAIN_IO.labels, [BATCH], 'class index of each image', DataType.INT64);
-  const lr = w.input(TRAIN_IO.lr, [], 'learning rate');
-  const momentum = w.input(TRAIN_IO.momentum, [], 'SGD momentum');
-  const weightDecay = w.input(TRAIN_IO.weightDecay, [], 'coupled L2 weight decay');
-  const labelSmoothing = w.input(
+  const optimizer = options.optimizer ?? 'sgd';
+  const hyperInputs: string[] = [];
+  const hyperInput = (name: string, doc: string): string => {
+    hyperInputs.push(name);
+    return w.input(name, [], doc);
+  };
+  const sgd =
+    optimizer === 'sgd'
+      ? {
+          lr: hyperInput(TRAIN_IO.lr, 'learning rate'),
+          momentum: hyperInput(TRAIN_IO.momentum, 'SGD momentum'),
+          weightDecay: hyperInput(TRAIN_IO.weightDecay, 'coupled L2 weight decay'),
+        }
+      : undefined;
+  const adam =
+    optimizer === 'sgd'
+      ? undefined
+      : {
+          weightDecay:
+            optimizer === 'adam' ? hyperInput(TRAIN_IO.weightDecay, 'coupled L2 weight decay') : '',
+          decayFactor:
+            optimizer === 'adamw' ? hyperInput(TRAIN_IO.decayFactor, 'decoupled decay factor 1 - lr wd') : '',
+          stepSize: hyperInput(TRAIN_IO.stepSize, 'lr / (1 - beta1^t)'),
+          biasCorrection2Sqrt: hyperInput(TRAIN_IO.biasCorrection2Sqrt, 'sqrt(1 - beta2^t)'),
+        };
+  const adamConstants = {
+    beta1: options.beta1 ?? ADAM_DEFAULTS.beta1,
+    beta2: options.beta2 ?? ADAM_DEFAULTS.beta2,
+    epsilon: options.epsilon ?? ADAM_DEFAULTS.epsilon,
+    decoupled: optimizer === 'adamw',
+  };
+  const labelSmoothing = hyperInput(
     TRAIN_IO.labelSmoothing,
-    [],
     'label smoothing e (target = (1 - e) one-hot + e / K)',
   );
   const batch = w.op(
@@ -256,23 +326,32 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
     }
     const grad = tape.grad(t.input);
     if (grad === undefined) throw new Error(`No gradient reaches ${t.param}`);
-    const buffer = w.input(MOMENTUM_PREFIX + t.param, t.shape, `SGD momentum buffer of ${t.param}`);
-    const next = sgdUpdate(
-      w,
-      { lr, momentum, weightDecay },
-      t.input,
-      grad,
-      buffer,
-      options.nesterov ?? false,
-      t.param,
-    );
-    w.output(t.output, next.param, t.shape, `${t.param} after the SGD step`);
-    const bufferOut = NEXT_PREFIX + buffer;
-    w.output(bufferOut, next.buffer, t.shape, `momentum buffer of ${t.param} after the step`);
-    buffers.push({ kind: 'momentum', param: t.param, input: buffer, output: bufferOut, shape: [...t.shape] });
+    if (sgd) {
+      const buffer = w.input(MOMENTUM_PREFIX + t.param, t.shape, `SGD momentum buffer of ${t.param}`);
+      const next = sgdUpdate(w, sgd, t.input, grad, buffer, options.nesterov ?? false, t.param);
+      w.output(t.output, next.param, t.shape, `${t.param} after the SGD step`);
+      const bufferOut = NEXT_PREFIX + buffer;
+      w.output(bufferOut, next.buffer, t.shape, `momentum buffer of ${t.param} after the step`);
+      buffers.push({
+        kind: 'momentum',
+        param: t.param,
+        input: buffer,
+        output: bufferOut,
+        shape: [...t.shape],
+      });
+      continue;
+    }
+    const m = w.input(slotInputName('m', t.param), t.shape, `Adam first moment of ${t.param}`);
+    const v = w.input(slotInputName('v', t.param), t.shape, `Adam second moment of ${t.param}`);
+    const next = adamUpdate(w, adam!, adamConstants, t.input, grad, m, v, t.param);
+    w.output(t.output, next.param, t.shape, `${t.param} after the ${optimizer} step`);
+    w.output(NEXT_PREFIX + m, next.m, t.shape, `first moment of ${t.param} after the step`);
+    w.output(NEXT_PREFIX + v, next.v, t.shape, `second moment of ${t.param} after the step`);
+    buffers.push({ kind: 'm', param: t.param, input: m, output: NEXT_PREFIX + m, shape: [...t.shape] });
+    buffers.push({ kind: 'v', param: t.param, input: v, output: NEXT_PREFIX + v, shape: [...t.shape] });
   }
   const doc =
-    'One SGD training step of attention-VGG16_bn written by attnvgg: forward in training mode, cross-entropy, ' +
+    `One ${optimizer} training step of attention-VGG16_bn written by attnvgg: forward in training mode, cross-entropy, ` +
     `backward, BatchNorm running averages and the update. Frozen conv blocks: ${frozenBlocks}.`;
   const model: ModelProto = {
     irVersion: ONNX_IR_VERSION,
@@ -286,7 +365,8 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
       { key: 'attnvgg.spec', value: specToJson(spec) },
       { key: 'attnvgg.graph', value: 'training-step' },
       { key: 'attnvgg.frozen_blocks', value: String(frozenBlocks) },
+      { key: 'attnvgg.optimizer', value: optimizer },
     ],
   };
-  return { model, spec, frozenBlocks, inputLayout, state: [...state, ...buffers] };
+  return { model, spec, frozenBlocks, inputLayout, optimizer, hyperInputs, state: [...state, ...buffers] };
 }

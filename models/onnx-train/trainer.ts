@@ -1,8 +1,8 @@
 // The ONNX training engine's driver: writes the training-step graph for a spec (train-graph.ts), opens
-// it in onnxruntime (train-session.ts) and runs one SGD step per call, with the same meaning as
-// models/train/step.ts's trainStep + models/train/optimizer.ts's Optimizer on TensorFlow.js: the same
-// hyper-parameters, the same skipped update when the loss is not finite, optimizer state that a
-// checkpoint of either engine can carry. Weights, running statistics and momentum buffers stay in
+// it in onnxruntime (train-session.ts) and runs one SGD, Adam or AdamW step per call, with the same
+// meaning as models/train/step.ts's trainStep + models/train/optimizer.ts's Optimizer on TensorFlow.js:
+// the same hyper-parameters, the same skipped update when the loss is not finite, optimizer state that a
+// checkpoint of either engine can carry. Weights, running statistics and optimiser slots stay in
 // runtime tensors between steps; each step writes the updated ones into a second set, then the sets
 // swap. Imports models/ only (no TensorFlow.js, nothing from main/ or electron).
 
@@ -13,8 +13,17 @@ import { encodeModel } from '../onnx/proto.js';
 import { OnnxTrainError } from './errors.js';
 import type { FilterGradient } from './layers.js';
 import { fromTfLayout, toTfLayout } from '../core/layout.js';
-import { momentumSlotKey } from './slots.js';
-import { buildTrainingGraph, isFrozen, TRAIN_IO, type InputLayout, type StateTensor } from './train-graph.js';
+import { slotKey } from './slots.js';
+import { ADAM_DEFAULTS } from './adam.js';
+import {
+  buildTrainingGraph,
+  GRAPH_OPTIMIZERS,
+  isFrozen,
+  TRAIN_IO,
+  type InputLayout,
+  type SlotKind,
+  type StateTensor,
+} from './train-graph.js';
 import { float32Tensor, int64Tensor, openTrainSession, type RuntimeTensor } from './train-session.js';
 
 export interface OnnxTrainerOptions {
@@ -22,7 +31,7 @@ export interface OnnxTrainerOptions {
   frozenBlocks?: number;
   /** Layout of the images passed to step(): 'nchw' (default) or 'nhwc' (what the batch stream yields). */
   inputLayout?: InputLayout;
-  /** Only 'sgd' has a graph. Defaults as models/train/optimizer.ts: momentum 0.9, no weight decay. */
+  /** 'sgd', 'adam' or 'adamw'. Defaults as models/train/optimizer.ts: SGD, momentum 0.9, no weight decay. */
   optimizer?: OptimizerConfig;
   /** Label smoothing e of every step (default 0), as trainStep's labelSmoothing. */
   labelSmoothing?: number;
@@ -84,10 +93,10 @@ export interface OnnxTrainer {
 const DEFAULT_OPTIMIZER: OptimizerConfig = { name: 'sgd', momentum: 0.9 };
 
 function checkOptimizer(config: OptimizerConfig): void {
-  if (config.name !== 'sgd')
+  if (!GRAPH_OPTIMIZERS.includes(config.name))
     throw new OnnxTrainError(
       'unsupported',
-      `The ONNX training engine has a graph for SGD only, not "${config.name}"; use the TensorFlow.js engine for it. Should be one of: sgd.`,
+      `The ONNX training engine has no graph for the optimizer "${String(config.name)}"; use the TensorFlow.js engine for it. Should be one of: ${GRAPH_OPTIMIZERS.join(', ')}.`,
     );
   const wd = config.weightDecay ?? 0;
   if (!Number.isFinite(wd) || wd < 0)
@@ -95,12 +104,40 @@ function checkOptimizer(config: OptimizerConfig): void {
 }
 
 function checkedHyper(config: OptimizerConfig, hyper: StepHyper): { lr: number; momentum: number } {
-  const momentum = hyper.momentum ?? config.momentum ?? 0.9;
+  // Adam ignores momentum (as the TensorFlow.js optimiser): the schedule's cycled value is not checked.
+  const momentum = config.name === 'sgd' ? (hyper.momentum ?? config.momentum ?? 0.9) : 0;
   if (!Number.isFinite(hyper.lr))
     throw new OnnxTrainError('invalid', `lr must be a finite number, got ${hyper.lr}.`);
   if (!Number.isFinite(momentum) || momentum < 0)
     throw new OnnxTrainError('invalid', `momentum must be a finite number of at least 0, got ${momentum}.`);
   return { lr: hyper.lr, momentum };
+}
+
+function isSlot(t: StateTensor): boolean {
+  return t.kind === 'momentum' || t.kind === 'm' || t.kind === 'v';
+}
+
+/**
+ * Every scalar hyper-parameter input a training graph may declare, for the step numbered `t` (1-based).
+ * Adam's bias corrections and AdamW's decay factor are computed here in float64, as the TensorFlow.js
+ * optimiser computes them, and rounded to float32 once when fed.
+ */
+function hyperValuesFor(
+  config: OptimizerConfig,
+  labelSmoothing: number,
+): (lr: number, momentum: number, t: number) => Record<string, number> {
+  const wd = config.weightDecay ?? 0;
+  const b1 = config.beta1 ?? ADAM_DEFAULTS.beta1;
+  const b2 = config.beta2 ?? ADAM_DEFAULTS.beta2;
+  return (lr, momentum, t) => ({
+    [TRAIN_IO.lr]: lr,
+    [TRAIN_IO.momentum]: momentum,
+    [TRAIN_IO.weightDecay]: wd,
+    [TRAIN_IO.labelSmoothing]: labelSmoothing,
+    [TRAIN_IO.stepSize]: lr / (1 - b1 ** t),
+    [TRAIN_IO.biasCorrection2Sqrt]: Math.sqrt(1 - b2 ** t),
+    [TRAIN_IO.decayFactor]: 1 - lr * wd,
+  });
 }
 
 function scalar(value: number): RuntimeTensor {
@@ -128,7 +165,11 @@ export async function createOnnxTrainer(
     frozenBlocks,
     frozenWeights: weights,
     inputLayout: options.inputLayout,
+    optimizer: config.name,
     nesterov: config.nesterov ?? false,
+    beta1: config.beta1,
+    beta2: config.beta2,
+    epsilon: config.epsilon,
     filterGradient: options.filterGradient,
   });
   const session = await openTrainSession(encodeModel(graph.model), {
@@ -140,6 +181,7 @@ export async function createOnnxTrainer(
     profileFilePrefix: options.profileFilePrefix,
   });
   const reuse = options.reuseStateTensors ?? true;
+  const hyperValues = hyperValuesFor(config, labelSmoothing);
   const layout = parameterLayout(spec);
   const frozen = new Map(
     [...cloneWeights(weights)].filter(([name]) =>
@@ -155,13 +197,17 @@ export async function createOnnxTrainer(
   const spare = new Map<string, RuntimeTensor>();
   for (const t of graph.state) {
     const tensor = fresh(t);
-    if (t.kind !== 'momentum') (tensor.data as Float32Array).set((weights.get(t.param) as NamedArray).data);
+    if (!isSlot(t)) (tensor.data as Float32Array).set((weights.get(t.param) as NamedArray).data);
     current.set(t.input, tensor);
     if (reuse) spare.set(t.output, fresh(t));
   }
-  const momentumTensors = graph.state.filter((t) => t.kind === 'momentum');
-  const ownSlotKeys = new Set(momentumTensors.map((t) => momentumSlotKey(t.param)));
-  /** Parameters whose momentum buffer exists in TensorFlow.js's sense (after a step with momentum > 0). */
+  const slotTensors = graph.state.filter(isSlot);
+  const keyOf = (t: StateTensor): string => slotKey(t.kind as SlotKind, t.param);
+  const ownSlotKeys = new Set(slotTensors.map(keyOf));
+  /**
+   * Slot keys that exist in TensorFlow.js's sense: Adam's after any step, SGD's momentum buffers after a
+   * step with momentum > 0 (with momentum 0 the TensorFlow.js optimiser neither creates nor updates them).
+   */
   const withSlot = new Set<string>();
   /** Slots of parameters this trainer does not update (frozen, or another optimiser's), kept as given. */
   let carried = new Map<string, NamedArray>();
@@ -207,11 +253,9 @@ export async function createOnnxTrainer(
       const inputs: Record<string, RuntimeTensor> = {
         [TRAIN_IO.x]: float32Tensor(x, dims),
         [TRAIN_IO.labels]: int64Tensor(labelData, [n]),
-        [TRAIN_IO.lr]: scalar(lr),
-        [TRAIN_IO.momentum]: scalar(momentum),
-        [TRAIN_IO.weightDecay]: scalar(config.weightDecay ?? 0),
-        [TRAIN_IO.labelSmoothing]: scalar(labelSmoothing),
       };
+      for (const [name, value] of Object.entries(hyperValues(lr, momentum, steps + 1)))
+        if (graph.hyperInputs.includes(name)) inputs[name] = scalar(value);
       for (const [name, tensor] of current) inputs[name] = tensor;
       const outputs: Record<string, RuntimeTensor | null> = {
         [TRAIN_IO.loss]: null,
@@ -226,13 +270,13 @@ export async function createOnnxTrainer(
       for (const t of graph.state) {
         // With momentum 0, TensorFlow.js's optimiser neither creates nor updates a momentum slot.
         if (t.kind === 'momentum' && momentum === 0) continue;
+        if (isSlot(t)) withSlot.add(keyOf(t));
         const next = results[t.output];
         const previous = current.get(t.input) as RuntimeTensor;
         current.set(t.input, next);
         if (reuse) spare.set(t.output, previous);
         else previous.dispose();
       }
-      if (momentum > 0) for (const t of momentumTensors) withSlot.add(t.param);
       steps += 1;
       return { loss, correct };
     },
@@ -268,7 +312,7 @@ export async function createOnnxTrainer(
           );
       }
       for (const t of graph.state)
-        if (t.kind !== 'momentum')
+        if (!isSlot(t))
           ((current.get(t.input) as RuntimeTensor).data as Float32Array).set(
             (next.get(t.param) as NamedArray).data,
           );
@@ -278,10 +322,10 @@ export async function createOnnxTrainer(
       alive();
       const slots = new Map<string, NamedArray>();
       for (const [key, a] of carried) slots.set(key, { shape: [...a.shape], data: a.data.slice() });
-      for (const t of momentumTensors) {
-        if (!withSlot.has(t.param)) continue;
+      for (const t of slotTensors) {
+        if (!withSlot.has(keyOf(t))) continue;
         const data = (current.get(t.input) as RuntimeTensor).data as Float32Array;
-        slots.set(momentumSlotKey(t.param), toTfLayout(t.param, { shape: [...t.shape], data }));
+        slots.set(keyOf(t), toTfLayout(t.param, { shape: [...t.shape], data }));
       }
       return { step: steps, slots };
     },
@@ -294,26 +338,26 @@ export async function createOnnxTrainer(
           `Optimizer state step must be a whole number, got ${state.step}.`,
         );
       const restored = new Map<string, Float32Array>();
-      for (const t of momentumTensors) {
-        const slot = state.slots.get(momentumSlotKey(t.param));
+      for (const t of slotTensors) {
+        const slot = state.slots.get(keyOf(t));
         if (!slot) continue;
         const a = fromTfLayout(t.param, slot);
         if (a.shape.join('x') !== t.shape.join('x') || a.data.length !== size(t.shape))
           throw new OnnxTrainError(
             'invalid',
-            `Momentum slot of ${t.param}: expected shape [${toTfLayout(t.param, { shape: t.shape, data: new Float32Array(size(t.shape)) }).shape}] (TensorFlow.js layout), found [${slot.shape}].`,
+            `Optimizer slot ${keyOf(t)}: expected shape [${toTfLayout(t.param, { shape: t.shape, data: new Float32Array(size(t.shape)) }).shape}] (TensorFlow.js layout), found [${slot.shape}].`,
           );
-        restored.set(t.param, a.data);
+        restored.set(keyOf(t), a.data);
       }
       // Checked everything first: now replace the state.
       withSlot.clear();
-      for (const t of momentumTensors) {
+      for (const t of slotTensors) {
         const data = current.get(t.input)?.data as Float32Array;
-        const a = restored.get(t.param);
+        const a = restored.get(keyOf(t));
         if (a) {
           data.set(a);
-          withSlot.add(t.param);
-        } else data.fill(0); // no slot yet: the next step with momentum starts it from the gradient
+          withSlot.add(keyOf(t));
+        } else data.fill(0); // no slot yet: zeros are what the TensorFlow.js optimiser starts a slot from
       }
       carried = new Map(
         [...state.slots]

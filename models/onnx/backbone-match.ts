@@ -88,7 +88,9 @@ function checkPool(stage: ConvStage, layer: ConvLayer): void {
 
 function batchNormOf(index: GraphIndex, node: NodeProto, c: number, layer: ConvLayer): BatchNormParams {
   const where = `the BatchNorm after conv ${layer.index}`;
-  if (intAttribute(node, 'training_mode', 0) !== 0) mismatch(`${where} is in training mode.`);
+  // A training-mode node (opset 14+ training_mode=1, or opset < 14 with the running-statistics outputs
+  // wired out) normalises with batch statistics when the file itself runs, but its running-statistics
+  // inputs hold the same learned numbers as an inference export: those are what is read here.
   if (intAttribute(node, 'spatial', 1) !== 1) mismatch(`${where} is not spatial (per-channel).`);
   const [, scale, shift, mean, variance] = node.input ?? [];
   const read = (name: string | undefined, role: string) =>

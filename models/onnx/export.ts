@@ -8,10 +8,11 @@ import {
   attentionMapSizes,
   channels,
   convLayers,
+  parameterLayout,
   validateSpec,
   type ModelSpec,
 } from '../core/spec.js';
-import { checkWeights, type NamedArray, type Weights } from '../core/weights.js';
+import { checkWeights, sizeOf, type NamedArray, type Weights } from '../core/weights.js';
 import { foldBatchNorm } from './batchnorm.js';
 import { attr, GraphBuilder, tensorValueInfo, type Dim } from './builder.js';
 import { describeError, OnnxError } from './errors.js';
@@ -53,6 +54,29 @@ function checkInputs(spec: ModelSpec, weights: Weights): void {
   } catch (e) {
     throw new OnnxError('invalid', `Cannot export: ${describeError(e)}`, { cause: e });
   }
+}
+
+/** The backbone sub-graph needs only the conv blocks' tensors (`features.*`); others are ignored. */
+function checkBackboneInputs(spec: ModelSpec, weights: Weights): void {
+  try {
+    validateSpec(spec);
+  } catch (e) {
+    throw new OnnxError('invalid', `Cannot export: ${describeError(e)}`, { cause: e });
+  }
+  const problems = parameterLayout(spec)
+    .filter((p) => p.block > 0)
+    .flatMap((p) => {
+      const a = weights.get(p.name);
+      if (!a) return [`missing ${p.name}`];
+      if (a.shape.join('x') !== p.shape.join('x') || a.data.length !== sizeOf(p.shape))
+        return [`${p.name}: expected shape [${p.shape}], found [${a.shape}]`];
+      return [];
+    });
+  if (problems.length > 0)
+    throw new OnnxError(
+      'invalid',
+      `Cannot export the backbone: ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? '; ...' : ''}`,
+    );
 }
 
 interface BackboneTensors {
@@ -290,7 +314,7 @@ export function buildBackboneOnnxModel(
   weights: Weights,
   meta: Record<string, string> = {},
 ): ModelProto {
-  checkInputs(spec, weights);
+  checkBackboneInputs(spec, weights);
   const b = new GraphBuilder();
   const { pool5 } = addBackbone(b, spec, weights);
   const [s1, s2, s3] = attentionMapSizes(spec);
@@ -309,7 +333,10 @@ export function buildBackboneOnnxModel(
   return wrapModel(spec, 'backbone', graph, meta, doc);
 }
 
-/** Writes the backbone sub-graph: outputs `local_1..3` (conv 7/10/13 after ReLU) and `pool5` (flattened). */
+/**
+ * Writes the backbone sub-graph: outputs `local_1..3` (conv 7/10/13 after ReLU) and `pool5` (flattened).
+ * Needs only the `features.*` tensors (an imported pretrained backbone will do); others are ignored.
+ */
 export function exportBackboneOnnx(spec: ModelSpec, weights: Weights): Uint8Array {
   return encodeModel(buildBackboneOnnxModel(spec, weights));
 }

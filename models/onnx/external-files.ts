@@ -3,7 +3,7 @@
 // The one module of models/onnx that opens files (reading a model's own data files is part of reading
 // the model); imports node:fs and node:path, nothing from main/ or electron.
 
-import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { describeError, OnnxError } from './errors.js';
 import { safeRelativeLocation, type ExternalDataRef, type ExternalDataSource } from './external-data.js';
@@ -32,7 +32,9 @@ export function folderExternalData(modelFolder: string): ExternalDataSource {
         );
       let fd: number;
       try {
-        fd = openSync(path, 'r');
+        // Non-blocking open: a named pipe put in place of a weights file would otherwise wait forever
+        // for a writer. (O_NONBLOCK is undefined on Windows, where pipes are not files in a folder.)
+        fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
       } catch (e) {
         throw new OnnxError(
           'external-data',
@@ -43,7 +45,13 @@ export function folderExternalData(modelFolder: string): ExternalDataSource {
         );
       }
       try {
-        const size = fstatSync(fd).size;
+        const info = fstatSync(fd);
+        if (!info.isFile())
+          throw new OnnxError(
+            'external-data',
+            `The weights file "${location}" is not a regular file (a folder, pipe or device); refusing to read it.`,
+          );
+        const size = info.size;
         const length = ref.length ?? size - ref.offset;
         if (ref.offset > size || length < 0 || ref.offset + length > size)
           throw new OnnxError(

@@ -3,22 +3,34 @@
 // main/server or renderer.
 
 import { resolve } from 'node:path';
-import { BACKEND_NAMES, selectBackend, type BackendName } from '../../../models/tfjs/backend.js';
-import { measureTrainSpeed } from '../../services/bench/train-speed.js';
+import { selectBackend } from '../../../models/tfjs/backend.js';
+import { measureOnnxTrainSpeed } from '../../services/bench/onnx-train-speed.js';
+import {
+  BENCH_TRAIN_TARGETS,
+  BenchError,
+  measureTrainSpeed,
+  parseBenchTrainTargets,
+  type BenchTrainTarget,
+  type TrainSpeedResult,
+} from '../../services/bench/train-speed.js';
+import { chooseTrainingEngine } from '../../services/training/training-engine.js';
 import { measureInferSpeed } from '../../services/classify/infer-speed.js';
 import { EXIT, UserError, type Command, type CommandContext } from '../command.js';
 import { numberOption, parseOptions } from '../parse-options.js';
 
 const HELP = `Usage: attnvgg bench infer <model.onnx> --batch B [--threads N] [--steps N] [--warmup N] [--json]
-       attnvgg bench train --size S --width W --batch B [--backend NAME]... [--steps N] [--warmup N] [--json]
+       attnvgg bench train --size S --width W --batch B [--backend NAME]... [--engine NAME]... [--steps N]
+                           [--warmup N] [--threads N] [--json]
 
 infer   images/s of an exported model on onnxruntime-node (CPU): one fixed random batch, --warmup
         untimed runs (default 3), then --steps timed runs (default 10); infer_img_s is batch / the
         median. --threads: intra-op threads (default: the number of cores).
-train   training and inference images/s of the TensorFlow.js engine with random weights and data, as
-        the PyTorch peer's \`speed\` measures them (SGD momentum 0.9, 10 classes). --backend (repeatable:
-        ${BACKEND_NAMES.join(', ')}; default: the one training would pick); --steps timed steps
-        (default 5) after --warmup (default 2).
+train   training and inference images/s with random weights and data, as the PyTorch peer's \`speed\`
+        measures them (SGD momentum 0.9, 10 classes), one line per target with backend, train_img_s
+        (batch / the median timed step) and peak_rss_mb. --backend (repeatable: ${BENCH_TRAIN_TARGETS.join(', ')});
+        --engine (repeatable: tfjs = the TensorFlow.js backend training would use, onnxruntime); default:
+        the engine training would pick. --steps timed steps (default 5) after --warmup (default 2);
+        --threads: onnxruntime intra-op threads (default: the number of cores).
 
 Prints one JSON line per measurement (with or without --json; --json only drops the one-line summary).
 The machine's other load changes the figures: compare with a peer measured in the same session.`;
@@ -60,8 +72,10 @@ async function benchTrain(context: CommandContext, argv: string[]): Promise<numb
       width: { type: 'string' },
       batch: { type: 'string' },
       backend: { type: 'string', multiple: true },
+      engine: { type: 'string', multiple: true },
       steps: { type: 'string' },
       warmup: { type: 'string' },
+      threads: { type: 'string' },
       json: { type: 'boolean' },
     },
     HELP,
@@ -71,28 +85,37 @@ async function benchTrain(context: CommandContext, argv: string[]): Promise<numb
   const batch = numberOption(values, 'batch', { integer: true, min: 1 });
   if (positionals.length > 0 || size === undefined || width === undefined || batch === undefined)
     throw new UserError(`Expected --size, --width and --batch.\n\n${HELP}`, EXIT.usage);
-  const raw = (values as Record<string, unknown>).backend;
-  const named = (Array.isArray(raw) ? raw : []) as string[];
-  for (const b of named)
-    if (!BACKEND_NAMES.includes(b as BackendName))
-      throw new UserError(
-        `Unsupported --backend "${b}". Should be one of: ${BACKEND_NAMES.join(', ')}`,
-        EXIT.usage,
-      );
-  const backends = named.length > 0 ? (named as BackendName[]) : [(await selectBackend()).chosen];
-  for (const backend of backends) {
-    const result = await measureTrainSpeed({
-      size,
-      width,
-      batch,
-      backend,
-      steps: numberOption(values, 'steps', { integer: true, min: 1 }),
-      warmup: numberOption(values, 'warmup', { integer: true, min: 0 }),
-    });
+  const list = (name: string): string[] => {
+    const raw = (values as Record<string, unknown>)[name];
+    return (Array.isArray(raw) ? raw : []) as string[];
+  };
+  let named;
+  try {
+    named = parseBenchTrainTargets(list('backend'), list('engine'));
+  } catch (error) {
+    if (error instanceof BenchError) throw new UserError(error.message, EXIT.usage);
+    throw error;
+  }
+  const targets: BenchTrainTarget[] = [];
+  for (const t of named.length > 0 ? named : ['default' as const]) {
+    if (t === 'tfjs') targets.push((await selectBackend()).chosen);
+    else if (t === 'default') {
+      const choice = await chooseTrainingEngine({ optimizer: 'sgd' });
+      targets.push(choice.engine === 'onnxruntime' ? 'onnxruntime' : (choice.backend?.chosen ?? 'wasm'));
+    } else targets.push(t);
+  }
+  const steps = numberOption(values, 'steps', { integer: true, min: 1 });
+  const warmup = numberOption(values, 'warmup', { integer: true, min: 0 });
+  const threads = numberOption(values, 'threads', { integer: true, min: 1 });
+  for (const target of [...new Set(targets)]) {
+    const result: TrainSpeedResult =
+      target === 'onnxruntime'
+        ? await measureOnnxTrainSpeed({ size, width, batch, steps, warmup, threads })
+        : await measureTrainSpeed({ size, width, batch, backend: target, steps, warmup });
     context.stdout.write(`${JSON.stringify({ kind: 'train', ...result })}\n`);
     if (!values.json)
       context.stderr.write(
-        `${backend}: train ${result.train_img_s} images/s, inference ${result.infer_img_s} images/s\n`,
+        `${target}: train ${result.train_img_s} images/s, inference ${result.infer_img_s} images/s, peak RSS ${result.peak_rss_mb} MiB\n`,
       );
   }
   return EXIT.ok;

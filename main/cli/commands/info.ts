@@ -4,6 +4,12 @@
 import os from 'node:os';
 import { describeBackend, selectBackend } from '../../../models/tfjs/backend.js';
 import { APP_VERSION } from '../../services/app-version.js';
+import {
+  chooseTrainingEngine,
+  describeEngineChoice,
+  ENGINE_ENV_VAR,
+} from '../../services/training/training-engine.js';
+import { DEFAULT_CONFIG } from '../../services/training/training-config.js';
 import { EXIT, type Command } from '../command.js';
 import { parseOptions } from '../parse-options.js';
 
@@ -12,8 +18,10 @@ export const infoCommand: Command = {
   summary: 'show versions and which compute backend is used, and why',
   help: `Usage: attnvgg info [--json]
 
-Prints the app version, the machine, and the TensorFlow.js backend chosen for training with the reason
-each better one was not used. ATTNVGG_BACKEND=tensorflow|wasm|cpu forces one.`,
+Prints the app version, the machine, the training engine chosen for the default settings and why
+(native TensorFlow first, else onnxruntime; ${ENGINE_ENV_VAR}=tfjs|onnxruntime forces one), and the
+TensorFlow.js backend with the reason each better one was not used (ATTNVGG_BACKEND=tensorflow|wasm|cpu
+forces one and trains on TensorFlow.js).`,
   async run(context) {
     const { values } = parseOptions(context.argv, { json: { type: 'boolean' } }, this.help);
     if (values.help) {
@@ -21,6 +29,8 @@ each better one was not used. ATTNVGG_BACKEND=tensorflow|wasm|cpu forces one.`,
       return EXIT.ok;
     }
     const report = await selectBackend();
+    const choice = await chooseTrainingEngine({ optimizer: DEFAULT_CONFIG.optimizer });
+    const engine = { chosen: choice.engine, forced: choice.forced, reasons: choice.reasons };
     const machine = {
       platform: `${process.platform}-${process.arch}`,
       node: process.version,
@@ -29,10 +39,10 @@ each better one was not used. ATTNVGG_BACKEND=tensorflow|wasm|cpu forces one.`,
       memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     };
     if (values.json)
-      context.stdout.write(`${JSON.stringify({ version: APP_VERSION, machine, backend: report })}\n`);
+      context.stdout.write(`${JSON.stringify({ version: APP_VERSION, machine, engine, backend: report })}\n`);
     else
       context.stdout.write(
-        `attnvgg ${APP_VERSION}\nmachine: ${machine.platform}, ${machine.cpus} x ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}\n${describeBackend(report)}\n`,
+        `attnvgg ${APP_VERSION}\nmachine: ${machine.platform}, ${machine.cpus} x ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}\n${describeEngineChoice(choice)}\n${describeBackend(report)}\n`,
       );
     return EXIT.ok;
   },

@@ -3,6 +3,7 @@
 
 import { resolve } from 'node:path';
 import { BACKEND_NAMES, type BackendName } from '../../../models/tfjs/backend.js';
+import { ENGINE_NAMES, type EngineName } from '../../services/training/training-engine.js';
 import { resumeTraining, TrainingControl } from '../../services/training/training-run.js';
 import { EXIT, UserError, type Command } from '../command.js';
 import { choiceOption, parseOptions } from '../parse-options.js';
@@ -12,13 +13,15 @@ import { createTrainingReporter, withInterruptToStop } from '../training-reporte
 export const resumeCommand: Command = {
   name: 'resume',
   summary: 'continue a stopped training run from its last checkpoint',
-  help: `Usage: attnvgg resume <run-folder> [--backend NAME] [--json]
+  help: `Usage: attnvgg resume <run-folder> [--engine NAME] [--backend NAME] [--json]
 
-Continues the run from checkpoints/last.safetensors with the settings it was started with.`,
+Continues the run from checkpoints/last.safetensors with the settings it was started with. The engine
+is chosen again (--engine ${ENGINE_NAMES.join(' | ')}, env ATTNVGG_ENGINE; --backend NAME trains on that
+TensorFlow.js backend): a checkpoint of either engine resumes on the other.`,
   async run(context) {
     const { values, positionals } = parseOptions(
       context.argv,
-      { backend: { type: 'string' }, json: { type: 'boolean' } },
+      { backend: { type: 'string' }, engine: { type: 'string' }, json: { type: 'boolean' } },
       this.help,
     );
     if (values.help) {
@@ -30,10 +33,12 @@ Continues the run from checkpoints/last.safetensors with the settings it was sta
     const out = new ProgressWriter(context.stdout, mode);
     const control = new TrainingControl();
     const backend = choiceOption(values, 'backend', BACKEND_NAMES) as BackendName | undefined;
+    const engine = choiceOption(values, 'engine', ENGINE_NAMES) as EngineName | undefined;
     const result = await withInterruptToStop(control, out, () =>
       resumeTraining({
         runDir: resolve(positionals[0]),
         backend,
+        engine,
         control,
         onEvent: createTrainingReporter(out, mode),
       }),

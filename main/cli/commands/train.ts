@@ -6,6 +6,7 @@ import { BACKEND_NAMES, type BackendName } from '../../../models/tfjs/backend.js
 import { OPTIMIZER_NAMES } from '../../../models/train/optimizer.js';
 import { SCHEDULE_NAMES } from '../../../models/train/schedule.js';
 import { PRESET_NAMES, type TrainingConfig } from '../../services/training/training-config.js';
+import { ENGINE_NAMES, type EngineName } from '../../services/training/training-engine.js';
 import { startTraining, TrainingControl } from '../../services/training/training-run.js';
 import { EXIT, UserError, type Command, type CommandContext } from '../command.js';
 import {
@@ -27,6 +28,7 @@ export const TRAINING_OPTIONS: OptionSpec = {
   width: { type: 'string' },
   batch: { type: 'string' },
   backend: { type: 'string' },
+  engine: { type: 'string' },
   seed: { type: 'string' },
   lr: { type: 'string' },
   optimizer: { type: 'string' },
@@ -51,7 +53,9 @@ export const TRAINING_OPTIONS_HELP = `Training options:
   --size S               input size in pixels, a multiple of 32 (default 64)
   --width W              channel multiplier, 1.0 = the real VGG16_bn (default 0.25)
   --batch B              batch size (default 32)
-  --backend NAME         ${BACKEND_NAMES.join(' | ')} (default: the best that loads; env ATTNVGG_BACKEND)
+  --engine NAME          ${ENGINE_NAMES.join(' | ')} (default: tfjs with native TensorFlow, else
+                         onnxruntime; env ATTNVGG_ENGINE)
+  --backend NAME         ${BACKEND_NAMES.join(' | ')}: train on this TensorFlow.js backend (env ATTNVGG_BACKEND)
   --seed N               seed of the split, initial weights, order and augmentation (default 0)
   --lr X                 peak learning rate (default 0.05)
   --optimizer NAME       ${OPTIMIZER_NAMES.join(' | ')} (default sgd, momentum 0.9)
@@ -107,11 +111,12 @@ export async function runTrainingCommand(
   const out = new ProgressWriter(context.stdout, mode);
   const control = new TrainingControl();
   const backend = choiceOption(values, 'backend', BACKEND_NAMES) as BackendName | undefined;
+  const engine = choiceOption(values, 'engine', ENGINE_NAMES) as EngineName | undefined;
   const preset = choiceOption(values, 'preset', PRESET_NAMES);
   const result = await withInterruptToStop(control, out, () =>
     startTraining(
       { ...trainingSettings(values), ...overrides, dataset: resolve(dataset) },
-      { runDir, backend, control, preset, onEvent: createTrainingReporter(out, mode) },
+      { runDir, backend, engine, control, preset, onEvent: createTrainingReporter(out, mode) },
     ),
   );
   out.end();

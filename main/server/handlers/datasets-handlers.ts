@@ -25,7 +25,7 @@ type DatasetHandlers = Pick<
 
 const DEFAULT_THUMBNAIL_SIZE = 96;
 
-async function requireFolder(path: string): Promise<string> {
+export async function requireFolder(path: string): Promise<string> {
   const absolute = resolve(path);
   const info = await stat(absolute).catch(() => null);
   if (!info)
@@ -47,7 +47,8 @@ async function scanSummary(context: BackendContext, path: string) {
   return summariseScan(scan);
 }
 
-async function thumbnail(path: string, size: number): Promise<string> {
+/** A square PNG data URL of the picture (the model's crop), `size` pixels on a side. */
+export async function thumbnail(path: string, size: number): Promise<string> {
   const image = await decodeImageRgb8(path, { size });
   const png = await sharp(image.data, { raw: { width: size, height: size, channels: 3 } })
     .png()
@@ -94,7 +95,7 @@ export function datasetHandlers(context: BackendContext): DatasetHandlers {
         if (!entry) throw new ApiError('not-found', 'That dataset is no longer in the workspace.');
         roots = [entry.path];
         base = entry.path;
-      } else roots = await allowedImageRoots(workspace);
+      } else roots = await allowedImageRoots(workspace, context.classify);
       const px = size ?? DEFAULT_THUMBNAIL_SIZE;
       return Promise.all(
         paths.map(async (path): Promise<Thumbnail> => {

@@ -6,6 +6,7 @@ import { ConfigError, resolveConfig, type TrainingConfig } from '../../services/
 import { readRunRecord, writeRunRecord } from '../../services/training/run-folder.js';
 import type { BackendContext } from '../backend-context.js';
 import { readRunDetails, readRunSummary } from '../run-summaries.js';
+import { refuseWhileHeavyJobRuns } from './heavy-jobs.js';
 
 type TrainingHandlers = Pick<
   ApiHandlers,
@@ -103,6 +104,7 @@ export function trainingHandlers(context: BackendContext): TrainingHandlersWithS
         if (error instanceof ConfigError) throw new ApiError('bad-request', error.message);
         throw error;
       }
+      refuseWhileHeavyJobRuns(context, 'training');
       const runId = workspace.newRunId(entry.name);
       pending.set(runId, { config, datasetName: entry.name, createdAt: new Date().toISOString() });
       try {
@@ -142,6 +144,7 @@ export function trainingHandlers(context: BackendContext): TrainingHandlersWithS
       if (!record) throw new ApiError('not-found', `There is no run "${runId}" in this workspace.`);
       if (record.status === 'completed' || record.status === 'stopped-early')
         throw new ApiError('conflict', 'That run has finished; start a new run to train more.');
+      refuseWhileHeavyJobRuns(context, 'training');
       launch(() => jobs.resume(runId, runDir));
       return summary(runId);
     },

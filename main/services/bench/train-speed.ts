@@ -66,7 +66,8 @@ export interface KernelTime {
 }
 
 export interface TrainSpeedResult {
-  backend: BackendName;
+  /** A TensorFlow.js backend, or 'onnxruntime' (onnx-train-speed.ts). */
+  backend: BenchTrainTarget;
   size: number;
   width: number;
   batch: number;
@@ -89,6 +90,40 @@ export interface TrainSpeedResult {
   phases?: StepPhases;
   /** Kernels of one profiled training step, slowest first. */
   kernels?: KernelTime[];
+}
+
+/** What `attnvgg bench train` measures: a TensorFlow.js backend, or the onnxruntime training engine. */
+export type BenchTrainTarget = BackendName | 'onnxruntime';
+export const BENCH_TRAIN_TARGETS: readonly BenchTrainTarget[] = [...BACKEND_NAMES, 'onnxruntime'];
+
+/**
+ * The targets named by `--backend` (tensorflow, wasm, cpu, onnxruntime) and `--engine` (onnxruntime, or
+ * tfjs: the TensorFlow.js backend training would pick, left as 'tfjs' for the caller to resolve), in the
+ * order given, each once; empty when neither was given. Throws BenchError with the choices.
+ */
+export function parseBenchTrainTargets(
+  backends: readonly string[],
+  engines: readonly string[],
+): (BenchTrainTarget | 'tfjs')[] {
+  const out: (BenchTrainTarget | 'tfjs')[] = [];
+  const add = (t: BenchTrainTarget | 'tfjs'): void => {
+    if (!out.includes(t)) out.push(t);
+  };
+  for (const b of backends) {
+    const name = b.trim().toLowerCase();
+    if (!(BENCH_TRAIN_TARGETS as readonly string[]).includes(name))
+      throw new BenchError(
+        `Unsupported --backend "${b}". Should be one of: ${BENCH_TRAIN_TARGETS.join(', ')}`,
+      );
+    add(name as BenchTrainTarget);
+  }
+  for (const e of engines) {
+    const name = e.trim().toLowerCase();
+    if (name !== 'tfjs' && name !== 'onnxruntime')
+      throw new BenchError(`Unsupported --engine "${e}". Should be one of: tfjs, onnxruntime`);
+    add(name);
+  }
+  return out;
 }
 
 /** A benchmark that cannot run as asked; the message says what to change. */

@@ -1,6 +1,7 @@
 // Batch classification with an exported model (`attnvgg classify`): folders walked recursively, every
 // picture decoded and normalised exactly as in training (the settings come from the model's sidecar and
-// go through the one image module, images/decode-image.ts + normalise.ts), batches run on onnxruntime-node
+// go through the one image module, images/decode-image.ts + normalise.ts), the model file is checked by our
+// own reader against the sidecar before the runtime loads it (check-model.ts), batches run on onnxruntime-node
 // in a worker thread while the main thread decodes the next batch and writes the previous one's outputs:
 // top-k labels, optional heat-map overlays and raw maps, optional sorting into per-class folders.
 // A file that cannot be read is a row with a reason, never a failure of the run. results.json and
@@ -20,6 +21,7 @@ import { decodeImageRgb8, type DecodeOptions } from '../images/decode-image.js';
 import { ImageError, imageErrorFromFileSystem } from '../images/image-error.js';
 import { normaliseRgb8 } from '../images/normalise.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
+import { expectationsOf } from './check-model.js';
 import { collectInputFiles, relativeSlashes, type InputFile } from './collect-files.js';
 import { openInference, type InferenceRunner } from './inference-runner.js';
 import { encodeNpyFloat32 } from './npy.js';
@@ -224,7 +226,7 @@ function rawMapsJson(maps: readonly AttentionMap[]): string {
 /**
  * Classifies every image of `inputs` (folders, recursively, and files) with the exported model at
  * `modelPath` (its sidecar beside it), writing results.json, results.csv and the optional outputs into
- * `outDir`. Throws ClassifyError, SidecarError or InputError for unusable arguments; files that cannot
+ * `outDir`. Throws ClassifyError, SidecarError, ModelFileError or InputError for unusable arguments; files that cannot
  * be read are reported in the results.
  */
 export async function classifyFolder(
@@ -522,7 +524,11 @@ export async function classifyFolder(
   try {
     progress();
     if (batches.length > 0)
-      runner = await openInference(resolve(modelPath), { threads, worker: options.worker });
+      runner = await openInference(resolve(modelPath), {
+        threads,
+        worker: options.worker,
+        expect: expectationsOf(sidecar),
+      });
     const wanted = [
       sidecar.outputs.probabilities,
       ...(wantMaps ? sidecar.outputs.attention.map((a) => a.name) : []),

@@ -14,6 +14,14 @@ export {
   type ClassifyOutcome,
   type ClassifyProgress,
 } from './classify-folder.js';
+export {
+  ModelFileError,
+  expectationsOf,
+  loadCheckedModel,
+  type CheckedModel,
+  type ModelExpectations,
+  type ModelFileProblem,
+} from './check-model.js';
 export { InputError, collectInputFiles, type InputFile, type InputProblem } from './collect-files.js';
 export {
   InferSpeedError,

@@ -1,17 +1,22 @@
 // The messages between inference-runner.ts (main thread) and inference-worker.ts (worker thread).
-// Types only; must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Types only (ModelExpectations and ModelFileProblem are plain data); must not import electron or anything from main/electron, main/server, main/cli or renderer.
+
+import type { ModelExpectations, ModelFileProblem } from './check-model.js';
 
 export interface WorkerSettings {
   modelPath: string;
   threads: number;
+  /** Check the file against its sidecar with our own reader before the runtime loads it (check-model.ts). */
+  expect?: ModelExpectations;
 }
 
 export type WorkerRequest =
   { type: 'run'; id: number; shape: number[]; data: Float32Array; outputs: string[] } | { type: 'close' };
 
 export type WorkerReply =
-  | { type: 'ready'; inputNames: string[]; outputNames: string[] }
-  | { type: 'open-failed'; message: string }
+  | { type: 'ready'; inputNames: string[]; outputNames: string[]; checkMs: number | null }
+  /** `problem` is set when our own check refused the file (a ModelFileError), unset for runtime failures. */
+  | { type: 'open-failed'; message: string; problem?: ModelFileProblem }
   | {
       type: 'result';
       id: number;

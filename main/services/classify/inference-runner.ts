@@ -1,4 +1,5 @@
-// Runs an exported model on batches, either in a worker thread (default: onnxruntime-node's run() blocks
+// Runs an exported model on batches, after checking the file with our own reader when the sidecar's
+// expectations are given (check-model.ts, through open-session.ts), either in a worker thread (default: onnxruntime-node's run() blocks
 // its thread, so the main thread stays free to decode pictures and write results while a batch runs) or
 // on the calling thread (for benchmarks of the runtime alone). Both go through models/onnx/session.ts.
 // Under tsx (a development checkout, the tests) the worker loads the TypeScript source through tsx's API;
@@ -8,14 +9,21 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { NamedArray } from '../../../models/core/weights.js';
-import { openOnnxSession } from '../../../models/onnx/session.js';
+import { ModelFileError, type ModelExpectations } from './check-model.js';
 import type { WorkerReply, WorkerRequest, WorkerSettings } from './inference-protocol.js';
+import { openCheckedSession } from './open-session.js';
 
 export interface InferenceOptions {
   /** onnxruntime intra-op threads (default: the number of cores). */
   threads?: number;
   /** Run in a worker thread (default true). */
   worker?: boolean;
+  /**
+   * What the model's sidecar promises (check-model.ts expectationsOf). When given, the file is read and
+   * checked by our own reader first and refused with a ModelFileError in plain words; the runtime then
+   * loads the checked bytes. Classification always passes it.
+   */
+  expect?: ModelExpectations;
 }
 
 export interface InferenceResult {
@@ -28,6 +36,8 @@ export interface InferenceRunner {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   readonly threads: number;
+  /** Time spent reading and checking the file before the runtime loaded it, ms (null: not checked). */
+  readonly checkMs: number | null;
   /** Runs one NCHW float32 batch. In worker mode `input.data`'s buffer is transferred (unusable after). */
   run(input: NamedArray, outputs?: readonly string[]): Promise<InferenceResult>;
   close(): Promise<void>;
@@ -37,7 +47,7 @@ export class InferenceError extends Error {
   override name = 'InferenceError';
 }
 
-/** Opens `modelPath` for inference (see InferenceOptions). Throws InferenceError. */
+/** Opens `modelPath` for inference (see InferenceOptions). Throws InferenceError or ModelFileError. */
 export async function openInference(
   modelPath: string,
   options: InferenceOptions = {},
@@ -45,21 +55,29 @@ export async function openInference(
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1)
     throw new InferenceError(`The number of threads must be a whole number of at least 1, got ${threads}.`);
-  return options.worker === false ? openInProcess(modelPath, threads) : openInWorker(modelPath, threads);
+  return options.worker === false
+    ? openInProcess(modelPath, threads, options.expect)
+    : openInWorker(modelPath, threads, options.expect);
 }
 
-async function openInProcess(modelPath: string, threads: number): Promise<InferenceRunner> {
-  let session;
+async function openInProcess(
+  modelPath: string,
+  threads: number,
+  expect: ModelExpectations | undefined,
+): Promise<InferenceRunner> {
+  let opened;
   try {
-    session = await openOnnxSession(modelPath, { intraOpThreads: threads });
+    opened = await openCheckedSession(modelPath, threads, expect);
   } catch (e) {
+    if (e instanceof ModelFileError) throw e;
     throw new InferenceError((e as Error).message);
   }
-  const s = session;
+  const s = opened.session;
   return {
     inputNames: s.inputNames,
     outputNames: s.outputNames,
     threads,
+    checkMs: opened.checkMs,
     async run(input, outputs) {
       const started = performance.now();
       try {
@@ -85,8 +103,12 @@ function startWorker(settings: WorkerSettings): Worker {
   return new Worker(code, { eval: true, workerData: settings });
 }
 
-async function openInWorker(modelPath: string, threads: number): Promise<InferenceRunner> {
-  const worker = startWorker({ modelPath, threads });
+async function openInWorker(
+  modelPath: string,
+  threads: number,
+  expect: ModelExpectations | undefined,
+): Promise<InferenceRunner> {
+  const worker = startWorker({ modelPath, threads, ...(expect ? { expect } : {}) });
   const pending = new Map<number, { resolve: (r: InferenceResult) => void; reject: (e: Error) => void }>();
   let failure: Error | null = null;
   let nextId = 0;
@@ -95,33 +117,42 @@ async function openInWorker(modelPath: string, threads: number): Promise<Inferen
     for (const p of pending.values()) p.reject(error);
     pending.clear();
   };
-  const ready = new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
-    worker.on('message', (reply: WorkerReply) => {
-      if (reply.type === 'ready') resolve(reply);
-      else if (reply.type === 'open-failed') reject(new InferenceError(reply.message));
-      else {
-        const p = pending.get(reply.id);
-        pending.delete(reply.id);
-        if (!p) return;
-        if (reply.type === 'error') p.reject(new InferenceError(reply.message));
-        else
-          p.resolve({
-            outputs: Object.fromEntries(reply.outputs.map((o) => [o.name, { shape: o.shape, data: o.data }])),
-            ms: reply.ms,
-          });
-      }
-    });
-    worker.on('error', (e) => {
-      const error = new InferenceError(`The inference worker failed: ${e.message}`);
-      reject(error);
-      failAll(error);
-    });
-    worker.on('exit', (code) => {
-      const error = new InferenceError(`The inference worker stopped (exit code ${code}).`);
-      reject(error);
-      failAll(error);
-    });
-  });
+  const ready = new Promise<{ inputNames: string[]; outputNames: string[]; checkMs: number | null }>(
+    (resolve, reject) => {
+      worker.on('message', (reply: WorkerReply) => {
+        if (reply.type === 'ready') resolve(reply);
+        else if (reply.type === 'open-failed')
+          reject(
+            reply.problem
+              ? new ModelFileError(reply.problem, reply.message)
+              : new InferenceError(reply.message),
+          );
+        else {
+          const p = pending.get(reply.id);
+          pending.delete(reply.id);
+          if (!p) return;
+          if (reply.type === 'error') p.reject(new InferenceError(reply.message));
+          else
+            p.resolve({
+              outputs: Object.fromEntries(
+                reply.outputs.map((o) => [o.name, { shape: o.shape, data: o.data }]),
+              ),
+              ms: reply.ms,
+            });
+        }
+      });
+      worker.on('error', (e) => {
+        const error = new InferenceError(`The inference worker failed: ${e.message}`);
+        reject(error);
+        failAll(error);
+      });
+      worker.on('exit', (code) => {
+        const error = new InferenceError(`The inference worker stopped (exit code ${code}).`);
+        reject(error);
+        failAll(error);
+      });
+    },
+  );
   let names;
   try {
     names = await ready;
@@ -134,6 +165,7 @@ async function openInWorker(modelPath: string, threads: number): Promise<Inferen
     inputNames: names.inputNames,
     outputNames: names.outputNames,
     threads,
+    checkMs: names.checkMs,
     run(input, outputs) {
       if (closed) return Promise.reject(new InferenceError('The model was already closed.'));
       if (failure) return Promise.reject(failure);

@@ -5,7 +5,7 @@
 // so the header probe does not open the file again; larger files are streamed in 256 KB chunks.
 // Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { openImageFile } from '../images/open-image-file.js';
 import { imageErrorFromFileSystem } from '../images/image-error.js';
 import { FORMAT_HEAD_BYTES, FORMAT_TAIL_BYTES } from '../images/image-format.js';
 
@@ -28,8 +28,9 @@ const CHUNK_BYTES = 256 * 1024;
 export async function hashFile(path: string): Promise<FileDigest> {
   let handle;
   try {
-    handle = await open(path, 'r');
-    const size = (await handle.stat()).size;
+    let stat;
+    ({ handle, stat } = await openImageFile(path));
+    const size = stat.size;
     if (size <= SMALL_FILE_BYTES) {
       const content = new Uint8Array(size);
       let filled = 0;

@@ -4,7 +4,7 @@
 // reported, not walked. Must not import electron or anything from main/electron, main/server, main/cli or
 // renderer.
 import type { Dirent } from 'node:fs';
-import { opendir, stat } from 'node:fs/promises';
+import { lstat, opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProblemReason } from './dataset-types.js';
 
@@ -122,6 +122,17 @@ async function* walkEntry(
     yield { kind: 'problem', path, relativePath, reason: skip, message: SKIP_MESSAGES[skip] };
     return;
   }
+  if (entry.name.includes('\uFFFD') && !(await exists(path))) {
+    // Node decodes names as UTF-8 and puts U+FFFD for bytes that are not; the file then cannot be opened
+    // under the decoded name. Say so, rather than calling the file missing.
+    yield problem(
+      path,
+      relativePath,
+      'unreadable',
+      'This file name is not valid UTF-8 text (an old or foreign encoding), so it cannot be opened: skipped. Rename the file.',
+    );
+    return;
+  }
   let isDirectory = entry.isDirectory();
   let isFile = entry.isFile();
   if (entry.isSymbolicLink()) {
@@ -187,6 +198,16 @@ async function* walkEntry(
       'not-a-file',
       'This is not a regular file (a pipe, socket or device): skipped.',
     );
+  }
+}
+
+/** True when something (even a broken link) is at `path`. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

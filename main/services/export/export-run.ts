@@ -1,11 +1,12 @@
 // Exports a training run as the file users keep: `<model>.onnx` (models/onnx/export.ts: BatchNorm folded,
 // probabilities, logits and the attention maps as outputs) and its sidecar `<model>.json` (sidecar.ts),
-// both written atomically (temporary file, fsync, rename), the model first. The sidecar's pre-processing
+// written as a pair that is replaced as a whole (model-pair.ts: the new model under a pending name, then
+// the sidecar as the commit point, then the model renamed into place). The sidecar's pre-processing
 // is the one training used, so classification (main/services/classify) decodes pictures exactly as
 // training did. Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { attentionMapSizes } from '../../../models/core/spec.js';
 import { exportOnnx } from '../../../models/onnx/export.js';
@@ -19,10 +20,13 @@ import {
   OUTPUT_PROBABILITIES,
 } from '../../../models/onnx/metadata.js';
 import { APP_VERSION } from '../app-version.js';
-import { writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
+import { StorageError, writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
 import { loadRunModel } from '../training/load-run-model.js';
 import { runPath } from '../training/run-folder.js';
+import { completePendingModel, pendingModelPath, removePendingModels } from './model-pair.js';
+import { readOnnxHeader } from './onnx-metadata.js';
 import {
+  MODEL_META,
   SIDECAR_FORMAT,
   sidecarMetadata,
   sidecarPathFor,
@@ -42,11 +46,22 @@ export const TRAINING_DECODE = {
   padColour: [0, 0, 0],
 } as const satisfies Omit<Preprocessing, 'size' | 'mean' | 'std'>;
 
+/**
+ * The moments of replacing the pair (model-pair.ts): the new model written under its pending name, the
+ * sidecar committed, the model renamed into place.
+ */
+export type ExportStage = 'model-staged' | 'sidecar-committed' | 'model-in-place';
+
 export interface ExportOptions {
   /** Replace an existing model file at the output path (default false: refuse). */
   overwrite?: boolean;
   /** The export time recorded (default now). */
   now?: Date;
+  /**
+   * For tests: called after each stage of replacing the pair. A throw stands for a failure at that
+   * moment (the export stops there, as a crash would); awaiting lets a test act on the disk meanwhile.
+   */
+  onStage?: (stage: ExportStage) => void | Promise<void>;
 }
 
 export interface ExportResult {
@@ -172,7 +187,50 @@ export async function exportRun(
   const bytes = exportOnnx(spec, run.weights, sidecarMetadata(sidecar));
   sidecar.onnx.bytes = bytes.length;
   await mkdir(dirname(modelPath), { recursive: true });
-  await writeFileAtomic(modelPath, bytes);
-  await writeJsonAtomic(sidecarPath, sidecar);
+  await replacePair(modelPath, sidecarPath, bytes, sidecar, options.onStage);
   return { modelPath, sidecarPath, sidecar, bytes: bytes.length };
+}
+
+/** Replaces `<name>.onnx` + `<name>.json` as one (see model-pair.ts for the order and why). */
+async function replacePair(
+  modelPath: string,
+  sidecarPath: string,
+  bytes: Uint8Array,
+  sidecar: ModelSidecar,
+  onStage: ExportOptions['onStage'],
+): Promise<void> {
+  const pending = pendingModelPath(modelPath, sidecar.modelId);
+  // Before the commit, any failure leaves the old pair as it was; the new model is removed.
+  try {
+    await writeFileAtomic(pending, bytes);
+    await onStage?.('model-staged');
+    // Earlier interrupted exports' pending models go first, so no reader can move one in later.
+    await removePendingModels(modelPath, sidecar.modelId);
+    await writeJsonAtomic(sidecarPath, sidecar);
+  } catch (error) {
+    await rm(pending, { force: true }).catch(() => undefined);
+    throw error;
+  }
+  await onStage?.('sidecar-committed');
+  // Committed: from here a reader finishes the move itself if this process stops.
+  let moved: boolean;
+  try {
+    moved = await completePendingModel(modelPath, sidecar.modelId);
+  } catch (error) {
+    throw new StorageError(modelPath, error);
+  }
+  // Not moved by us: a reader may have finished the move already, and then the pair is complete.
+  if (!moved && !(await hasModelId(modelPath, sidecar.modelId)))
+    throw new ExportError(
+      `The new model file vanished before it could be moved to ${modelPath}. Export the run again.`,
+    );
+  await onStage?.('model-in-place');
+}
+
+async function hasModelId(modelPath: string, modelId: string): Promise<boolean> {
+  try {
+    return (await readOnnxHeader(modelPath)).metadata.get(MODEL_META.modelId) === modelId;
+  } catch {
+    return false;
+  }
 }

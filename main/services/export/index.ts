@@ -6,8 +6,10 @@ export {
   TRAINING_DECODE,
   exportRun,
   type ExportOptions,
+  type ExportStage,
   type ExportResult,
 } from './export-run.js';
+export { listPendingModels, pendingModelPath } from './model-pair.js';
 export { OnnxHeaderError, readOnnxHeader, type OnnxHeader } from './onnx-metadata.js';
 export {
   MODEL_META,

@@ -3,7 +3,8 @@
 // pre-processing of training, the outputs) and where the model came from (run, dataset fingerprint,
 // dates, app version, evaluation accuracy). The same facts are also written into the ONNX file's
 // metadata_props (keys below), and readSidecar refuses a sidecar that disagrees with them, so a sidecar
-// left over from another export is caught. Must not import electron or anything from main/electron,
+// left over from another export is caught; an export interrupted after its commit point is finished by
+// readSidecar (model-pair.ts). Must not import electron or anything from main/electron,
 // main/server, main/cli or renderer.
 
 import { readFile } from 'node:fs/promises';
@@ -13,7 +14,8 @@ import { validateSpec, type ModelSpec } from '../../../models/core/spec.js';
 import { META, specToJson } from '../../../models/onnx/metadata.js';
 import { RESIZE_POLICIES, type ResizeKernel, type ResizePolicy } from '../images/decode-image.js';
 import type { Rgb } from '../images/normalise.js';
-import { OnnxHeaderError, readOnnxHeader } from './onnx-metadata.js';
+import { completePendingModel, pendingModelPath } from './model-pair.js';
+import { OnnxHeaderError, readOnnxHeader, type OnnxHeader } from './onnx-metadata.js';
 
 export const SIDECAR_FORMAT = 'attnvgg-model/1';
 
@@ -201,15 +203,10 @@ export interface SidecarReading {
   modelPath: string;
 }
 
-/**
- * Reads and validates the sidecar of the model at `modelPath`, and checks that the model file's metadata
- * says the same (same export, classes, spec and pre-processing). Throws SidecarError in plain words.
- */
-export async function readSidecar(modelPath: string): Promise<SidecarReading> {
-  const sidecarPath = sidecarPathFor(modelPath);
-  let text: string;
+/** Reads the sidecar's text; SidecarError 'missing' when it cannot be read. */
+async function readSidecarText(sidecarPath: string): Promise<string> {
   try {
-    text = await readFile(sidecarPath, 'utf8');
+    return await readFile(sidecarPath, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new SidecarError(
@@ -220,6 +217,10 @@ export async function readSidecar(modelPath: string): Promise<SidecarReading> {
         : `The model's description ${sidecarPath} cannot be read (${code ?? String(e)}).`,
     );
   }
+}
+
+/** Parses and validates the sidecar's text (schema, then consistency with itself). */
+function parseSidecar(text: string, sidecarPath: string): ModelSidecar {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -235,18 +236,17 @@ export async function readSidecar(modelPath: string): Promise<SidecarReading> {
       'damaged',
       `The model's description ${sidecarPath} is damaged or not an attnvgg model description (${describeIssues(parsed.error)}). Export the run again.`,
     );
-  const sidecar = parsed.data;
-  checkConsistent(sidecar, sidecarPath);
+  checkConsistent(parsed.data, sidecarPath);
+  return parsed.data;
+}
 
-  let header;
+/** The model file's header; SidecarError 'model-missing' or 'model-damaged' when it cannot be read. */
+async function readModelHeader(modelPath: string): Promise<OnnxHeader> {
   try {
-    header = await readOnnxHeader(modelPath);
+    return await readOnnxHeader(modelPath);
   } catch (e) {
     if (e instanceof OnnxHeaderError)
-      throw new SidecarError(
-        'model-damaged',
-        `The model file ${modelPath} is not a readable ONNX model (${e.message}).`,
-      );
+      throw new SidecarError('model-damaged', `This file is not an ONNX model: ${modelPath} (${e.message}).`);
     const code = (e as NodeJS.ErrnoException).code;
     throw new SidecarError(
       'model-missing',
@@ -255,6 +255,10 @@ export async function readSidecar(modelPath: string): Promise<SidecarReading> {
         : `The model file ${modelPath} cannot be read (${code ?? String(e)}).`,
     );
   }
+}
+
+/** Checks the model's metadata against the sidecar; throws SidecarError 'mismatch' in plain words. */
+function checkPair(sidecar: ModelSidecar, header: OnnxHeader, sidecarPath: string, modelPath: string): void {
   const meta = header.metadata;
   const mismatch = (what: string): never => {
     throw new SidecarError(
@@ -279,5 +283,67 @@ export async function readSidecar(modelPath: string): Promise<SidecarReading> {
     );
   if (!sameJson(preprocessingOf(sidecar), meta.get(MODEL_META.preprocessing)))
     mismatch('the pre-processing (size, resize policy, mean or std) differs');
-  return { sidecar, sidecarPath, modelPath };
+}
+
+/**
+ * An export was committed (its sidecar is in place) but stopped before its model was moved in: when the
+ * pending model of the sidecar's export exists and matches it, move it into place (model-pair.ts).
+ * Returns true when the model was moved (the caller reads the pair again).
+ */
+async function finishInterruptedExport(
+  sidecar: ModelSidecar,
+  sidecarPath: string,
+  modelPath: string,
+): Promise<boolean> {
+  const pending = pendingModelPath(modelPath, sidecar.modelId);
+  let header: OnnxHeader;
+  try {
+    header = await readOnnxHeader(pending);
+  } catch {
+    return false; // no pending model (or a damaged one): nothing to finish
+  }
+  try {
+    checkPair(sidecar, header, sidecarPath, pending);
+  } catch {
+    return false; // not this export's model: never moved in
+  }
+  try {
+    await completePendingModel(modelPath, sidecar.modelId);
+  } catch (e) {
+    throw new SidecarError(
+      'mismatch',
+      `An export to ${modelPath} was interrupted before its model file was moved into place, and it ` +
+        `cannot be finished now (${(e as NodeJS.ErrnoException).code ?? String(e)}). Export the run again.`,
+    );
+  }
+  return true; // moved by us, or by another process just before: read the pair again either way
+}
+
+/** Attempts at reading a consistent pair while another process may be replacing it. */
+const PAIR_ATTEMPTS = 4;
+
+/**
+ * Reads and validates the sidecar of the model at `modelPath`, and checks that the model file's metadata
+ * says the same (same export, classes, spec and pre-processing). An export stopped between committing its
+ * sidecar and moving its model into place is finished here; a pair that changed while it was read (an
+ * export running meanwhile) is read again. Throws SidecarError in plain words.
+ */
+export async function readSidecar(modelPath: string): Promise<SidecarReading> {
+  const sidecarPath = sidecarPathFor(modelPath);
+  for (let attempt = 1; ; attempt++) {
+    const text = await readSidecarText(sidecarPath);
+    const sidecar = parseSidecar(text, sidecarPath);
+    try {
+      checkPair(sidecar, await readModelHeader(modelPath), sidecarPath, modelPath);
+      return { sidecar, sidecarPath, modelPath };
+    } catch (error) {
+      const pairProblem =
+        error instanceof SidecarError && (error.problem === 'mismatch' || error.problem === 'model-missing');
+      if (!pairProblem || attempt >= PAIR_ATTEMPTS) throw error;
+      if (await finishInterruptedExport(sidecar, sidecarPath, modelPath)) continue;
+      // The sidecar changed while the model was read: an export committed meanwhile; read again.
+      if ((await readFile(sidecarPath, 'utf8').catch(() => text)) !== text) continue;
+      throw error;
+    }
+  }
 }

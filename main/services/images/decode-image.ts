@@ -21,7 +21,7 @@
 //
 // Images over `maxPixels` (width x height, default sharp's 268,402,689 = 0x3FFF squared) are refused from the
 // header, before any pixel memory is allocated.
-import { open } from 'node:fs/promises';
+import { openImageFile } from './open-image-file.js';
 import sharp, { type Sharp } from 'sharp';
 import { decodeBmp, readBmpHeader, checkBmpSupported } from './bmp-decoder.js';
 import { ImageError, imageErrorFromFileSystem } from './image-error.js';
@@ -202,9 +202,8 @@ export async function readImageFile(
 ): Promise<Uint8Array> {
   let handle;
   try {
-    handle = await open(path, 'r');
-    const stat = await handle.stat();
-    if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    let stat;
+    ({ handle, stat } = await openImageFile(path));
     if (stat.size > maxFileBytes) {
       throw new ImageError(
         'too-large',

@@ -3,7 +3,7 @@
 // file for truncation. Used by the dataset scan, which must get through 50,000 files quickly; a full decode
 // check is optional. Must not import electron or anything from main/electron, main/server, main/cli or
 // renderer.
-import { open } from 'node:fs/promises';
+import { openImageFile } from './open-image-file.js';
 import sharp, { type Metadata } from 'sharp';
 import { checkBmpSupported, readBmpHeader } from './bmp-decoder.js';
 import {
@@ -113,9 +113,8 @@ export async function readHeadAndTail(
 ): Promise<{ head: Uint8Array; tail: Uint8Array; fileSize: number }> {
   let handle;
   try {
-    handle = await open(path, 'r');
-    const stat = await handle.stat();
-    if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    let stat;
+    ({ handle, stat } = await openImageFile(path));
     const fileSize = stat.size;
     const head = new Uint8Array(Math.min(FORMAT_HEAD_BYTES, fileSize));
     await handle.read(head, 0, head.length, 0);

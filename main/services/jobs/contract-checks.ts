@@ -3,6 +3,8 @@
 // anything from main/electron, main/server, main/cli or renderer.
 import type {
   BackendReport as ApiBackendReport,
+  ClassifyJob as ApiClassifyJob,
+  CompareEvent as ApiCompareEvent,
   RunStatus as ApiRunStatus,
   TrainingEvent as ApiTrainingEvent,
   TrainingSettings,
@@ -10,6 +12,8 @@ import type {
 import type { BackendReport } from '../../../models/tfjs/backend.js';
 import type { TrainingConfig } from '../training/training-config.js';
 import type { RunStatus, TrainingEvent } from '../training/training-events.js';
+import type { CompareEvent } from '../compare/index.js';
+import type { ClassifyJobRecord } from './classify-jobs.js';
 
 type Fits<A extends B, B> = A;
 
@@ -18,6 +22,11 @@ export type ContractChecks = [
   Fits<RunStatus, ApiRunStatus>,
   Fits<ApiRunStatus, RunStatus>,
   Fits<BackendReport, ApiBackendReport>,
+  // A classification job's record is what the API answers about it.
+  Fits<ClassifyJobRecord, ApiClassifyJob>,
+  Fits<ApiClassifyJob['status'], ClassifyJobRecord['status']>,
+  // The comparison service's events are what the API's compare events carry.
+  Fits<CompareEvent, ApiCompareEvent>,
   // Every setting the UI can send is a TrainingConfig setting of the same type.
   Fits<Required<TrainingSettings>, { [K in keyof TrainingSettings]-?: TrainingConfig[K] }>,
 ];

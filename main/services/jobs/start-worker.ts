@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import 'sharp';
 
-export type WorkerModule = 'training-worker' | 'inference-worker';
+export type WorkerModule = 'training-worker' | 'inference-worker' | 'task-worker';
 
 /** True when this code runs from TypeScript sources (tsx), false when compiled. */
 export const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');

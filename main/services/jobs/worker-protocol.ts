@@ -1,9 +1,15 @@
-// The messages between the main thread and the training and inference workers. Plain data only (they
-// cross postMessage). Must not import electron or anything from main/electron, main/server, main/cli or
-// renderer.
+// The messages between the main thread and the training, inference and task (classify, export,
+// compare) workers. Plain data only (they cross postMessage). Must not import electron or anything from
+// main/electron, main/server, main/cli or renderer.
 import type { BackendReport } from '../../../models/tfjs/backend.js';
 import type { PresetName, TrainingConfig } from '../training/training-config.js';
 import type { TrainingEvent, RunStatus } from '../training/training-events.js';
+import type { ClassifyProgress } from '../classify/classify-folder.js';
+import type { ClassifySummary } from '../classify/results.js';
+import type { ModelSidecar } from '../export/sidecar.js';
+import type { MapLevel } from '../heatmaps/attention-map.js';
+import type { ColormapName } from '../heatmaps/colormap.js';
+import type { CompareEvent, CompareOptions } from '../compare/index.js';
 
 /** What a training worker is asked to do (its workerData). */
 export type TrainingJobOrder =
@@ -40,3 +46,52 @@ export type InferenceReply =
   | { id: number; ok: true; type: 'backend'; report: BackendReport }
   | { id: number; ok: true; type: 'attention'; answer: AttentionAnswer }
   | { id: number; ok: false; message: string };
+
+/** The heat-map and label choices of a classification job (see classify/classify-folder.ts). */
+export interface ClassifyTaskOptions {
+  heatmaps: boolean;
+  level: MapLevel;
+  colormap: ColormapName;
+  opacity: number;
+  threshold: number;
+}
+
+/** What a task worker (task-worker.ts) is asked to do (its workerData): one job, then it exits. */
+export type TaskOrder =
+  | {
+      kind: 'classify';
+      modelPath: string;
+      inputs: string[];
+      outDir: string;
+      options: ClassifyTaskOptions;
+      /** Rewrite results.json this often while running, so the UI sees rows early (seconds). */
+      saveEverySeconds: number;
+    }
+  | { kind: 'export'; runDir: string; modelPath: string; overwrite: boolean }
+  /** The comparison of attention-VGG against the plain head (main/services/compare) into outDir. */
+  | { kind: 'compare'; folder: string; outDir: string; options: CompareOptions };
+
+export type TaskCommand = { type: 'cancel' };
+
+/** The last word of a task worker, when it succeeded. */
+export type TaskOutcome =
+  | {
+      type: 'classified';
+      status: 'completed' | 'cancelled';
+      summary: ClassifySummary;
+    }
+  | { type: 'exported'; modelPath: string; sidecarPath: string; sidecar: ModelSidecar; bytes: number }
+  | {
+      type: 'compared';
+      status: 'completed' | 'cancelled';
+      reportPath?: string;
+      htmlPath?: string;
+      /** The verdict in plain words (completed only). */
+      verdict?: string;
+    };
+
+export type TaskMessage =
+  | { type: 'progress'; progress: ClassifyProgress }
+  | { type: 'compare-event'; event: CompareEvent }
+  | { type: 'outcome'; outcome: TaskOutcome }
+  | { type: 'error'; message: string };

@@ -71,11 +71,34 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
     if (name.startsWith(OPT_PREFIX)) slots.set(name.slice(OPT_PREFIX.length), a);
     else weights.set(name, a);
   }
-  let position: LoopPosition;
+  let position: unknown;
   try {
-    position = JSON.parse(metadata.position) as LoopPosition;
+    position = JSON.parse(metadata.position ?? '');
   } catch {
     throw new CheckpointError(`The checkpoint ${path} has no readable loop position`);
   }
-  return { weights, optimizer: { step: Number(metadata.optimizerStep ?? 0), slots }, position };
+  const problem = positionProblem(position);
+  if (problem) throw new CheckpointError(`The checkpoint ${path} is damaged: its loop position ${problem}`);
+  const step = Number(metadata.optimizerStep ?? 0);
+  if (!Number.isSafeInteger(step) || step < 0)
+    throw new CheckpointError(
+      `The checkpoint ${path} is damaged: optimiser step "${metadata.optimizerStep}"`,
+    );
+  return { weights, optimizer: { step, slots }, position: position as LoopPosition };
+}
+
+/** Why `value` is not a LoopPosition a run can continue from, or undefined when it is one. */
+function positionProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not an object';
+  const p = value as Record<string, unknown>;
+  const counts = ['epoch', 'stepInEpoch', 'globalStep', 'epochsWithoutImprovement'] as const;
+  for (const key of counts) {
+    const v = p[key];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return `has ${key} ${String(v)}`;
+  }
+  if (typeof p.bestEpoch !== 'number' || !Number.isSafeInteger(p.bestEpoch) || p.bestEpoch < -1)
+    return `has bestEpoch ${String(p.bestEpoch)}`;
+  for (const key of ['bestValAccuracy', 'trainSeconds'] as const)
+    if (typeof p[key] !== 'number' || !Number.isFinite(p[key])) return `has ${key} ${String(p[key])}`;
+  return undefined;
 }

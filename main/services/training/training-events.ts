@@ -9,7 +9,10 @@ export type TrainingEvent =
   | {
       type: 'started';
       runDir: string;
+      /** What does the arithmetic: 'onnxruntime' or the TensorFlow.js backend (tensorflow, wasm, cpu). */
       backend: string;
+      /** The training engine: 'tfjs' or 'onnxruntime' (training-engine.ts). */
+      engine: string;
       classes: string[];
       trainImages: number;
       valImages: number;

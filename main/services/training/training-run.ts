@@ -1,19 +1,17 @@
 // The training loop of a run folder: start a new run or resume a stopped one from its last complete
 // checkpoint. Emits TrainingEvents, writes metrics, checkpoints (atomically) and the final evaluation.
 // Stops cleanly at a step boundary when asked (pause or cancel), leaving a checkpoint to resume from.
+// The arithmetic (steps, weights, optimiser state, evaluation) goes through a TrainingEngine
+// (training-engine.ts: TensorFlow.js or onnxruntime); checkpoints are the same for both.
 // Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 
-import * as tf from '@tensorflow/tfjs-core';
 import { createRandom } from '../../../models/core/random.js';
 import { readFile } from 'node:fs/promises';
 import { decodeSafetensors, encodeSafetensors } from '../../../models/core/safetensors.js';
 import { validateSpec, type ModelSpec } from '../../../models/core/spec.js';
 import { initWeights, type Weights } from '../../../models/core/weights.js';
-import { selectBackend, type BackendName } from '../../../models/tfjs/backend.js';
-import { AttentionVgg } from '../../../models/tfjs/model.js';
-import { Optimizer } from '../../../models/train/optimizer.js';
+import type { BackendName } from '../../../models/tfjs/backend.js';
 import { scheduleAt } from '../../../models/train/schedule.js';
-import { trainStep } from '../../../models/train/step.js';
 import { createBatchStream, epochOrder } from '../datasets/batch-stream.js';
 import { createDecodeCache } from '../datasets/decode-cache.js';
 import type { DatasetItem, DatasetScan } from '../datasets/dataset-types.js';
@@ -22,7 +20,6 @@ import { scanDataset } from '../datasets/scan-dataset.js';
 import { writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
 import { APP_VERSION } from '../app-version.js';
 import { loadCheckpoint, saveCheckpoint, type LoopPosition } from './checkpoint.js';
-import { evaluateModel } from './evaluate-model.js';
 import {
   appendMetric,
   prepareRunFolder,
@@ -33,6 +30,12 @@ import {
 } from './run-folder.js';
 import { resolveConfig, type TrainingConfig } from './training-config.js';
 import type { RunStatus, TrainingEvent, TrainingEventListener } from './training-events.js';
+import {
+  chooseTrainingEngine,
+  createTrainingEngine,
+  type EngineName,
+  type TrainingEngine,
+} from './training-engine.js';
 
 export class TrainingError extends Error {
   override name = 'TrainingError';
@@ -48,17 +51,28 @@ export class TrainingControl {
 
 export interface TrainingRunOptions {
   runDir: string;
+  /** A TensorFlow.js backend to train on (asks for the tfjs engine). */
   backend?: BackendName;
+  /** Forces an engine (else ATTNVGG_ENGINE, else the automatic choice of training-engine.ts). */
+  engine?: EngineName;
+  /** onnxruntime intra-op threads (default: the number of cores); 1 makes runs bitwise repeatable. */
+  onnxThreads?: number;
   control?: TrainingControl;
   onEvent?: TrainingEventListener;
   /** Bytes of decoded images kept between epochs (default 512 MiB). */
   decodeCacheBytes?: number;
 }
 
+/** run.json: the record of run-folder.ts plus the engine that last trained the run and why. */
+export interface EngineRunRecord extends RunRecord {
+  engine?: EngineName;
+  engineReasons?: string[];
+}
+
 export interface TrainingResult {
   status: RunStatus;
   runDir: string;
-  record: RunRecord;
+  record: EngineRunRecord;
 }
 
 function specOf(config: TrainingConfig, numClasses: number): ModelSpec {
@@ -124,7 +138,11 @@ async function runLoop(
     written = written.then(() => appendMetric(runDir, event)).catch(() => undefined);
   };
   await prepareRunFolder(runDir);
-  const backend = await selectBackend(options.backend ? { prefer: options.backend } : {});
+  const choice = await chooseTrainingEngine({
+    engine: options.engine,
+    backend: options.backend,
+    optimizer: config.optimizer,
+  });
   const scan = await scanForTraining(config, emit);
   const classes = scan.classes.map((c) => c.name);
   const spec = specOf(config, classes.length);
@@ -152,7 +170,7 @@ async function runLoop(
       });
     checkpoint = await loadCheckpoint(runPath(runDir, 'lastCheckpoint')).catch(() => null);
   }
-  const record: RunRecord = previous ?? {
+  const record: EngineRunRecord = previous ?? {
     format: 'attnvgg-run/1',
     id: runDir.split(/[\\/]/).filter(Boolean).pop() ?? 'run',
     status: 'created',
@@ -162,21 +180,22 @@ async function runLoop(
     spec,
     classes,
     datasetFingerprint: scan.fingerprint,
-    backend: backend.chosen,
+    backend: '',
     appVersion: APP_VERSION,
   };
-  record.backend = backend.chosen;
 
-  const model = AttentionVgg.fromWeights(
+  const engine: TrainingEngine = await createTrainingEngine(choice, {
     spec,
-    checkpoint?.weights ?? initWeights(spec, createRandom(deriveSeed(config.seed, 'init'))),
-  );
-  const optimizer = new Optimizer({
-    name: config.optimizer,
-    momentum: config.momentum,
-    weightDecay: config.weightDecay,
+    weights: checkpoint?.weights ?? initWeights(spec, createRandom(deriveSeed(config.seed, 'init'))),
+    optimizer: { name: config.optimizer, momentum: config.momentum, weightDecay: config.weightDecay },
+    optimizerState: checkpoint?.optimizer,
+    frozenBlocks: config.freezeBlocks,
+    labelSmoothing: config.labelSmoothing,
+    intraOpThreads: options.onnxThreads,
   });
-  if (checkpoint) optimizer.setState(checkpoint.optimizer);
+  record.backend = engine.backend;
+  record.engine = engine.name;
+  record.engineReasons = choice.reasons;
   const position: LoopPosition = checkpoint?.position ?? {
     epoch: 0,
     stepInEpoch: 0,
@@ -198,8 +217,8 @@ async function runLoop(
   };
   const save = async (): Promise<void> => {
     await saveCheckpoint(runPath(runDir, 'lastCheckpoint'), {
-      weights: await model.toWeights(),
-      optimizer: await optimizer.getState(),
+      weights: await engine.weights(),
+      optimizer: await engine.optimizerState(),
       position: { ...position },
     });
     emit({
@@ -224,7 +243,8 @@ async function runLoop(
     emit({
       type: 'started',
       runDir,
-      backend: backend.chosen,
+      backend: engine.backend,
+      engine: engine.name,
       classes,
       trainImages: train.length,
       valImages: val.length,
@@ -257,14 +277,10 @@ async function runLoop(
       for await (const batch of stream) {
         const started = performance.now();
         const hyper = scheduleAt({ name: config.schedule, lr: config.lr }, position.globalStep, totalSteps);
-        const x = tf.tensor4d(batch.x, [batch.size, config.inputSize, config.inputSize, 3]);
-        const y = tf.tensor1d(batch.labels, 'int32');
-        const result = trainStep(model, optimizer, x, y, {
-          hyper: { lr: hyper.lr, momentum: hyper.momentum ?? config.momentum },
-          frozenBlocks: config.freezeBlocks,
-          labelSmoothing: config.labelSmoothing,
+        const result = await engine.step(batch, {
+          lr: hyper.lr,
+          momentum: hyper.momentum ?? config.momentum,
         });
-        tf.dispose([x, y]);
         if (!Number.isFinite(result.loss))
           throw new TrainingError(
             `Training diverged (loss ${result.loss}) at epoch ${epoch + 1}: lower the learning rate (now ${config.lr}) and resume or restart.`,
@@ -301,7 +317,7 @@ async function runLoop(
           await save();
       }
       const valItems = val.length > 0 ? val : train;
-      const { report } = await evaluateModel(model, valItems, {
+      const { report } = await engine.evaluate(valItems, {
         ...evalOptions,
         split: 'val',
         keepMisclassifiedMaps: 0,
@@ -314,7 +330,7 @@ async function runLoop(
         position.epochsWithoutImprovement = 0;
         await writeFileAtomic(
           runPath(runDir, 'bestCheckpoint'),
-          encodeSafetensors(await model.toWeights(), { epoch: String(epoch) }),
+          encodeSafetensors(await engine.weights(), { epoch: String(epoch) }),
         );
       } else position.epochsWithoutImprovement += 1;
       emit({
@@ -340,14 +356,13 @@ async function runLoop(
 
     // The final model is the one with the best validation accuracy.
     const best = await loadBestWeights(runDir);
-    if (best) model.assignWeights(best);
     const evalSplit = test.length > 0 ? 'test' : val.length > 0 ? 'val' : 'train';
     const evalItems: DatasetItem[] = test.length > 0 ? test : val.length > 0 ? val : train;
-    const { report, maps } = await evaluateModel(model, evalItems, {
-      ...evalOptions,
-      split: evalSplit,
-      keepMisclassifiedMaps: config.keepMisclassifiedMaps,
-    });
+    const { report, maps } = await engine.evaluate(
+      evalItems,
+      { ...evalOptions, split: evalSplit, keepMisclassifiedMaps: config.keepMisclassifiedMaps },
+      best ?? undefined,
+    );
     await writeFileAtomic(runPath(runDir, 'evaluationMaps'), encodeSafetensors(maps));
     await writeJsonAtomic(runPath(runDir, 'evaluation'), report);
     emit({
@@ -366,8 +381,7 @@ async function runLoop(
     await finish('failed', (error as Error).message).catch(() => undefined);
     throw error;
   } finally {
-    optimizer.dispose();
-    model.dispose();
+    await engine.dispose();
   }
 }
 

@@ -9,6 +9,7 @@ import { api, messageOf } from './api.js';
 export const SCREENS = [
   { id: 'datasets', label: 'Datasets' },
   { id: 'train', label: 'Train' },
+  { id: 'compare', label: 'Compare' },
   { id: 'evaluate', label: 'Evaluate' },
   { id: 'attention', label: 'Attention' },
   { id: 'classify', label: 'Classify' },

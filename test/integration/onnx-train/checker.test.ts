@@ -1,5 +1,6 @@
 // The training-step graphs pass the official ONNX checker (onnx.checker.check_model with full_check, i.e.
-// strict shape inference) of Debian's python3-onnx 1.12, like the exported inference graphs.
+// strict shape inference) of Debian's python3-onnx 1.12, like the exported inference graphs: SGD, Adam and
+// AdamW updates.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +38,12 @@ const cases: [string, ModelSpec, TrainingGraphOptions][] = [
     { filterGradient: 'im2col' },
   ],
   ['pc/softmax, filter gradients as Conv', base, { filterGradient: 'conv' }],
+  ['pc/softmax, Adam', base, { optimizer: 'adam' }],
+  [
+    'dp/sigmoid, AdamW, frozen blocks 1-2',
+    { ...base, compatibility: 'dp', normalisation: 'sigmoid' },
+    { optimizer: 'adamw', frozenBlocks: 2 },
+  ],
 ];
 
 test('training-step graphs pass onnx.checker (full_check)', { skip: missing ?? false }, () => {

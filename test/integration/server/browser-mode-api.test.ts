@@ -1,8 +1,9 @@
 // The whole Node side of browser mode against the real services: a workspace, a tiny generated dataset,
 // training in a worker thread with live events over the WebSocket, pause and resume, a second client
-// joining mid-run (a reloaded page), then the evaluation, images and attention maps of the finished run.
+// joining mid-run (a reloaded page), then the evaluation, images and attention maps of the finished run,
+// its export in a worker, and a folder classified, paged, exported and cancelled.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -199,12 +200,163 @@ test('evaluation and attention of the finished run', async () => {
   assert.ok(info.backend?.chosen);
   const none = await client.call('models.list', {});
   assert.ok(none.available && none.models.length === 0);
-  const exported = await client.call('models.export', { runId: run.id });
+});
+
+const exportEvents = (runId: string) =>
+  (conn.events as ApiEvent[]).filter(
+    (e): e is Extract<ApiEvent, { type: 'export' }> => e.type === 'export' && e.runId === runId,
+  );
+const classifyEvents = (jobId: string) =>
+  (conn.events as ApiEvent[]).filter(
+    (e): e is Extract<ApiEvent, { type: 'classify' }> => e.type === 'classify' && e.job.id === jobId,
+  );
+
+test('export in a worker, then classify a folder: progress events, result rows, problems, export of the files', async () => {
+  const { client } = conn;
+  const [run] = await client.call('training.runs', {});
+  const none = await client.call('models.list', {});
+  assert.ok(none.available && none.models.length === 0);
+
+  // The export runs in a worker: the server answers other calls meanwhile, and says what happens.
+  const exporting = client.call('models.export', { runId: run.id });
+  const during = await client.call('app.info', {});
+  assert.equal(during.shell, 'browser');
+  const exported = await exporting;
   assert.ok(exported.available);
   assert.deepEqual(exported.model.classes, ['circle', 'square']);
   assert.match(exported.model.path, /\.onnx$/);
+  assert.deepEqual(
+    exportEvents(run.id).map((e) => e.stage),
+    ['started', 'finished'],
+  );
+  assert.match(exportEvents(run.id)[1].message, /Exported .* MiB/);
   const listed = await client.call('models.list', {});
   assert.ok(listed.available && listed.models.length === 1 && listed.models[0].fromRun === run.id);
-  const classify = await client.call('classify.start', { modelId: exported.model.id, folder: dataset });
-  assert.equal(classify.available, false);
+  await assert.rejects(client.call('models.export', { runId: 'no-such-run' }), /There is no run/);
+
+  // A folder to classify: the test pictures of both classes plus two files that are not pictures.
+  const folder = join(dir, 'to-classify');
+  await mkdir(folder);
+  let pictures = 0;
+  for (const label of ['circle', 'square'])
+    for (const name of await readdir(join(dataset, 'test', label))) {
+      await copyFile(join(dataset, 'test', label, name), join(folder, `${label}-${name}`));
+      pictures++;
+    }
+  await writeFile(join(folder, 'notes.png'), 'not a picture');
+  await writeFile(join(folder, 'empty.jpg'), '');
+
+  await assert.rejects(
+    client.call('classify.start', { modelId: 'nope', folder }),
+    /no longer in the workspace/,
+  );
+  await assert.rejects(
+    client.call('classify.start', { modelId: exported.model.id, folder, options: { opacity: 2 } }),
+    /opacity is between 0 and 1/,
+  );
+  await assert.rejects(
+    client.call('classify.start', { modelId: exported.model.id, folder: join(dir, 'nowhere') }),
+    /There is no folder/,
+  );
+  const job = await client.call('classify.start', {
+    modelId: exported.model.id,
+    folder,
+    options: { heatmaps: true, level: 2, colormap: 'inferno', opacity: 0.6, threshold: 0 },
+  });
+  assert.equal(job.status, 'running');
+  assert.equal(job.options.level, 2);
+  await assert.rejects(
+    client.call('classify.start', { modelId: exported.model.id, folder }),
+    /Another folder/,
+  );
+  const ended = await until('the finished classification', () =>
+    classifyEvents(job.id).find((e) => e.job.status !== 'running'),
+  );
+  assert.equal(ended.job.status, 'completed', ended.job.message);
+  assert.equal(ended.job.progress.total, pictures + 2);
+  assert.equal(ended.job.summary?.ok, pictures);
+  assert.equal(ended.job.summary?.failed, 2);
+  assert.ok(classifyEvents(job.id).length >= 2, 'started and ended at least');
+
+  const jobs = await client.call('classify.jobs', {});
+  assert.deepEqual(
+    jobs.map((j) => [j.id, j.status]),
+    [[job.id, 'completed']],
+  );
+  const all = await client.call('classify.results', { jobId: job.id, limit: 500 });
+  assert.equal(all.total, pictures + 2);
+  assert.equal(all.partial, false);
+  const problems = await client.call('classify.results', { jobId: job.id, show: 'problems' });
+  assert.deepEqual(problems.rows.map((r) => r.file).sort(), ['empty.jpg', 'notes.png']);
+  assert.ok(problems.rows.every((r) => r.error && r.error.message.length > 10 && r.overlay === null));
+  const page = await client.call('classify.results', { jobId: job.id, show: 'ok', offset: 2, limit: 3 });
+  assert.equal(page.total, pictures);
+  assert.equal(page.rows.length, 3);
+  assert.equal(page.offset, 2);
+  for (const row of page.rows) {
+    assert.ok(row.label === 'circle' || row.label === 'square');
+    assert.ok(row.overlay && row.overlay.endsWith('.png'));
+    assert.ok(Math.abs(row.top.reduce((a, t) => a + t.probability, 0) - 1) < 1e-3);
+  }
+
+  // Thumbnails of the pictures and of the overlays, and a preview of a problem file (not decodable).
+  const firstOk = page.rows[0];
+  const thumbs = await client.call('datasets.thumbnails', { paths: [firstOk.path, firstOk.overlay ?? ''] });
+  assert.ok(
+    thumbs.every((t) => t.dataUrl?.startsWith('data:image/png;base64,')),
+    JSON.stringify(thumbs.map((t) => t.error)),
+  );
+  const reveal = await client.call('files.reveal', { path: problems.rows[0].path });
+  assert.equal(reveal.revealed, false);
+  assert.equal(reveal.path, problems.rows[0].path);
+  assert.equal(reveal.preview, null);
+  assert.match(reveal.previewError ?? '', /No preview/);
+  const shown = await client.call('files.reveal', { path: firstOk.path });
+  assert.match(shown.preview ?? '', /^data:image\/png;base64,/);
+  await assert.rejects(client.call('files.reveal', { path: join(dir, 'site', 'index.html') }), /only opens/);
+
+  // Export: results.csv has one line per file, the overlays are PNGs; an existing export is not replaced.
+  const target = join(dir, 'exported');
+  await mkdir(target);
+  const copied = await client.call('classify.export', { jobId: job.id, folder: target });
+  assert.equal(copied.overlays, pictures);
+  const csv = (await readFile(copied.csv, 'utf8')).trim().split(/\r?\n/);
+  assert.equal(csv.length, 1 + pictures + 2);
+  const pngs = await readdir(join(target, 'heatmaps'), { recursive: true });
+  assert.equal(pngs.filter((p) => String(p).endsWith('.png')).length, pictures);
+  await assert.rejects(client.call('classify.export', { jobId: job.id, folder: target }), /already exist/);
+  await client.call('classify.export', { jobId: job.id, folder: target, overwrite: true });
+  assert.ok(
+    conn.events.every((e) => ApiEventSchema.safeParse(e).success),
+    'every pushed event fits the contract',
+  );
+});
+
+test('a classification can be cancelled; its results so far are kept', async () => {
+  const { client } = conn;
+  const models = await client.call('models.list', {});
+  assert.ok(models.available);
+  const folder = join(dir, 'many');
+  await mkdir(folder);
+  const source = join(dataset, 'train', 'circle');
+  const names = await readdir(source);
+  for (let copy = 0; copy < 20; copy++)
+    for (const name of names) await copyFile(join(source, name), join(folder, `${copy}-${name}`));
+  const job = await client.call('classify.start', {
+    modelId: models.models[0].id,
+    folder,
+    options: { heatmaps: true },
+  });
+  const cancelled = await client.call('classify.cancel', { jobId: job.id });
+  assert.equal(cancelled.id, job.id);
+  const ended = await until('the cancelled classification', () =>
+    classifyEvents(job.id).find((e) => e.job.status !== 'running'),
+  );
+  assert.equal(ended.job.status, 'cancelled', ended.job.message);
+  assert.ok(ended.job.progress.done < names.length * 20, 'it stopped before the end');
+  assert.match(ended.job.message ?? '', /results so far are kept/);
+  await assert.rejects(
+    client.call('classify.cancel', { jobId: 'no-such-job' }),
+    /no longer in the workspace/,
+  );
 });

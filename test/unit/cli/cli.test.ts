@@ -99,3 +99,74 @@ test('scan lists classes per split and exits 3 for a folder that cannot be train
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('info names the training engine and why', async () => {
+  const r = await cli('info', '--json');
+  assert.equal(r.code, EXIT.ok);
+  const info = JSON.parse(r.out) as { engine: { chosen: string; reasons: string[] } };
+  assert.ok(['tfjs', 'onnxruntime'].includes(info.engine.chosen));
+  assert.ok(info.engine.reasons.length > 0 && info.engine.reasons.every((s) => s.length > 10));
+  assert.match((await cli('info')).out, /^Training engine: (tfjs|onnxruntime)/m);
+});
+
+test('train and bench refuse an unknown engine or backend with the choices', async () => {
+  const train = await cli('train', 'somewhere', '--engine', 'torch');
+  assert.equal(train.code, EXIT.usage);
+  assert.match(train.out + train.err, /tfjs, onnxruntime/);
+  const bench = await cli(
+    'bench',
+    'train',
+    '--size',
+    '32',
+    '--width',
+    '0.0625',
+    '--batch',
+    '2',
+    '--backend',
+    'gpu',
+  );
+  assert.equal(bench.code, EXIT.usage);
+  assert.match(
+    bench.out + bench.err,
+    /Unsupported --backend "gpu"\. Should be one of: tensorflow, wasm, cpu, onnxruntime/,
+  );
+  const engine = await cli(
+    'bench',
+    'train',
+    '--size',
+    '32',
+    '--width',
+    '0.0625',
+    '--batch',
+    '2',
+    '--engine',
+    'jax',
+  );
+  assert.equal(engine.code, EXIT.usage);
+  assert.match(engine.out + engine.err, /Unsupported --engine "jax"\. Should be one of: tfjs, onnxruntime/);
+});
+
+test('bench train measures the onnxruntime engine: one JSON line with backend and train_img_s', async () => {
+  const r = await cli(
+    'bench',
+    'train',
+    ...['--size', '32', '--width', '0.0625', '--batch', '2', '--steps', '2', '--warmup', '1'],
+    ...['--backend', 'onnxruntime', '--engine', 'onnxruntime', '--threads', '1', '--json'],
+  );
+  assert.equal(r.code, EXIT.ok, r.err);
+  const lines = r.out.trim().split('\n');
+  assert.equal(lines.length, 1, 'onnxruntime named twice is measured once');
+  const line = JSON.parse(lines[0]) as {
+    kind: string;
+    backend: string;
+    train_img_s: number;
+    peak_rss_mb: number;
+    step_ms: number[];
+    threads: number;
+  };
+  assert.deepEqual(
+    [line.kind, line.backend, line.threads, line.step_ms.length],
+    ['train', 'onnxruntime', 1, 2],
+  );
+  assert.ok(line.train_img_s > 0 && line.peak_rss_mb > 0);
+});

@@ -96,3 +96,41 @@ test('the same spec and options always give the same bytes', () => {
   const c = encodeModel(buildTrainingGraph(spec).model);
   assert.notDeepEqual(a, c, 'Nesterov changes the update');
 });
+
+test('Adam and AdamW graphs take their own hyper-parameters and an m and v slot per parameter', () => {
+  const layout = parameterLayout(spec);
+  const trainable = layout.filter((p) => p.trainable).map((p) => p.name);
+  for (const [optimizer, hyper] of [
+    ['adam', [TRAIN_IO.weightDecay, TRAIN_IO.stepSize, TRAIN_IO.biasCorrection2Sqrt]],
+    ['adamw', [TRAIN_IO.decayFactor, TRAIN_IO.stepSize, TRAIN_IO.biasCorrection2Sqrt]],
+  ] as const) {
+    const g = buildTrainingGraph(spec, { optimizer });
+    assert.equal(g.optimizer, optimizer);
+    assert.deepEqual([...g.hyperInputs].sort(), [...hyper, TRAIN_IO.labelSmoothing].sort());
+    const inputs = g.model.graph!.input!.map((i) => i.name);
+    assert.ok(
+      !inputs.includes(TRAIN_IO.lr) && !inputs.includes(TRAIN_IO.momentum),
+      `${optimizer}: no lr, momentum`,
+    );
+    assert.deepEqual(
+      g.state.filter((t) => t.kind === 'm').map((t) => t.input),
+      trainable.map((n) => `m/${n}`),
+    );
+    assert.deepEqual(
+      g.state.filter((t) => t.kind === 'v').map((t) => t.output),
+      trainable.map((n) => `next/v/${n}`),
+    );
+    assert.ok(!g.state.some((t) => t.kind === 'momentum'));
+  }
+  assert.throws(
+    () => buildTrainingGraph(spec, { optimizer: 'rmsprop' as unknown as 'adam' }),
+    (e: unknown) =>
+      e instanceof OnnxTrainError &&
+      e.kind === 'unsupported' &&
+      /Should be one of: sgd, adam, adamw/.test(e.message),
+  );
+  assert.throws(
+    () => buildTrainingGraph(spec, { optimizer: 'adam', beta2: 1 }),
+    /beta2 must be in \[0, 1\), got 1/,
+  );
+});

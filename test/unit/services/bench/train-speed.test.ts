@@ -9,9 +9,11 @@ import {
   forwardConvGflop,
   measureTrainSpeed,
   median,
+  parseBenchTrainTargets,
   probeBenchBackends,
   type TrainSpeedResult,
 } from '../../../../main/services/bench/train-speed.js';
+import { measureOnnxTrainSpeed } from '../../../../main/services/bench/onnx-train-speed.js';
 
 const tiny = { size: 32, width: 0.0625, batch: 2, steps: 1, warmup: 1 } as const;
 
@@ -96,5 +98,36 @@ describe('bench helpers', () => {
     assert.ok(Math.abs(forwardConvGflop(224, 1) - 30.7) < 0.1, String(forwardConvGflop(224, 1)));
     assert.equal(median([3, 1, 2]), 2);
     assert.equal(median([4, 1, 2, 3]), 2.5);
+  });
+});
+
+describe('parseBenchTrainTargets (attnvgg bench train --backend / --engine)', () => {
+  it('keeps the order given, once each, and leaves tfjs for the caller to resolve', () => {
+    assert.deepEqual(parseBenchTrainTargets([], []), []);
+    assert.deepEqual(parseBenchTrainTargets(['wasm', 'ONNXRUNTIME', 'wasm'], ['tfjs', 'onnxruntime']), [
+      'wasm',
+      'onnxruntime',
+      'tfjs',
+    ]);
+  });
+
+  it('refuses unknown names with the choices', () => {
+    assert.throws(() => parseBenchTrainTargets(['gpu'], []), {
+      name: 'BenchError',
+      message: 'Unsupported --backend "gpu". Should be one of: tensorflow, wasm, cpu, onnxruntime',
+    });
+    assert.throws(() => parseBenchTrainTargets([], ['torch']), /Should be one of: tfjs, onnxruntime/);
+  });
+});
+
+describe('measureOnnxTrainSpeed', () => {
+  it('reports positive figures for the onnxruntime engine', async () => {
+    const result = await measureOnnxTrainSpeed({ ...tiny, threads: 1 });
+    assertFigures(result, 'onnxruntime');
+    assert.equal(result.threads, 1);
+    await assert.rejects(
+      measureOnnxTrainSpeed({ ...tiny, batch: 0 }),
+      /batch must be an integer of at least 1/,
+    );
   });
 });

@@ -1,0 +1,307 @@
+// The registry of comparisons (attention-VGG against the plain VGG16_bn head, main/services/compare):
+// each runs in a task worker (background-task.ts), off the main thread, into its own folder under the
+// workspace (job.json beside the comparison's run folders, models and report). job.json is written when
+// the comparison starts and when it ends; its live progress (which model trains, its epoch and step, the
+// phase after training) is held here and announced through `onChange` at most a few times a second,
+// while every service event goes to `onEvent` (the UI draws both models' loss and accuracy from them).
+// One comparison at a time: it trains on every core. Must not import electron or anything from
+// main/electron, main/server, main/cli or renderer.
+import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { COMPARE_PHASES, type CompareJob, type CompareModelProgress } from '../../api/compare-schemas.js';
+import type { CompareEvent, CompareOptions } from '../compare/index.js';
+import { writeJsonAtomic } from '../storage/atomic-write.js';
+import { runTask, TaskError, type RunningTask, type TaskWorkerFactory } from './background-task.js';
+
+export const COMPARE_JOB_FORMAT = 'attnvgg-compare-job/1';
+export const COMPARE_JOB_FILE = 'job.json';
+const ANNOUNCE_EVERY_MS = 250;
+/** The share of the progress bar the two trainings take; the phases after them take the rest. */
+const TRAINING_SHARE = 0.95;
+
+export type CompareJobRecord = CompareJob & { format: typeof COMPARE_JOB_FORMAT };
+
+export interface CompareJobOrder {
+  id: string;
+  datasetId: string;
+  datasetName: string;
+  /** The dataset's folder. */
+  dataset: string;
+  preset: CompareJob['preset'];
+  /** What the user chose (shown again with the job). */
+  settings: CompareJob['settings'];
+  /** The budget as planned (the resolved epochs; the time limit). */
+  budget: CompareJob['budget'];
+  /** What the comparison service is given. */
+  options: CompareOptions;
+}
+
+export class CompareJobConflictError extends Error {
+  override name = 'CompareJobConflictError';
+}
+
+export interface CompareJobsOptions {
+  /** The folder holding one sub-folder per comparison. */
+  rootDir: string;
+  onChange: (job: CompareJobRecord) => void;
+  onEvent: (compareId: string, event: CompareEvent) => void;
+  /** Replaces the worker factory (tests). */
+  createWorker?: TaskWorkerFactory;
+}
+
+interface Live {
+  record: CompareJobRecord;
+  task: RunningTask;
+  ended: Promise<void>;
+  lastAnnounced: number;
+  /** performance.now() when each model's run started, for the time-limit share of the progress. */
+  startedAt: { attention: number; plain: number };
+}
+
+function waiting(epochs: number): CompareModelProgress {
+  return { state: 'waiting', epoch: 0, epochs, step: 0, stepsPerEpoch: 0, accuracy: null };
+}
+
+/** How far one model's training has gone, 0..1: by steps, or by time under a time limit. */
+function modelFraction(p: CompareModelProgress, budget: CompareJob['budget']): number {
+  if (p.state === 'finished') return 1;
+  if (p.state === 'waiting') return 0;
+  const bySteps = p.stepsPerEpoch > 0 ? (p.epoch + p.step / p.stepsPerEpoch) / Math.max(1, p.epochs) : 0;
+  const byTime = budget.kind === 'time' ? (p.elapsedSeconds ?? 0) / budget.seconds : 0;
+  return Math.min(1, Math.max(bySteps, byTime));
+}
+
+export class CompareJobs {
+  private readonly live = new Map<string, Live>();
+  private readonly options: CompareJobsOptions;
+
+  constructor(options: CompareJobsOptions) {
+    this.options = options;
+  }
+
+  jobDir(id: string): string {
+    return join(this.options.rootDir, id);
+  }
+
+  /** The ids of the comparisons running now (at most one). */
+  runningIds(): string[] {
+    return [...this.live.keys()];
+  }
+
+  isRunning(id: string): boolean {
+    return this.live.has(id);
+  }
+
+  /** Starts a comparison; throws CompareJobConflictError while another one runs. */
+  async start(order: CompareJobOrder, now = new Date()): Promise<CompareJobRecord> {
+    if (this.live.size > 0)
+      throw new CompareJobConflictError(
+        'Another comparison is running and uses every core: wait for it or cancel it first.',
+      );
+    const outDir = this.jobDir(order.id);
+    await mkdir(outDir, { recursive: true });
+    const epochs = order.budget.epochs;
+    const record: CompareJobRecord = {
+      format: COMPARE_JOB_FORMAT,
+      id: order.id,
+      status: 'running',
+      datasetId: order.datasetId,
+      datasetName: order.datasetName,
+      dataset: order.dataset,
+      preset: order.preset,
+      settings: order.settings,
+      budget: order.budget,
+      outDir,
+      startedAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      model: null,
+      phase: null,
+      models: { attention: waiting(epochs), plain: waiting(epochs) },
+      fraction: 0,
+      htmlPath: null,
+      reportPath: null,
+      warnings: [],
+    };
+    await writeJsonAtomic(join(outDir, COMPARE_JOB_FILE), record);
+    const live: Live = {
+      record,
+      task: undefined as unknown as RunningTask,
+      ended: Promise.resolve(),
+      lastAnnounced: 0,
+      startedAt: { attention: 0, plain: 0 },
+    };
+    this.live.set(order.id, live);
+    try {
+      live.task = runTask(
+        { kind: 'compare', folder: order.dataset, outDir, options: order.options },
+        () => undefined,
+        this.options.createWorker,
+        (event) => this.onCompareEvent(live, event),
+      );
+    } catch (error) {
+      this.live.delete(order.id);
+      throw error;
+    }
+    live.ended = live.task.done.then(
+      (outcome) => {
+        if (outcome.type !== 'compared')
+          return this.finish(live, 'failed', 'Unexpected answer from the worker.');
+        if (outcome.status === 'cancelled')
+          return this.finish(
+            live,
+            'cancelled',
+            'The comparison was stopped; no report was written. The run folders keep their checkpoints.',
+          );
+        record.reportPath = outcome.reportPath ?? null;
+        record.htmlPath = outcome.htmlPath ?? null;
+        return this.finish(live, 'completed', outcome.verdict ?? 'The comparison has finished.');
+      },
+      (error: unknown) =>
+        this.finish(live, 'failed', error instanceof TaskError ? error.message : String(error)),
+    );
+    this.options.onChange({ ...record });
+    return { ...record };
+  }
+
+  /** Asks a running comparison to stop at its next training step; false when it does not run. */
+  cancel(id: string): boolean {
+    const live = this.live.get(id);
+    if (!live) return false;
+    live.task.cancel();
+    return true;
+  }
+
+  /** Resolves when the comparison has ended and its record is written (at once when it does not run). */
+  async whenEnded(id: string): Promise<void> {
+    await this.live.get(id)?.ended;
+  }
+
+  async get(id: string): Promise<CompareJobRecord | null> {
+    const live = this.live.get(id);
+    if (live) return structuredClone(live.record);
+    return this.read(id);
+  }
+
+  /** Every comparison of the workspace, newest first. */
+  async list(): Promise<CompareJobRecord[]> {
+    const entries = await readdir(this.options.rootDir, { withFileTypes: true }).catch(() => []);
+    const records = await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => this.get(e.name)));
+    return records
+      .filter((r): r is CompareJobRecord => r !== null)
+      .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  }
+
+  /** Cancels every running comparison and waits for it to end (closing the app). */
+  async stopAll(timeoutMs = 30_000): Promise<void> {
+    const jobs = [...this.live.values()];
+    for (const job of jobs) job.task.cancel();
+    await Promise.all(
+      jobs.map(async (job) => {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), timeoutMs);
+        });
+        const outcome = await Promise.race([job.ended.then(() => 'ended' as const), timedOut]);
+        clearTimeout(timer);
+        if (outcome === 'timeout') await job.task.terminate();
+      }),
+    );
+  }
+
+  private async read(id: string): Promise<CompareJobRecord | null> {
+    try {
+      const text = await readFile(join(this.jobDir(id), COMPARE_JOB_FILE), 'utf8');
+      const record = JSON.parse(text) as CompareJobRecord;
+      if (record.format !== COMPARE_JOB_FORMAT || record.id !== id) return null;
+      if (record.status === 'running')
+        // Not running in this session: the app was closed (or crashed) while it ran.
+        return {
+          ...record,
+          status: 'cancelled',
+          model: null,
+          phase: null,
+          message:
+            'The app was closed while this comparison ran; no report was written. The run folders keep their checkpoints.',
+        };
+      return record;
+    } catch {
+      return null;
+    }
+  }
+
+  private onCompareEvent(live: Live, event: CompareEvent): void {
+    const { record } = live;
+    let urgent = true;
+    if (event.type === 'compare-started') record.budget = event.budget;
+    else if (event.type === 'model-started') {
+      record.model = event.model;
+      record.models[event.model].state = 'training';
+      live.startedAt[event.model] = performance.now();
+    } else if (event.type === 'training') {
+      const p = record.models[event.model];
+      const e = event.event;
+      if (e.type === 'started') {
+        p.epochs = e.epochs;
+        p.stepsPerEpoch = e.stepsPerEpoch;
+        live.startedAt[event.model] = performance.now();
+      } else if (e.type === 'step') {
+        p.epoch = e.epoch;
+        p.step = e.step;
+        p.stepsPerEpoch = e.stepsPerEpoch;
+        p.imagesPerSecond = e.imagesPerSecond;
+        urgent = false;
+      } else if (e.type === 'epoch') {
+        p.epoch = e.epoch + 1;
+        p.step = 0;
+      } else if (e.type === 'evaluated') p.accuracy = e.accuracy;
+      else if (e.type === 'warning') this.warn(record, e.message);
+      else if (e.type !== 'finished') urgent = false;
+      p.elapsedSeconds = (performance.now() - live.startedAt[event.model]) / 1000;
+    } else if (event.type === 'model-finished') {
+      const p = record.models[event.model];
+      p.state = 'finished';
+      p.status = event.status;
+      p.accuracy = event.accuracy;
+      if (record.model === event.model) record.model = null;
+    } else if (event.type === 'phase') {
+      record.model = null;
+      record.phase = event.phase;
+    } else if (event.type === 'warning') this.warn(record, event.message);
+    // Training is most of the time: each model 47.5 %, the steps after training the last 5 %.
+    const training =
+      (modelFraction(record.models.attention, record.budget) +
+        modelFraction(record.models.plain, record.budget)) /
+      2;
+    const after = record.phase ? (COMPARE_PHASES.indexOf(record.phase) + 1) / COMPARE_PHASES.length : 0;
+    record.fraction = TRAINING_SHARE * training + (1 - TRAINING_SHARE) * after;
+    record.updatedAt = new Date().toISOString();
+    this.options.onEvent(record.id, event);
+    const now = Date.now();
+    if (urgent || now - live.lastAnnounced >= ANNOUNCE_EVERY_MS) {
+      live.lastAnnounced = now;
+      this.options.onChange(structuredClone(record));
+    }
+  }
+
+  /** Both models scan the same folder, so they say the same things: each warning is kept once. */
+  private warn(record: CompareJobRecord, message: string): void {
+    if (!record.warnings.includes(message)) record.warnings.push(message);
+  }
+
+  private async finish(live: Live, status: CompareJob['status'], message: string): Promise<void> {
+    const { record } = live;
+    record.status = status;
+    record.message = message;
+    record.model = null;
+    record.phase = null;
+    if (status === 'completed') record.fraction = 1;
+    record.updatedAt = new Date().toISOString();
+    try {
+      await writeJsonAtomic(join(record.outDir, COMPARE_JOB_FILE), record);
+    } catch (error) {
+      record.message = `${message} (The comparison's record could not be saved: ${(error as Error).message})`;
+    }
+    this.live.delete(record.id);
+    this.options.onChange(structuredClone(record));
+  }
+}

@@ -1,0 +1,40 @@
+// The onnxruntime training engine: models/onnx-train's whole-step graph (forward, backward, optimiser
+// update, BatchNorm running averages in one onnxruntime run) behind the TrainingEngine interface, with
+// evaluation on onnxruntime too (onnx-evaluation-engine.ts). Must not import electron or anything from
+// main/electron, main/server, main/cli or renderer.
+
+import { createOnnxTrainer } from '../../../models/onnx-train/trainer.js';
+import { evaluateOnOnnxruntime } from './onnx-evaluation-engine.js';
+import type { EngineSetup, TrainingEngine } from './training-engine.js';
+
+export async function createOnnxTrainingEngine(setup: EngineSetup): Promise<TrainingEngine> {
+  const trainer = await createOnnxTrainer(setup.spec, setup.weights, {
+    frozenBlocks: setup.frozenBlocks,
+    inputLayout: 'nhwc', // the batch stream's layout
+    optimizer: setup.optimizer,
+    labelSmoothing: setup.labelSmoothing,
+    intraOpThreads: setup.intraOpThreads,
+  });
+  try {
+    if (setup.optimizerState) trainer.setOptimizerState(setup.optimizerState);
+  } catch (error) {
+    await trainer.dispose();
+    throw error;
+  }
+  return {
+    name: 'onnxruntime',
+    backend: 'onnxruntime',
+    step: (batch, hyper) => trainer.step(batch.x, batch.labels, hyper),
+    weights: async () => trainer.getWeights(),
+    optimizerState: async () => trainer.getOptimizerState(),
+    evaluate: (items, options, weights) =>
+      evaluateOnOnnxruntime(
+        setup.spec,
+        weights ?? trainer.getWeights(),
+        items,
+        options,
+        setup.intraOpThreads,
+      ),
+    dispose: () => trainer.dispose(),
+  };
+}

@@ -1,0 +1,46 @@
+// The TensorFlow.js training engine: models/train/step.ts's trainStep and models/train/optimizer.ts on
+// AttentionVgg, on whichever TensorFlow.js backend selectBackend made active; evaluation through
+// evaluate-model.ts on the same model. Must not import electron or anything from main/electron,
+// main/server, main/cli or renderer.
+
+import * as tf from '@tensorflow/tfjs-core';
+import { AttentionVgg } from '../../../models/tfjs/model.js';
+import { Optimizer } from '../../../models/train/optimizer.js';
+import { trainStep } from '../../../models/train/step.js';
+import { evaluateModel } from './evaluate-model.js';
+import type { EngineSetup, TrainingEngine } from './training-engine.js';
+
+export function createTfjsTrainingEngine(setup: EngineSetup, backend: string): TrainingEngine {
+  const { spec } = setup;
+  const model = AttentionVgg.fromWeights(spec, setup.weights);
+  const optimizer = new Optimizer(setup.optimizer);
+  if (setup.optimizerState) optimizer.setState(setup.optimizerState);
+  const s = spec.inputSize;
+  return {
+    name: 'tfjs',
+    backend,
+    async step(batch, hyper) {
+      const x = tf.tensor4d(batch.x, [batch.size, s, s, 3]);
+      const y = tf.tensor1d(batch.labels, 'int32');
+      try {
+        return trainStep(model, optimizer, x, y, {
+          hyper,
+          frozenBlocks: setup.frozenBlocks,
+          labelSmoothing: setup.labelSmoothing,
+        });
+      } finally {
+        tf.dispose([x, y]);
+      }
+    },
+    weights: () => model.toWeights(),
+    optimizerState: () => optimizer.getState(),
+    async evaluate(items, options, weights) {
+      if (weights) model.assignWeights(weights);
+      return evaluateModel(model, items, options);
+    },
+    async dispose() {
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
+}

@@ -1,0 +1,217 @@
+// The training engine behind a run: what the loop (training-run.ts) needs from whatever computes a step,
+// and the choice between the two engines with the reasons a user sees in `attnvgg info` and run.json:
+//   - tfjs: models/train/step.ts on TensorFlow.js (native `tensorflow` backend, else wasm, else cpu);
+//   - onnxruntime: the whole step compiled into one ONNX graph (models/onnx-train), on all cores.
+// Both take batches as the batch stream yields them, keep the same optimiser state (a checkpoint of
+// either resumes on the other) and evaluate into the same report. Must not import electron or anything
+// from main/electron, main/server, main/cli or renderer.
+
+import type { TensorMap } from '../../../models/core/safetensors.js';
+import type { ModelSpec } from '../../../models/core/spec.js';
+import type { Weights } from '../../../models/core/weights.js';
+import {
+  BACKEND_ENV_VAR,
+  parseBackendName,
+  selectBackend,
+  type BackendName,
+  type BackendReport,
+} from '../../../models/tfjs/backend.js';
+import type { OptimizerName, OptimizerState, StepHyper } from '../../../models/train/optimizer.js';
+import type { DatasetItem } from '../datasets/dataset-types.js';
+import type { EvaluateOptions, EvaluationReport } from './evaluate-model.js';
+
+export type EngineName = 'tfjs' | 'onnxruntime';
+export const ENGINE_NAMES: readonly EngineName[] = ['tfjs', 'onnxruntime'];
+
+/** The environment variable that forces one engine (no fallback). */
+export const ENGINE_ENV_VAR = 'ATTNVGG_ENGINE';
+
+/** Optimisers the ONNX training graph has an update for (models/onnx-train/train-graph.ts). */
+const ONNX_OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'adam', 'adamw'];
+
+export class TrainingEngineError extends Error {
+  override name = 'TrainingEngineError';
+}
+
+/** Parses an engine name as a user typed it; throws with the valid choices. */
+export function parseEngineName(value: string): EngineName {
+  const name = value.trim().toLowerCase();
+  if ((ENGINE_NAMES as readonly string[]).includes(name)) return name as EngineName;
+  throw new TrainingEngineError(
+    `Unsupported engine "${value}". Should be one of: ${ENGINE_NAMES.join(', ')}`,
+  );
+}
+
+export interface EngineStepResult {
+  /** Mean cross-entropy of the batch before the update; not finite means nothing was updated. */
+  loss: number;
+  correct: number;
+}
+
+/** One batch as the batch stream yields it: `size` normalised NHWC images and their class indices. */
+export interface EngineBatch {
+  x: Float32Array;
+  labels: Int32Array;
+  size: number;
+}
+
+export interface TrainingEngine {
+  readonly name: EngineName;
+  /** What does the arithmetic, for run.json's `backend`: 'onnxruntime' or the TensorFlow.js backend. */
+  readonly backend: string;
+  step(batch: EngineBatch, hyper: StepHyper): Promise<EngineStepResult>;
+  /** Weights and running statistics in PyTorch layout (copies). */
+  weights(): Promise<Weights>;
+  /** As models/train/optimizer.ts's Optimizer.getState(): what a checkpoint stores. */
+  optimizerState(): Promise<OptimizerState>;
+  /** Evaluates the current weights, or `weights` when given (the best epoch's), on `items`. */
+  evaluate(
+    items: readonly DatasetItem[],
+    options: EvaluateOptions,
+    weights?: Weights,
+  ): Promise<{ report: EvaluationReport; maps: TensorMap }>;
+  dispose(): Promise<void>;
+}
+
+/** What an engine starts from. */
+export interface EngineSetup {
+  spec: ModelSpec;
+  weights: Weights;
+  optimizer: { name: OptimizerName; momentum: number; weightDecay: number };
+  /** Optimiser state from a checkpoint (either engine's). */
+  optimizerState?: OptimizerState;
+  frozenBlocks: number;
+  labelSmoothing: number;
+  /** onnxruntime intra-op threads, training and evaluation (default: the number of cores). */
+  intraOpThreads?: number;
+}
+
+export interface EngineChoice {
+  engine: EngineName;
+  /** The TensorFlow.js backend, when the tfjs engine trains. */
+  backend?: BackendReport;
+  /** Why this engine, in words a user can act on (forced, or why the others were not used). */
+  reasons: string[];
+  /** True when the caller or ATTNVGG_ENGINE named the engine: no fallback then. */
+  forced: boolean;
+}
+
+export interface ChooseEngineOptions {
+  /** Forced by the caller (CLI --engine); ATTNVGG_ENGINE forces too when this is absent. */
+  engine?: EngineName;
+  /** An explicit TensorFlow.js backend (CLI --backend): asks for the tfjs engine. */
+  backend?: BackendName;
+  optimizer: OptimizerName;
+  /** Where ATTNVGG_ENGINE and ATTNVGG_BACKEND are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Why the ONNX engine cannot train with these settings, or null when it can. */
+export function onnxEngineRefusal(config: { optimizer: OptimizerName }): string | null {
+  if (!ONNX_OPTIMIZERS.includes(config.optimizer))
+    return `the onnxruntime engine has no update for the optimizer "${config.optimizer}" (it has: ${ONNX_OPTIMIZERS.join(', ')})`;
+  return null;
+}
+
+function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v !== undefined && v.trim() !== '' ? v : undefined;
+}
+
+/**
+ * Picks the engine: native TensorFlow when it loads (first choice), else onnxruntime, else TensorFlow.js
+ * on wasm or cpu (only when forced, when a TensorFlow.js backend was asked for, or when onnxruntime
+ * cannot serve the settings). Loads the TensorFlow.js backend on the way (selectBackend).
+ */
+export async function chooseTrainingEngine(options: ChooseEngineOptions): Promise<EngineChoice> {
+  const env = options.env ?? process.env;
+  const fromEnv = envValue(env, ENGINE_ENV_VAR);
+  const forced = options.engine ?? (fromEnv === undefined ? undefined : parseEngineName(fromEnv));
+  const how = options.engine !== undefined ? `--engine ${options.engine}` : `${ENGINE_ENV_VAR}=${fromEnv}`;
+  const backendEnv = envValue(env, BACKEND_ENV_VAR);
+  const askedBackend =
+    options.backend ?? (backendEnv === undefined ? undefined : parseBackendName(backendEnv));
+
+  if (forced === 'onnxruntime') {
+    const refusal = onnxEngineRefusal(options);
+    if (refusal) throw new TrainingEngineError(`${how}, but ${refusal}; use --engine tfjs.`);
+    // Not for training: the caller may still draw attention maps with TensorFlow.js (the demo does).
+    await selectBackend({ env }).catch(() => undefined);
+    return { engine: 'onnxruntime', reasons: [`forced by ${how}`], forced: true };
+  }
+  const backend = await selectBackend(options.backend ? { prefer: options.backend, env } : { env });
+  if (forced === 'tfjs') return { engine: 'tfjs', backend, reasons: [`forced by ${how}`], forced: true };
+  if (backend.chosen === 'tensorflow')
+    return {
+      engine: 'tfjs',
+      backend,
+      reasons: ['native TensorFlow loaded: the first choice for training'],
+      forced: false,
+    };
+  // A backend asked for that did not load (--backend only prefers) leaves the choice to the rules below.
+  if (askedBackend !== undefined && askedBackend === backend.chosen)
+    return {
+      engine: 'tfjs',
+      backend,
+      reasons: [
+        `the TensorFlow.js backend ${askedBackend} was asked for (${options.backend ? `--backend ${options.backend}` : `${BACKEND_ENV_VAR}=${backendEnv}`})`,
+      ],
+      forced: false,
+    };
+  const native = backend.attempts
+    .filter((a) => a.name.startsWith('tensorflow'))
+    .map((a) => `${a.name}: ${a.reason ?? 'not used'}`)
+    .join('; ');
+  const refusal = onnxEngineRefusal(options);
+  if (refusal)
+    return {
+      engine: 'tfjs',
+      backend,
+      reasons: [
+        `native TensorFlow did not load (${native})`,
+        `${refusal}: TensorFlow.js ${backend.chosen} trains`,
+      ],
+      forced: false,
+    };
+  return {
+    engine: 'onnxruntime',
+    reasons: [
+      `native TensorFlow did not load (${native})`,
+      `onnxruntime trains several times faster than TensorFlow.js ${backend.chosen} on a CPU (bench/RESULTS.md)`,
+    ],
+    forced: false,
+  };
+}
+
+/** The engine chosen, as lines of text for `attnvgg info`. */
+export function describeEngineChoice(choice: EngineChoice): string {
+  const lines = [
+    `Training engine: ${choice.engine}${choice.backend ? ` (TensorFlow.js ${choice.backend.chosen})` : ''}`,
+  ];
+  for (const reason of choice.reasons) lines.push(`  - ${reason}`);
+  return lines.join('\n');
+}
+
+/**
+ * Opens the chosen engine. Under automatic choice an onnxruntime that fails to start (its native binary
+ * missing, say) falls back to TensorFlow.js, and the reason is added to `choice.reasons`.
+ */
+export async function createTrainingEngine(
+  choice: EngineChoice,
+  setup: EngineSetup,
+): Promise<TrainingEngine> {
+  if (choice.engine === 'onnxruntime') {
+    try {
+      const { createOnnxTrainingEngine } = await import('./onnx-training-engine.js');
+      return await createOnnxTrainingEngine(setup);
+    } catch (error) {
+      if (choice.forced) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      choice.reasons.push(`onnxruntime could not start (${message}): TensorFlow.js trains instead`);
+      choice.engine = 'tfjs';
+      choice.backend = await selectBackend();
+    }
+  }
+  const { createTfjsTrainingEngine } = await import('./tfjs-training-engine.js');
+  return createTfjsTrainingEngine(setup, choice.backend?.chosen ?? (await selectBackend()).chosen);
+}

@@ -1,0 +1,131 @@
+// The feature cache: onnxruntime's backbone features equal TF.js's frozen backbone on the same images,
+// half precision stays within its rounding bound, spilling to disk changes nothing, views are seeded,
+// limits are checked up front, bad files are skipped, and epochs visit every image once.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  buildFeatureCache,
+  FeatureCacheError,
+  valuesPerView,
+  type FeatureCacheOptions,
+} from '../../../../main/services/transfer/feature-cache.js';
+import { fromHalf, toHalf } from '../../../../main/services/transfer/half-float.js';
+import { modelWithBackbone } from '../../../../main/services/transfer/head-trainer.js';
+import { relativeError, useCpuBackend } from '../../../helpers/tf.js';
+import { testWeights } from '../../../helpers/weights.js';
+import { plainBatch, TRANSFER_SPEC as spec, writeNoiseImages } from './transfer-fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'attnvgg-feature-cache-'));
+const weights = testWeights(spec, 5);
+const backbone = new Map([...weights].filter(([k]) => k.startsWith('features.')));
+const base: FeatureCacheOptions = { spec, backbone, threads: 1, runBatch: 4 };
+let items: Awaited<ReturnType<typeof writeNoiseImages>>;
+
+before(async () => {
+  await useCpuBackend();
+  items = await writeNoiseImages(join(dir, 'images'), 10);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const all = (n: number, view = 0) => Array.from({ length: n }, (_, image) => ({ image, view }));
+
+test('cached features (float32) equal the TF.js frozen backbone on the same images', async () => {
+  const cache = await buildFeatureCache(items, { ...base, precision: 'float32' });
+  assert.equal(cache.count, 10);
+  const got = await cache.batch(all(10));
+  assert.deepEqual(
+    [...got.labels],
+    items.map((i) => i.classIndex),
+  );
+  const model = modelWithBackbone(spec, backbone, 1);
+  const x = await plainBatch(items, spec.inputSize);
+  tf.tidy(() => {
+    const f = model.backbone(tf.tensor4d(x, [10, 32, 32, 3]), { training: true, frozenBlocks: 5 });
+    f.locals.forEach((l, level) => {
+      const err = relativeError(got.locals[level].data, l.dataSync());
+      assert.ok(err < 1e-4, `l${level + 1}: relative error ${err.toExponential(2)}`);
+    });
+    const err = relativeError(got.pool5.data, f.pool5.dataSync());
+    assert.ok(err < 1e-4, `pool5: relative error ${err.toExponential(2)}`);
+  });
+  model.discardBatchStats();
+  model.dispose();
+  await cache.dispose();
+});
+
+test('half precision is within its rounding bound, and spilled views read back the same', async () => {
+  const f32 = await buildFeatureCache(items, { ...base, precision: 'float32' });
+  const perView = valuesPerView(spec) * 2;
+  const spillDir = join(dir, 'spill');
+  const f16 = await buildFeatureCache(items, { ...base, memoryLimitBytes: 4 * perView, spillDir });
+  const stats = f16.stats();
+  assert.equal(stats.memoryBytes, 4 * perView);
+  assert.equal(stats.diskBytes, 6 * perView);
+  const [folder] = readdirSync(spillDir);
+  assert.equal(readdirSync(join(spillDir, folder)).length, 6);
+  const a = await f32.batch(all(10));
+  const b = await f16.batch(all(10));
+  for (let level = 0; level < 3; level++) {
+    let worst = 0;
+    a.locals[level].data.forEach((v, i) => {
+      if (Math.abs(v) > 1e-3) worst = Math.max(worst, Math.abs(b.locals[level].data[i] - v) / Math.abs(v));
+    });
+    assert.ok(worst <= 2 ** -11 + 1e-7, `l${level + 1}: worst relative rounding ${worst}`);
+    assert.ok(worst > 0, 'half precision is really used');
+  }
+  // The half-precision cache holds exactly the float32 features rounded to half precision.
+  assert.deepEqual(b.pool5.data, fromHalf(toHalf(a.pool5.data)));
+  assert.deepEqual(b.locals[0].data, fromHalf(toHalf(a.locals[0].data)));
+  const inMemory = await buildFeatureCache(items, base);
+  const c = await inMemory.batch(all(10));
+  assert.deepEqual(c.locals[2].data, b.locals[2].data, 'spilled and in-memory views are identical');
+  assert.deepEqual(c.pool5.data, b.pool5.data);
+  await f16.dispose();
+  assert.equal(existsSync(join(spillDir, folder)), false, 'dispose deletes the spilled files');
+  await Promise.all([f32.dispose(), inMemory.dispose()]);
+});
+
+test('augmented views are seeded: view 0 is plain, others differ and rebuild identically', async () => {
+  const options = { ...base, views: 3, augment: { flip: false, translate: 0.25 }, seed: 7 };
+  const one = await buildFeatureCache(items.slice(0, 4), options);
+  const two = await buildFeatureCache(items.slice(0, 4), options);
+  const plain = await buildFeatureCache(items.slice(0, 4), base);
+  const v0 = await one.batch(all(4, 0));
+  assert.deepEqual(v0.pool5.data, (await plain.batch(all(4, 0))).pool5.data);
+  const v1 = await one.batch(all(4, 1));
+  // (pool5 at S=32 is one max over the picture: a shift of noise barely moves it; l1 shows the shift.)
+  assert.notDeepEqual(v1.locals[0].data, v0.locals[0].data);
+  assert.deepEqual(v1.locals[0].data, (await two.batch(all(4, 1))).locals[0].data);
+  const seen: number[] = [];
+  for await (const batch of one.epoch({ epoch: 0, batchSize: 3 })) {
+    assert.ok(batch.size <= 3);
+    seen.push(batch.size);
+  }
+  assert.deepEqual(seen, [3, 1]);
+  await Promise.all([one.dispose(), two.dispose(), plain.dispose()]);
+});
+
+test('limits are checked before any work; unreadable files are skipped and reported', async () => {
+  await assert.rejects(
+    buildFeatureCache(items, { ...base, views: 4, memoryLimitBytes: 1000 }),
+    (e: Error) =>
+      e instanceof FeatureCacheError &&
+      /10 images x 4 views/.test(e.message) &&
+      /raise the limits/.test(e.message),
+  );
+  const broken = join(dir, 'broken.png');
+  writeFileSync(broken, 'not a png');
+  const skipped: string[] = [];
+  const cache = await buildFeatureCache([...items.slice(0, 2), { path: broken, classIndex: 1 }, items[2]], {
+    ...base,
+    onSkip: (s) => skipped.push(s.path),
+  });
+  assert.deepEqual(skipped, [broken]);
+  assert.equal(cache.count, 3);
+  assert.deepEqual([...cache.labels], [0, 1, 2]);
+  await cache.dispose();
+});
