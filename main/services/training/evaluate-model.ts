@@ -1,13 +1,14 @@
 // Evaluates a model on a list of images: accuracy, per-class precision/recall/F1, confusion matrix, the
 // prediction for every image, and the attention maps of the misclassified ones (kept for the UI and the
-// CLI in a safetensors file). Must not import electron or anything from main/electron, main/server,
-// main/cli or renderer.
+// CLI in a safetensors file). One loop (evaluateWithPredictor) serves every engine: it takes a
+// BatchPredictor, here the TensorFlow.js one (tfjsPredictor) and in onnx-evaluation-engine.ts the
+// onnxruntime one. Must not import electron or anything from main/electron, main/server, main/cli or
+// renderer.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { classificationMetrics, type ClassificationMetrics } from '../../../models/core/metrics.js';
 import type { TensorMap } from '../../../models/core/safetensors.js';
 import type { AttentionVgg } from '../../../models/tfjs/model.js';
-import { predictBatch } from '../../../models/train/step.js';
 import { createBatchStream, type SkippedFile } from '../datasets/batch-stream.js';
 import type { DatasetItem } from '../datasets/dataset-types.js';
 import type { Rgb } from '../images/normalise.js';
@@ -45,8 +46,52 @@ export interface EvaluateOptions {
   keepMisclassifiedMaps: number;
 }
 
-export async function evaluateModel(
-  model: AttentionVgg,
+/** What a predictor returns for one batch of N images and K classes. */
+export interface BatchPrediction {
+  /** [N, K] row-major logits (before softmax). */
+  logits: Float32Array;
+  /** Each attention level's maps for the batch ([N, h, w] each); empty for a model without attention. */
+  maps: { shape: [number, number, number]; data: Float32Array }[];
+}
+
+/** Inference on one batch of `n` normalised NHWC images (the batch stream's layout), whatever runs it. */
+export type BatchPredictor = (x: Float32Array, n: number) => Promise<BatchPrediction>;
+
+/** The TensorFlow.js predictor: inference-mode forward of `model`; leaves no tensor behind. */
+export function tfjsPredictor(model: AttentionVgg, inputSize: number): BatchPredictor {
+  return async (x, n) =>
+    tf.tidy(() => {
+      const input = tf.tensor4d(x, [n, inputSize, inputSize, 3]);
+      const { logits, maps } = model.forward(input, { training: false });
+      return {
+        logits: Float32Array.from(logits.dataSync()),
+        maps: maps.map((m) => ({
+          shape: m.shape as [number, number, number],
+          data: Float32Array.from(m.dataSync()),
+        })),
+      };
+    });
+}
+
+/**
+ * Softmax probabilities of one row of logits and its cross-entropy against `label`, in float64 (shifted
+ * by the largest logit so that exp never overflows).
+ */
+function scoreRow(logits: Float32Array, label: number): { probabilities: number[]; loss: number } {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  let sum = 0;
+  const exps = Array.from(logits, (v) => {
+    const e = Math.exp(v - max);
+    sum += e;
+    return e;
+  });
+  return { probabilities: exps.map((e) => e / sum), loss: Math.log(sum) + max - logits[label] };
+}
+
+/** The one evaluation loop: batches `items`, runs `predict` on each batch and scores the answers. */
+export async function evaluateWithPredictor(
+  predict: BatchPredictor,
   items: readonly DatasetItem[],
   options: EvaluateOptions,
 ): Promise<{ report: EvaluationReport; maps: TensorMap }> {
@@ -57,6 +102,7 @@ export async function evaluateModel(
   const predicted: number[] = [];
   const predictions: ImagePrediction[] = [];
   const maps: TensorMap = new Map();
+  let keptMaps = 0;
   let lossSum = 0;
   const stream = createBatchStream(items, {
     batchSize: options.batchSize,
@@ -68,16 +114,17 @@ export async function evaluateModel(
   });
   const k = options.classes.length;
   for await (const batch of stream) {
-    const x = tf.tensor4d(batch.x, [batch.size, options.inputSize, options.inputSize, 3]);
-    const labels = tf.tensor1d(batch.labels, 'int32');
-    const out = predictBatch(model, x, labels);
-    tf.dispose([x, labels]);
-    lossSum += out.loss * batch.size;
+    const out = await predict(batch.x, batch.size);
+    if (out.logits.length !== batch.size * k)
+      throw new Error(
+        `Expected ${batch.size * k} logits (${batch.size} images, ${k} classes), but the model gave ${out.logits.length}`,
+      );
     for (let i = 0; i < batch.size; i++) {
-      const probs = out.probabilities.subarray(i * k, (i + 1) * k);
-      let best = 0;
-      for (let c = 1; c < k; c++) if (probs[c] > probs[best]) best = c;
       const item = byPath.get(batch.paths[i]) as DatasetItem;
+      const { probabilities, loss } = scoreRow(out.logits.subarray(i * k, (i + 1) * k), item.classIndex);
+      let best = 0;
+      for (let c = 1; c < k; c++) if (probabilities[c] > probabilities[best]) best = c;
+      lossSum += loss;
       truth.push(item.classIndex);
       predicted.push(best);
       const prediction: ImagePrediction = {
@@ -85,11 +132,11 @@ export async function evaluateModel(
         relativePath: item.relativePath,
         label: item.label,
         predicted: options.classes[best],
-        confidence: probs[best],
+        confidence: probabilities[best],
         correct: best === item.classIndex,
       };
-      const kept = maps.size / 3;
-      if (!prediction.correct && out.maps.length > 0 && kept < options.keepMisclassifiedMaps) {
+      if (!prediction.correct && out.maps.length > 0 && keptMaps < options.keepMisclassifiedMaps) {
+        keptMaps++;
         prediction.mapsKey = `image${predictions.length}`;
         out.maps.forEach((m, level) => {
           const [, h, w] = m.shape;
@@ -102,13 +149,12 @@ export async function evaluateModel(
       predictions.push(prediction);
     }
   }
-  const metrics = classificationMetrics(options.classes, truth, predicted);
   return {
     report: {
       format: 'attnvgg-evaluation/1',
       split: options.split,
       classes: options.classes,
-      metrics,
+      metrics: classificationMetrics(options.classes, truth, predicted),
       loss: truth.length === 0 ? Number.NaN : lossSum / truth.length,
       predictions,
       skipped,
@@ -116,4 +162,13 @@ export async function evaluateModel(
     },
     maps,
   };
+}
+
+/** Evaluates a TensorFlow.js model (evaluateWithPredictor over tfjsPredictor). */
+export function evaluateModel(
+  model: AttentionVgg,
+  items: readonly DatasetItem[],
+  options: EvaluateOptions,
+): Promise<{ report: EvaluationReport; maps: TensorMap }> {
+  return evaluateWithPredictor(tfjsPredictor(model, options.inputSize), items, options);
 }

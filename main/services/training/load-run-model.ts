@@ -2,7 +2,7 @@
 // checkpoint's when no epoch has finished). Must not import electron or anything from main/electron,
 // main/server, main/cli or renderer.
 
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { decodeSafetensors } from '../../../models/core/safetensors.js';
 import { checkWeights, type Weights } from '../../../models/core/weights.js';
 import { loadCheckpoint } from './checkpoint.js';
@@ -23,9 +23,21 @@ export async function loadRunModel(runDir: string): Promise<RunModel> {
     weights = decodeSafetensors(await readFile(runPath(runDir, 'bestCheckpoint'))).tensors;
   } catch {
     source = 'last';
-    weights = await loadCheckpoint(runPath(runDir, 'lastCheckpoint'))
-      .then((c) => c.weights)
-      .catch(() => null);
+    const last = runPath(runDir, 'lastCheckpoint');
+    weights = await loadCheckpoint(last).then(
+      (c) => c.weights,
+      async (error: Error) => {
+        // A damaged checkpoint says so; only a missing one means that no step was trained yet.
+        if (
+          await access(last).then(
+            () => true,
+            () => false,
+          )
+        )
+          throw new RunFolderError(error.message);
+        return null;
+      },
+    );
   }
   if (!weights)
     throw new RunFolderError(`The run in ${runDir} has no checkpoint yet: train at least one step first`);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { ModelSpec } from '../../../models/core/spec.js';
 import { writeJsonAtomic } from '../storage/atomic-write.js';
 import type { TrainingConfig } from './training-config.js';
+import type { EngineName } from './training-engine.js';
 import type { RunStatus, TrainingEvent } from './training-events.js';
 
 export const RUN_FILES = {
@@ -34,7 +35,12 @@ export interface RunRecord {
   spec: ModelSpec;
   classes: string[];
   datasetFingerprint: string;
+  /** What did the arithmetic when the run last trained: 'onnxruntime' or the TensorFlow.js backend. */
   backend: string;
+  /** The engine that last trained the run (absent in runs from before the engines). */
+  engine?: EngineName;
+  /** Why that engine was chosen (training-engine.ts's EngineChoice.reasons). */
+  engineReasons?: string[];
   appVersion: string;
   message?: string;
 }

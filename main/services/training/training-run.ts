@@ -1,5 +1,6 @@
 // The training loop of a run folder: start a new run or resume a stopped one from its last complete
-// checkpoint. Emits TrainingEvents, writes metrics, checkpoints (atomically) and the final evaluation.
+// checkpoint (resume-point.ts: or from the best one, with a warning, when the last is damaged). Emits
+// TrainingEvents, writes metrics, checkpoints (atomically) and the final evaluation.
 // Stops cleanly at a step boundary when asked (pause or cancel), leaving a checkpoint to resume from.
 // The arithmetic (steps, weights, optimiser state, evaluation) goes through a TrainingEngine
 // (training-engine.ts: TensorFlow.js or onnxruntime); checkpoints are the same for both.
@@ -7,6 +8,7 @@
 
 import { createRandom } from '../../../models/core/random.js';
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from '../../../models/core/safetensors.js';
 import { validateSpec, type ModelSpec } from '../../../models/core/spec.js';
 import { initWeights, type Weights } from '../../../models/core/weights.js';
@@ -17,9 +19,10 @@ import { createDecodeCache } from '../datasets/decode-cache.js';
 import type { DatasetItem, DatasetScan } from '../datasets/dataset-types.js';
 import { deriveSeed } from '../datasets/derive-seed.js';
 import { scanDataset } from '../datasets/scan-dataset.js';
-import { writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
+import { removeStaleTemporaries, writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
 import { APP_VERSION } from '../app-version.js';
-import { loadCheckpoint, saveCheckpoint, type LoopPosition } from './checkpoint.js';
+import { saveCheckpoint, type LoopPosition } from './checkpoint.js';
+import { findResumePoint, ResumeError, type ResumePoint } from './resume-point.js';
 import {
   appendMetric,
   prepareRunFolder,
@@ -63,16 +66,10 @@ export interface TrainingRunOptions {
   decodeCacheBytes?: number;
 }
 
-/** run.json: the record of run-folder.ts plus the engine that last trained the run and why. */
-export interface EngineRunRecord extends RunRecord {
-  engine?: EngineName;
-  engineReasons?: string[];
-}
-
 export interface TrainingResult {
   status: RunStatus;
   runDir: string;
-  record: EngineRunRecord;
+  record: RunRecord;
 }
 
 function specOf(config: TrainingConfig, numClasses: number): ModelSpec {
@@ -156,7 +153,8 @@ async function runLoop(
       message: 'No validation images: accuracy is reported on the training images, which overstates it.',
     });
 
-  let checkpoint = null;
+  const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
+  let checkpoint: ResumePoint | null = null;
   if (previous) {
     if (previous.classes.join('\n') !== classes.join('\n'))
       throw new TrainingError(
@@ -168,9 +166,14 @@ async function runLoop(
         message:
           'The dataset folder changed since the run started; training continues on its current content.',
       });
-    checkpoint = await loadCheckpoint(runPath(runDir, 'lastCheckpoint')).catch(() => null);
+    // Each kill -9 during a checkpoint write leaves a checkpoint-sized hidden temporary behind.
+    await removeStaleTemporaries(runDir);
+    await removeStaleTemporaries(dirname(runPath(runDir, 'lastCheckpoint')));
+    checkpoint = await findResumePoint(runDir, spec, stepsPerEpoch, emit).catch((error: unknown) => {
+      throw error instanceof ResumeError ? new TrainingError(error.message) : error;
+    });
   }
-  const record: EngineRunRecord = previous ?? {
+  const record: RunRecord = previous ?? {
     format: 'attnvgg-run/1',
     id: runDir.split(/[\\/]/).filter(Boolean).pop() ?? 'run',
     status: 'created',
@@ -205,7 +208,6 @@ async function runLoop(
     epochsWithoutImprovement: 0,
     trainSeconds: 0,
   };
-  const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
   const totalSteps = config.epochs * stepsPerEpoch;
   const cache = createDecodeCache({ maxBytes: options.decodeCacheBytes ?? 512 * 1024 * 1024 });
   const evalOptions = {

@@ -13,41 +13,26 @@ import { generateShapesDataset } from '../../../main/services/sample/index.js';
 import { loadCheckpoint, type Checkpoint } from '../../../main/services/training/checkpoint.js';
 import { loadRunModel } from '../../../main/services/training/load-run-model.js';
 import { readRunRecord, runPath } from '../../../main/services/training/run-folder.js';
-import type { TrainingConfig } from '../../../main/services/training/training-config.js';
 import { ENGINE_NAMES, type EngineName } from '../../../main/services/training/training-engine.js';
 import { relativeError } from '../../helpers/tf.js';
 import { zeroGradientNames } from '../onnx-train/engines.js';
+import { makeTinyShapes, TINY_SETTINGS } from './tiny-run.js';
 import {
   resumeTraining,
-  type EngineRunRecord,
   startTraining,
   TrainingControl,
   TrainingError,
 } from '../../../main/services/training/training-run.js';
 import type { TrainingEvent } from '../../../main/services/training/training-events.js';
 
-const settings: Partial<TrainingConfig> = {
-  inputSize: 32,
-  width: 0.0625,
-  epochs: 2,
-  batchSize: 8,
-  optimizer: 'sgd',
-  lr: 0.02,
-  seed: 5,
-  augment: { flip: true, translate: 0.1 },
-};
+const settings = TINY_SETTINGS;
 
 for (const engine of ENGINE_NAMES)
   test(`${engine}: a run stopped mid-epoch resumes to exactly the weights of an uninterrupted run`, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'attnvgg-resume-'));
     try {
       const data = join(dir, 'shapes');
-      await generateShapesDataset(data, {
-        classes: 2,
-        size: 32,
-        counts: { train: 12, val: 4, test: 4 },
-        seed: 3,
-      });
+      await makeTinyShapes(data);
       const straight = await startTraining(
         { ...settings, dataset: data },
         { runDir: join(dir, 'straight'), engine },
@@ -85,7 +70,7 @@ for (const engine of ENGINE_NAMES)
       assert.equal(resumed.status, 'completed');
       const started = resumedEvents.find((e) => e.type === 'started');
       assert.equal(started?.type === 'started' ? started.engine : null, engine);
-      const record = (await readRunRecord(join(dir, 'stopped'))) as EngineRunRecord;
+      const record = await readRunRecord(join(dir, 'stopped'));
       assert.equal(record.engine, engine);
       assert.equal(
         record.backend,
@@ -146,12 +131,7 @@ for (const [first, second] of [
     const dir = await mkdtemp(join(tmpdir(), 'attnvgg-cross-engine-'));
     try {
       const data = join(dir, 'shapes');
-      await generateShapesDataset(data, {
-        classes: 2,
-        size: 32,
-        counts: { train: 12, val: 4, test: 4 },
-        seed: 3,
-      });
+      await makeTinyShapes(data);
       const adam = { ...settings, optimizer: 'adam' as const, lr: 0.002, weightDecay: 5e-4, dataset: data };
       const control = new TrainingControl();
       const runDir = join(dir, 'run');
