@@ -8,11 +8,11 @@
 // caching and head training, against `attnvgg_torch.py transfer --size S --per-class 100` run right
 // after, in the same session, once per round. The folders are written once, untimed, under --dir.
 //
-// Run: node --import tsx bench/transfer.ts --size 128|224 [--rounds 1] [--dir bench/out/transfer]
+// Run: node --import tsx bench/transfer.ts --size 128|224 [--rounds 1] [--dir $TMPDIR/attnvgg-bench-transfer]
 //        [--memory-gib 8] [--views 1] [--no-peer] [--peer PATH]
 import { spawnSync } from 'node:child_process';
 import { access, readdir, rm } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRandom } from '../models/core/random.js';
@@ -33,7 +33,8 @@ const { values } = parseArgs({
   options: {
     size: { type: 'string', default: '128' },
     rounds: { type: 'string', default: '1' },
-    dir: { type: 'string', default: 'bench/out/transfer' },
+    // Outside the repository: the 11,000 PNGs must never be committed.
+    dir: { type: 'string', default: join(tmpdir(), 'attnvgg-bench-transfer') },
     'memory-gib': { type: 'string', default: '8' },
     views: { type: 'string', default: '1' },
     peer: { type: 'string', default: process.env.ATTNVGG_PEER ?? '../shared/peers/attnvgg_torch.py' },
@@ -149,7 +150,9 @@ function peer(round: number) {
     { encoding: 'utf8', maxBuffer: 1 << 24 },
   );
   const wall = (performance.now() - t0) / 1000;
-  if (r.status !== 0) return { who: 'peer', round, error: r.stderr.slice(-2000) };
+  if (r.status !== 0)
+    // A signal (SIGKILL from the kernel's OOM killer, say) leaves stderr empty: report it.
+    return { who: 'peer', round, error: r.stderr.slice(-2000), status: r.status, signal: r.signal };
   const line = r.stdout.trim().split('\n').at(-1) ?? '{}';
   return {
     who: 'peer',
