@@ -100,6 +100,12 @@ export const TrainingEventSchema = z.discriminatedUnion('type', [
     improved: z.boolean(),
   }),
   z.object({ type: z.literal('checkpoint'), path: z.string(), epoch: z.number(), stepInEpoch: z.number() }),
+  z.object({
+    type: z.literal('caching'),
+    split: z.enum(['train', 'val']),
+    done: z.number(),
+    total: z.number(),
+  }),
   z.object({ type: z.literal('skipped-file'), path: z.string(), reason: z.string(), message: z.string() }),
   z.object({ type: z.literal('warning'), message: z.string() }),
   z.object({

@@ -11,6 +11,13 @@ export function createTrainingReporter(
   mode: OutputMode,
 ): (event: TrainingEvent) => void {
   let lastLine = 0;
+  // Without a terminal, a progress line is printed at most every 10 s so logs stay readable.
+  const progress = (text: string): void => {
+    const now = Date.now();
+    const asLine = now - lastLine > 10_000;
+    if (asLine) lastLine = now;
+    out.transient(text, asLine);
+  };
   return (event) => {
     out.json(event);
     if (mode === 'json') return;
@@ -24,14 +31,16 @@ export function createTrainingReporter(
         );
         break;
       case 'step': {
-        const text = `epoch ${event.epoch + 1} ${bar(event.step / event.stepsPerEpoch)} ${event.step}/${event.stepsPerEpoch} loss ${event.loss.toFixed(3)} ${event.imagesPerSecond.toFixed(1)} img/s ETA ${formatSeconds(event.etaSeconds)}`;
-        const now = Date.now();
-        // Without a terminal, print a step line at most every 10 s so logs stay readable.
-        const asLine = now - lastLine > 10_000;
-        if (asLine) lastLine = now;
-        out.transient(text, asLine);
+        progress(
+          `epoch ${event.epoch + 1} ${bar(event.step / event.stepsPerEpoch)} ${event.step}/${event.stepsPerEpoch} loss ${event.loss.toFixed(3)} ${event.imagesPerSecond.toFixed(1)} img/s ETA ${formatSeconds(event.etaSeconds)}`,
+        );
         break;
       }
+      case 'caching':
+        progress(
+          `caching backbone features (${event.split}) ${bar(event.total > 0 ? event.done / event.total : 1)} ${event.done}/${event.total}`,
+        );
+        break;
       case 'epoch':
         out.line(
           `epoch ${event.epoch + 1}/${event.epochs}: train loss ${event.trainLoss.toFixed(3)} acc ${(100 * event.trainAccuracy).toFixed(1)} %, val loss ${event.valLoss.toFixed(3)} acc ${(100 * event.valAccuracy).toFixed(1)} %${event.improved ? ' (best so far)' : ''}`,

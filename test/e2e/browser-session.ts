@@ -102,3 +102,19 @@ export async function startTinyRun(page: Page, settings: RunSettingsInput = TINY
   if (settings.lr) await page.getByLabel('Learning rate', { exact: true }).fill(settings.lr);
   await page.getByRole('button', { name: 'Start training' }).click();
 }
+
+/** Polls `check` (the page's CSP forbids the string evaluation waitForFunction uses). */
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The page's uncaught errors, collected from now on (a test asserts the list stays empty). */
+export function pageErrorsOf(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  return errors;
+}

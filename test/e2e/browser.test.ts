@@ -11,16 +11,13 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { browserTestsUnavailable, openBrowserSession, startTinyRun } from './browser-session.js';
-
-/** Polls `check` (the page's CSP forbids the string evaluation waitForFunction uses). */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import {
+  browserTestsUnavailable,
+  openBrowserSession,
+  pageErrorsOf,
+  startTinyRun,
+  until,
+} from './browser-session.js';
 
 /** The bound asserted on the page's longest task while training runs (generous: a shared 2-core machine). */
 const LONG_TASK_LIMIT_MS = 1000;
@@ -31,8 +28,7 @@ test(
   async () => {
     const session = await openBrowserSession();
     const { page } = session;
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const pageErrors = pageErrorsOf(page);
     try {
       // Runs in the page before its own scripts (a string: this file is type-checked for Node).
       await page.addInitScript({

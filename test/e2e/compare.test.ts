@@ -8,16 +8,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseCompareReport } from '../../main/services/compare/compare-report.js';
-import { browserTestsUnavailable, openBrowserSession } from './browser-session.js';
-
-/** Polls `check` (the page's CSP forbids the string evaluation waitForFunction uses). */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { browserTestsUnavailable, openBrowserSession, pageErrorsOf, until } from './browser-session.js';
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 const digits = (text: string): string => text.replace(/\D/g, '');
@@ -28,8 +19,7 @@ test(
   async () => {
     const session = await openBrowserSession();
     const { page } = session;
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const pageErrors = pageErrorsOf(page);
     try {
       // A file that is not a picture: both models' runs skip it and say so; the screen says it once.
       await writeFile(join(session.dataset, 'train', 'circle', 'broken.png'), 'not a picture');

@@ -6,15 +6,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeSafetensors } from '../../models/core/safetensors.js';
-import { generateShapesDataset } from '../../main/services/sample/index.js';
 import { isAtomicTemporary, removeStaleTemporaries } from '../../main/services/storage/atomic-write.js';
 import { loadCheckpoint, type LoopPosition } from '../../main/services/training/checkpoint.js';
 import { readMetrics, runPath } from '../../main/services/training/run-folder.js';
+import { tempShapesDataset } from '../helpers/shapes-folder.js';
 import { seededRandom, testSeed } from './seeded.js';
 
 const CHILD = fileURLToPath(new URL('./train-child.ts', import.meta.url));
@@ -24,14 +23,11 @@ let dir = '';
 let dataset = '';
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'attnvgg-crash-'));
-  dataset = join(dir, 'data');
-  await generateShapesDataset(dataset, {
-    classes: 2,
-    size: 32,
-    counts: { train: 12, val: 4, test: 4 },
-    seed: 3,
-  });
+  ({ dir, dataset } = await tempShapesDataset(
+    'attnvgg-crash-',
+    { classes: 2, size: 32, counts: { train: 12, val: 4, test: 4 }, seed: 3 },
+    'data',
+  ));
 });
 
 after(async () => {

@@ -6,11 +6,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import sharp from 'sharp';
 import { classifyFolder } from '../../main/services/classify/index.js';
 import {
   MODEL_META,
@@ -25,6 +24,7 @@ import {
 } from '../../main/services/export/index.js';
 import { listModels } from '../../main/server/handlers/models-handlers.js';
 import { Workspace } from '../../main/server/workspace.js';
+import { writeColourPictures } from '../helpers/pictures.js';
 import { makeRandomRun, TINY_SPEC } from '../unit/services/export/run-fixture.js';
 
 let dir = '';
@@ -39,12 +39,7 @@ before(async () => {
   // Two runs with different classes, so a mixed pair would also disagree on what the outputs mean.
   await makeRandomRun(runA, TINY_SPEC, ['a', 'b', 'c'], { seed: 1 });
   await makeRandomRun(runB, TINY_SPEC, ['x', 'y', 'z'], { seed: 2 });
-  images = join(dir, 'images');
-  await mkdir(images);
-  for (const [i, colour] of ['#c03030', '#3030c0'].entries())
-    await sharp({ create: { width: 40, height: 40, channels: 3, background: colour } })
-      .png()
-      .toFile(join(images, `p${i}.png`));
+  images = await writeColourPictures(join(dir, 'images'));
 });
 after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });

@@ -11,13 +11,13 @@ import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { exportRun } from '../../main/services/export/index.js';
 import { OnnxError } from '../../models/onnx/errors.js';
 import type { ExternalDataSource } from '../../models/onnx/external-data.js';
 import { folderExternalData } from '../../models/onnx/external-files.js';
 import { importAttnVggOnnx, readOnnx } from '../../models/onnx/import.js';
 import { makeHostileModels, type HostileModels } from '../fixtures/make-hostile-models.js';
+import { writeColourPictures } from '../helpers/pictures.js';
 import { makeRandomRun, TINY_SPEC } from '../unit/services/export/run-fixture.js';
 
 const CHILD = fileURLToPath(new URL('./classify-child.ts', import.meta.url));
@@ -33,12 +33,7 @@ before(async () => {
   await mkdir(dirname(good), { recursive: true });
   await exportRun(join(dir, 'run'), good);
   made = await makeHostileModels(join(dir, 'hostile'), good);
-  images = join(dir, 'images');
-  await mkdir(images);
-  for (const [i, colour] of ['#c03030', '#3030c0'].entries())
-    await sharp({ create: { width: 40, height: 40, channels: 3, background: colour } })
-      .png()
-      .toFile(join(images, `p${i}.png`));
+  images = await writeColourPictures(join(dir, 'images'));
 });
 
 after(async () => {

@@ -5,7 +5,7 @@
 // without crashing or polluting prototypes, and no method or import that runs code.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import os from 'node:os';
@@ -15,8 +15,8 @@ import sharp from 'sharp';
 import WebSocket from 'ws';
 import { API_METHODS } from '../../main/api/index.js';
 import { METHOD_PATTERN } from '../../main/electron/ipc-channels.js';
-import { generateShapesDataset } from '../../main/services/sample/index.js';
 import { serveBrowserMode, type BrowserMode } from '../../main/server/index.js';
+import { tempShapesDataset, writeStubSite } from '../helpers/shapes-folder.js';
 
 let dir = '';
 let dataset = '';
@@ -25,14 +25,12 @@ let app: BrowserMode;
 let datasetId = '';
 
 before(async () => {
-  dir = await mkdtemp(join(os.tmpdir(), 'attnvgg-surface-'));
-  dataset = join(dir, 'shapes');
-  await generateShapesDataset(dataset, {
+  ({ dir, dataset } = await tempShapesDataset('attnvgg-surface-', {
     classes: 2,
     size: 32,
     counts: { train: 3, val: 1, test: 0 },
     seed: 1,
-  });
+  }));
   // A valid picture outside every chosen folder: if any path check let it through, a thumbnail appears.
   await mkdir(join(dir, 'private'));
   secret = join(dir, 'private', 'secret.png');
@@ -41,9 +39,7 @@ before(async () => {
     .toFile(secret);
   await symlink(secret, join(dataset, 'train', 'circle', 'link-out.png'));
   await symlink(join(dir, 'private'), join(dataset, 'train', 'circle', 'dir-out'));
-  const site = join(dir, 'site');
-  await mkdir(site);
-  await writeFile(join(site, 'index.html'), '<!doctype html><title>APP PAGE</title>');
+  const site = await writeStubSite(dir, '<!doctype html><title>APP PAGE</title>');
   app = await serveBrowserMode({ workspaceDir: join(dir, 'workspace'), staticDir: site });
   const added = await call('datasets.add', { path: dataset });
   assert.equal(added.ok, true, JSON.stringify(added));

@@ -46,6 +46,21 @@ export const TRAINING_OPTIONS: OptionSpec = {
   json: { type: 'boolean' },
 };
 
+/** Options of `attnvgg train` only (not of compare or demo). */
+export const BACKBONE_OPTIONS: OptionSpec = {
+  backbone: { type: 'string' },
+  'cached-views': { type: 'string' },
+};
+
+export const BACKBONE_OPTIONS_HELP = `Pretrained backbone (docs/transfer.md):
+  --backbone FILE        start from a pretrained VGG16_bn (.onnx; \`attnvgg backbone check\` tests a file).
+                         The width is 1.0 and the presets become: quick (the default) = blocks 1-5
+                         frozen, only the attention heads and classifier train, on backbone features
+                         computed once (Adam, lr 1e-3, batch 32, 5 epochs); balanced = blocks 1-4
+                         frozen; full = nothing frozen
+  --cached-views N       with blocks 1-5 frozen: views stored per training image, view 0 plain, the
+                         others augmented (default 1; memory and caching time grow with N)`;
+
 export const TRAINING_OPTIONS_HELP = `Training options:
   --out, -o DIR          run folder to create (default: runs/<date-time> under the current folder)
   --preset NAME          ${PRESET_NAMES.join(' | ')} (default: balanced settings)
@@ -92,7 +107,14 @@ export function trainingSettings(values: ParsedOptions['values']): Partial<Train
     normalisation: choiceOption(values, 'normalisation', ['softmax', 'sigmoid'] as const),
     augment: values['no-augment'] ? false : undefined,
     checkpointEverySteps: numberOption(values, 'checkpoint-every', { integer: true, min: 0 }),
+    backbone: backboneOption(values),
+    cachedViews: numberOption(values, 'cached-views', { integer: true, min: 1 }),
   };
+}
+
+function backboneOption(values: ParsedOptions['values']): string | undefined {
+  const file = stringOption(values, 'backbone');
+  return file === undefined ? undefined : resolve(file);
 }
 
 export function defaultRunDir(): string {
@@ -135,9 +157,17 @@ Writes a run folder: run.json, metrics.jsonl, checkpoints/, evaluation.json (acc
 precision/recall/F1, confusion matrix). Ctrl-C stops after the current step with a checkpoint;
 \`attnvgg resume <run>\` continues.
 
-${TRAINING_OPTIONS_HELP}`,
+  attnvgg train photos/ --backbone vgg16_bn.onnx --preset quick
+
+${TRAINING_OPTIONS_HELP}
+
+${BACKBONE_OPTIONS_HELP}`,
   async run(context) {
-    const { values, positionals } = parseOptions(context.argv, TRAINING_OPTIONS, this.help);
+    const { values, positionals } = parseOptions(
+      context.argv,
+      { ...TRAINING_OPTIONS, ...BACKBONE_OPTIONS },
+      this.help,
+    );
     if (values.help) {
       context.stdout.write(`${this.help}\n`);
       return EXIT.ok;

@@ -16,11 +16,12 @@ import {
 // compare-report.ts only (zod): the service's index would load TensorFlow.js into this thread.
 import { parseCompareReport, type CompareReport } from '../../services/compare/compare-report.js';
 import { CompareJobConflictError, type CompareJobRecord } from '../../services/jobs/index.js';
-import { ConfigError, resolveConfig, type TrainingConfig } from '../../services/training/training-config.js';
+import type { TrainingConfig } from '../../services/training/training-config.js';
 import type { BackendContext } from '../backend-context.js';
 import { checkAllowedFile } from '../path-guard.js';
 import { readRunDetails } from '../run-summaries.js';
 import { refuseWhileHeavyJobRuns } from './heavy-jobs.js';
+import { requireTrainableDataset, resolveRequestedConfig } from './training-request.js';
 
 type CompareHandlers = Pick<
   ApiHandlers,
@@ -73,23 +74,10 @@ export function compareHandlers(context: BackendContext): CompareHandlers {
 
   return {
     'compare.start': async ({ datasetId, preset, settings, timeLimitMinutes, explainImages }) => {
-      const entry = await workspace.dataset(datasetId);
-      if (!entry) throw new ApiError('not-found', 'That dataset is no longer in the workspace.');
-      if (entry.scan && entry.scan.errors.length > 0)
-        throw new ApiError(
-          'bad-request',
-          `This dataset cannot be trained on: ${entry.scan.errors.map((e) => e.message).join(' ')}`,
-        );
+      const entry = await requireTrainableDataset(workspace, datasetId);
       const chosen: TrainingSettings = settings ?? {};
       const training = chosen as Partial<Omit<TrainingConfig, 'dataset' | 'attention'>>;
-      let config: TrainingConfig;
-      try {
-        // Checks the settings here, so a mistake is answered at once rather than by the worker.
-        config = resolveConfig({ ...training, dataset: entry.path }, preset);
-      } catch (error) {
-        if (error instanceof ConfigError) throw new ApiError('bad-request', error.message);
-        throw error;
-      }
+      const config = resolveRequestedConfig({ ...training, dataset: entry.path }, preset);
       refuseWhileHeavyJobRuns(context, 'compare');
       const timeLimitSeconds = timeLimitMinutes !== undefined ? timeLimitMinutes * 60 : undefined;
       try {

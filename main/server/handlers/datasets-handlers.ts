@@ -11,6 +11,7 @@ import type { BackendContext } from '../backend-context.js';
 import { allowedImageRoots } from '../image-roots.js';
 import { checkAllowedFile } from '../path-guard.js';
 import { summariseScan } from '../summarise-scan.js';
+import { requireDataset } from './training-request.js';
 
 type DatasetHandlers = Pick<
   ApiHandlers,
@@ -56,6 +57,19 @@ export async function thumbnail(path: string, size: number): Promise<string> {
   return `data:image/png;base64,${png.toString('base64')}`;
 }
 
+/**
+ * Where a request may read images from: inside one dataset's folder when it names the dataset (paths
+ * relative to that folder), otherwise inside any folder the user chose (datasets, classified folders).
+ */
+export async function imageScope(
+  context: BackendContext,
+  datasetId: string | undefined,
+): Promise<{ roots: string[]; base?: string }> {
+  if (!datasetId) return { roots: await allowedImageRoots(context.workspace, context.classify) };
+  const entry = await requireDataset(context.workspace, datasetId);
+  return { roots: [entry.path], base: entry.path };
+}
+
 export function datasetHandlers(context: BackendContext): DatasetHandlers {
   const { workspace } = context;
   return {
@@ -78,8 +92,7 @@ export function datasetHandlers(context: BackendContext): DatasetHandlers {
     },
 
     'datasets.rescan': async ({ id }) => {
-      const entry = await workspace.dataset(id);
-      if (!entry) throw new ApiError('not-found', 'That dataset is no longer in the workspace.');
+      const entry = await requireDataset(workspace, id);
       const updated = { ...entry, scan: await scanSummary(context, entry.path) };
       await workspace.saveDataset(updated);
       return updated;
@@ -88,14 +101,7 @@ export function datasetHandlers(context: BackendContext): DatasetHandlers {
     'datasets.remove': async ({ id }) => ({ removed: await workspace.removeDataset(id) }),
 
     'datasets.thumbnails': async ({ paths, datasetId, size }) => {
-      let roots: string[];
-      let base: string | undefined;
-      if (datasetId) {
-        const entry = await workspace.dataset(datasetId);
-        if (!entry) throw new ApiError('not-found', 'That dataset is no longer in the workspace.');
-        roots = [entry.path];
-        base = entry.path;
-      } else roots = await allowedImageRoots(workspace, context.classify);
+      const { roots, base } = await imageScope(context, datasetId);
       const px = size ?? DEFAULT_THUMBNAIL_SIZE;
       return Promise.all(
         paths.map(async (path): Promise<Thumbnail> => {

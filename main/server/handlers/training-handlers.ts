@@ -2,11 +2,12 @@
 // workspace with their metrics history. Must not import electron or renderer.
 import { ApiError, type ApiHandlers, type RunSummary, type TrainingSettings } from '../../api/index.js';
 import { JobConflictError } from '../../services/jobs/index.js';
-import { ConfigError, resolveConfig, type TrainingConfig } from '../../services/training/training-config.js';
+import type { TrainingConfig } from '../../services/training/training-config.js';
 import { readRunRecord, writeRunRecord } from '../../services/training/run-folder.js';
 import type { BackendContext } from '../backend-context.js';
 import { readRunDetails, readRunSummary } from '../run-summaries.js';
 import { refuseWhileHeavyJobRuns } from './heavy-jobs.js';
+import { requireTrainableDataset, resolveRequestedConfig } from './training-request.js';
 
 type TrainingHandlers = Pick<
   ApiHandlers,
@@ -86,24 +87,12 @@ export function trainingHandlers(context: BackendContext): TrainingHandlersWithS
     summary,
 
     'training.start': async ({ datasetId, preset, settings }) => {
-      const entry = await workspace.dataset(datasetId);
-      if (!entry) throw new ApiError('not-found', 'That dataset is no longer in the workspace.');
-      if (entry.scan && entry.scan.errors.length > 0)
-        throw new ApiError(
-          'bad-request',
-          `This dataset cannot be trained on: ${entry.scan.errors.map((e) => e.message).join(' ')}`,
-        );
+      const entry = await requireTrainableDataset(workspace, datasetId);
       const partial: Partial<TrainingConfig> & { dataset: string } = {
         ...(settings as TrainingSettings as Partial<TrainingConfig>),
         dataset: entry.path,
       };
-      let config: TrainingConfig;
-      try {
-        config = resolveConfig(partial, preset);
-      } catch (error) {
-        if (error instanceof ConfigError) throw new ApiError('bad-request', error.message);
-        throw error;
-      }
+      const config = resolveRequestedConfig(partial, preset);
       refuseWhileHeavyJobRuns(context, 'training');
       const runId = workspace.newRunId(entry.name);
       pending.set(runId, { config, datasetName: entry.name, createdAt: new Date().toISOString() });

@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../../../models/onnx/errors.js';
+import { syncFolder } from '../storage/atomic-write.js';
 
 export interface BackboneSource {
   /** http(s) URL of the ONNX file. */
@@ -272,19 +273,6 @@ export async function downloadBackbone(
     resumed: state.resumed,
     verified: expected !== undefined,
   };
-}
-
-async function syncFolder(folder: string): Promise<void> {
-  try {
-    const handle = await open(folder, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // best effort (Windows cannot open folders)
-  }
 }
 
 export interface PickedBackbone {

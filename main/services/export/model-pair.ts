@@ -15,8 +15,9 @@
 // the atomic writer's `.tmp` names (removeStaleTemporaries leaves them alone). Must not import electron
 // or anything from main/electron, main/server, main/cli or renderer.
 
-import { open, readdir, rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { syncFolder } from '../storage/atomic-write.js';
 
 const PENDING_SUFFIX = '.pending';
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -61,18 +62,4 @@ export async function completePendingModel(modelPath: string, modelId: string): 
   }
   await syncFolder(dirname(modelPath));
   return true;
-}
-
-/** Flushes a folder's entries (renames) to disk; best effort where folders cannot be opened (Windows). */
-export async function syncFolder(folder: string): Promise<void> {
-  try {
-    const handle = await open(folder, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // best effort
-  }
 }

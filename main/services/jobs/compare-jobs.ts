@@ -6,16 +6,23 @@
 // while every service event goes to `onEvent` (the UI draws both models' loss and accuracy from them).
 // One comparison at a time: it trains on every core. Must not import electron or anything from
 // main/electron, main/server, main/cli or renderer.
-import { mkdir, readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { COMPARE_PHASES, type CompareJob, type CompareModelProgress } from '../../api/compare-schemas.js';
 import type { CompareEvent, CompareOptions } from '../compare/index.js';
-import { writeJsonAtomic } from '../storage/atomic-write.js';
-import { runTask, TaskError, type RunningTask, type TaskWorkerFactory } from './background-task.js';
+import { runTask, TaskError, type RunningTask } from './background-task.js';
+import {
+  announceDue,
+  JOB_FILE,
+  readJobRecord,
+  writeEndedJobRecord,
+  writeJobRecord,
+  TaskJobRegistry,
+  type LiveTaskJob,
+  type TaskJobsOptions,
+} from './job-record.js';
 
 export const COMPARE_JOB_FORMAT = 'attnvgg-compare-job/1';
-export const COMPARE_JOB_FILE = 'job.json';
-const ANNOUNCE_EVERY_MS = 250;
+export const COMPARE_JOB_FILE = JOB_FILE;
 /** The share of the progress bar the two trainings take; the phases after them take the rest. */
 const TRAINING_SHARE = 0.95;
 
@@ -40,20 +47,12 @@ export class CompareJobConflictError extends Error {
   override name = 'CompareJobConflictError';
 }
 
-export interface CompareJobsOptions {
-  /** The folder holding one sub-folder per comparison. */
-  rootDir: string;
-  onChange: (job: CompareJobRecord) => void;
+export interface CompareJobsOptions extends TaskJobsOptions<CompareJobRecord> {
+  /** Every event of the comparison service (the UI draws both models' loss and accuracy from them). */
   onEvent: (compareId: string, event: CompareEvent) => void;
-  /** Replaces the worker factory (tests). */
-  createWorker?: TaskWorkerFactory;
 }
 
-interface Live {
-  record: CompareJobRecord;
-  task: RunningTask;
-  ended: Promise<void>;
-  lastAnnounced: number;
+interface Live extends LiveTaskJob<CompareJobRecord> {
   /** performance.now() when each model's run started, for the time-limit share of the progress. */
   startedAt: { attention: number; plain: number };
 }
@@ -71,25 +70,12 @@ function modelFraction(p: CompareModelProgress, budget: CompareJob['budget']): n
   return Math.min(1, Math.max(bySteps, byTime));
 }
 
-export class CompareJobs {
-  private readonly live = new Map<string, Live>();
+export class CompareJobs extends TaskJobRegistry<CompareJobRecord, Live> {
   private readonly options: CompareJobsOptions;
 
   constructor(options: CompareJobsOptions) {
+    super(options.rootDir, 30_000);
     this.options = options;
-  }
-
-  jobDir(id: string): string {
-    return join(this.options.rootDir, id);
-  }
-
-  /** The ids of the comparisons running now (at most one). */
-  runningIds(): string[] {
-    return [...this.live.keys()];
-  }
-
-  isRunning(id: string): boolean {
-    return this.live.has(id);
   }
 
   /** Starts a comparison; throws CompareJobConflictError while another one runs. */
@@ -122,7 +108,7 @@ export class CompareJobs {
       reportPath: null,
       warnings: [],
     };
-    await writeJsonAtomic(join(outDir, COMPARE_JOB_FILE), record);
+    await writeJobRecord(outDir, record);
     const live: Live = {
       record,
       task: undefined as unknown as RunningTask,
@@ -163,70 +149,15 @@ export class CompareJobs {
     return { ...record };
   }
 
-  /** Asks a running comparison to stop at its next training step; false when it does not run. */
-  cancel(id: string): boolean {
-    const live = this.live.get(id);
-    if (!live) return false;
-    live.task.cancel();
-    return true;
-  }
-
-  /** Resolves when the comparison has ended and its record is written (at once when it does not run). */
-  async whenEnded(id: string): Promise<void> {
-    await this.live.get(id)?.ended;
-  }
-
-  async get(id: string): Promise<CompareJobRecord | null> {
-    const live = this.live.get(id);
-    if (live) return structuredClone(live.record);
-    return this.read(id);
-  }
-
-  /** Every comparison of the workspace, newest first. */
-  async list(): Promise<CompareJobRecord[]> {
-    const entries = await readdir(this.options.rootDir, { withFileTypes: true }).catch(() => []);
-    const records = await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => this.get(e.name)));
-    return records
-      .filter((r): r is CompareJobRecord => r !== null)
-      .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-  }
-
-  /** Cancels every running comparison and waits for it to end (closing the app). */
-  async stopAll(timeoutMs = 30_000): Promise<void> {
-    const jobs = [...this.live.values()];
-    for (const job of jobs) job.task.cancel();
-    await Promise.all(
-      jobs.map(async (job) => {
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), timeoutMs);
-        });
-        const outcome = await Promise.race([job.ended.then(() => 'ended' as const), timedOut]);
-        clearTimeout(timer);
-        if (outcome === 'timeout') await job.task.terminate();
-      }),
-    );
-  }
-
-  private async read(id: string): Promise<CompareJobRecord | null> {
-    try {
-      const text = await readFile(join(this.jobDir(id), COMPARE_JOB_FILE), 'utf8');
-      const record = JSON.parse(text) as CompareJobRecord;
-      if (record.format !== COMPARE_JOB_FORMAT || record.id !== id) return null;
-      if (record.status === 'running')
-        // Not running in this session: the app was closed (or crashed) while it ran.
-        return {
-          ...record,
-          status: 'cancelled',
-          model: null,
-          phase: null,
-          message:
-            'The app was closed while this comparison ran; no report was written. The run folders keep their checkpoints.',
-        };
-      return record;
-    } catch {
-      return null;
-    }
+  protected read(id: string): Promise<CompareJobRecord | null> {
+    return readJobRecord<CompareJobRecord>(this.jobDir(id), { format: COMPARE_JOB_FORMAT, id }, (record) => ({
+      ...record,
+      status: 'cancelled',
+      model: null,
+      phase: null,
+      message:
+        'The app was closed while this comparison ran; no report was written. The run folders keep their checkpoints.',
+    }));
   }
 
   private onCompareEvent(live: Live, event: CompareEvent): void {
@@ -276,11 +207,7 @@ export class CompareJobs {
     record.fraction = TRAINING_SHARE * training + (1 - TRAINING_SHARE) * after;
     record.updatedAt = new Date().toISOString();
     this.options.onEvent(record.id, event);
-    const now = Date.now();
-    if (urgent || now - live.lastAnnounced >= ANNOUNCE_EVERY_MS) {
-      live.lastAnnounced = now;
-      this.options.onChange(structuredClone(record));
-    }
+    if (announceDue(live, urgent)) this.options.onChange(structuredClone(record));
   }
 
   /** Both models scan the same folder, so they say the same things: each warning is kept once. */
@@ -296,11 +223,7 @@ export class CompareJobs {
     record.phase = null;
     if (status === 'completed') record.fraction = 1;
     record.updatedAt = new Date().toISOString();
-    try {
-      await writeJsonAtomic(join(record.outDir, COMPARE_JOB_FILE), record);
-    } catch (error) {
-      record.message = `${message} (The comparison's record could not be saved: ${(error as Error).message})`;
-    }
+    await writeEndedJobRecord(record.outDir, record, "The comparison's record");
     this.live.delete(record.id);
     this.options.onChange(structuredClone(record));
   }

@@ -6,6 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import type { PresetName, TrainingConfig } from '../training/training-config.js';
 import type { RunStatus, TrainingEvent } from '../training/training-events.js';
 import { readRunRecord, writeRunRecord } from '../training/run-folder.js';
+import { stopJobsWithin } from './job-record.js';
 import { startWorker } from './start-worker.js';
 import type { TrainingJobOrder, TrainingWorkerCommand, TrainingWorkerMessage } from './worker-protocol.js';
 
@@ -102,16 +103,9 @@ export class TrainingJobs {
   async stopAll(timeoutMs = 30_000): Promise<void> {
     const jobs = [...this.jobs.values()];
     for (const job of jobs) this.requestStop(job.runId, 'pause');
-    await Promise.all(
-      jobs.map(async (job) => {
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), timeoutMs);
-        });
-        const outcome = await Promise.race([job.ended.then(() => 'ended' as const), timedOut]);
-        clearTimeout(timer);
-        if (outcome === 'timeout') await job.worker.terminate();
-      }),
+    await stopJobsWithin(
+      jobs.map((job) => ({ ended: job.ended, terminate: () => job.worker.terminate() })),
+      timeoutMs,
     );
   }
 

@@ -140,7 +140,7 @@ export function isAtomicTemporary(name: string): boolean {
 }
 
 /** Makes a rename durable; some platforms (Windows) cannot open folders, which is harmless there. */
-async function syncFolder(folder: string): Promise<void> {
+export async function syncFolder(folder: string): Promise<void> {
   try {
     const handle = await open(folder, 'r');
     try {

@@ -42,6 +42,8 @@ export interface RunRecord {
   /** Why that engine was chosen (training-engine.ts's EngineChoice.reasons). */
   engineReasons?: string[];
   appVersion: string;
+  /** The pretrained backbone a run started from (config.backbone) and the SHA-256 of that file. */
+  backbone?: { file: string; sha256: string };
   message?: string;
 }
 

@@ -43,6 +43,15 @@ export interface TrainingConfig {
   checkpointEverySteps: number;
   /** Attention maps of this many misclassified validation/test images are kept in the evaluation. */
   keepMisclassifiedMaps: number;
+  /**
+   * A pretrained VGG16_bn backbone (an ONNX file, main/services/backbone/load-backbone.ts) whose
+   * `features.*` replace the initial backbone of a new run; null or absent = train from scratch.
+   */
+  backbone?: string | null;
+  /** Stored views per training image when the whole backbone is frozen and cached (docs/transfer.md). */
+  cachedViews: number;
+  /** In-memory budget of the feature cache in bytes (default: the cache's own, 2 GiB). */
+  featureCacheMemoryBytes?: number;
 }
 
 /** Defaults: the "balanced" preset at the size a CPU can train from scratch. */
@@ -69,17 +78,62 @@ export const DEFAULT_CONFIG: Omit<TrainingConfig, 'dataset'> = {
   std: [0.229, 0.224, 0.225],
   checkpointEverySteps: 0,
   keepMisclassifiedMaps: 64,
+  cachedViews: 1,
 };
 
 /**
- * Presets. Without a pretrained backbone (issue: pretrained import) they differ in budget: quick is a
- * short run, full the longest with early stopping. With a backbone they will set freezeBlocks.
+ * Presets without a pretrained backbone: they differ in budget: quick is a short run, full the longest
+ * with early stopping.
  */
 export const PRESETS: Record<PresetName, Partial<TrainingConfig>> = {
   quick: { epochs: 5, earlyStoppingPatience: 0 },
   balanced: { epochs: 15, earlyStoppingPatience: 5 },
   full: { epochs: 40, earlyStoppingPatience: 8, augment: { flip: true, crop: true, colourJitter: true } },
 };
+
+/**
+ * Presets with a pretrained backbone (docs/transfer.md): quick trains only the attention heads and the
+ * classifier on cached features of the frozen backbone (the transfer recipe: Adam, lr 1e-3, batch 32,
+ * 5 epochs); balanced also fine-tunes block 5 with a smaller rate; full fine-tunes everything, with a
+ * rate well below the from-scratch one so the pretrained features are not washed out.
+ */
+export const BACKBONE_PRESETS: Record<PresetName, Partial<TrainingConfig>> = {
+  quick: {
+    freezeBlocks: 5,
+    optimizer: 'adam',
+    lr: 1e-3,
+    batchSize: 32,
+    epochs: 5,
+    schedule: 'constant',
+    weightDecay: 0,
+    earlyStoppingPatience: 0,
+  },
+  balanced: {
+    freezeBlocks: 4,
+    optimizer: 'adam',
+    lr: 1e-4,
+    batchSize: 32,
+    epochs: 10,
+    schedule: 'cosine',
+    weightDecay: 0,
+    earlyStoppingPatience: 4,
+  },
+  full: {
+    freezeBlocks: 0,
+    optimizer: 'sgd',
+    momentum: 0.9,
+    lr: 0.01,
+    batchSize: 32,
+    epochs: 20,
+    schedule: 'onecycle',
+    weightDecay: 5e-4,
+    earlyStoppingPatience: 5,
+    augment: { flip: true, crop: true, colourJitter: true },
+  },
+};
+
+/** The preset a run with a backbone and no preset takes: the fast frozen-backbone one. */
+export const DEFAULT_BACKBONE_PRESET: PresetName = 'quick';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -96,9 +150,16 @@ export function resolveConfig(
 ): TrainingConfig {
   if (preset !== undefined && !PRESET_NAMES.includes(preset))
     throw new ConfigError(`Unsupported preset "${preset}". Should be one of: ${PRESET_NAMES.join(', ')}`);
+  const withBackbone = typeof partial.backbone === 'string' && partial.backbone !== '';
+  const presetValues = withBackbone
+    ? // ImageNet weights are width 1.0: the width defaults to it (an explicit other width is refused).
+      { width: 1, ...BACKBONE_PRESETS[preset ?? DEFAULT_BACKBONE_PRESET] }
+    : preset
+      ? PRESETS[preset]
+      : {};
   const config: TrainingConfig = {
     ...DEFAULT_CONFIG,
-    ...(preset ? PRESETS[preset] : {}),
+    ...presetValues,
     ...stripUndefined(partial),
     dataset: partial.dataset,
   };
@@ -119,6 +180,18 @@ export function resolveConfig(
   int('seed', 0, 2 ** 31 - 1);
   int('checkpointEverySteps', 0);
   int('keepMisclassifiedMaps', 0);
+  int('cachedViews', 1, 64);
+  if (
+    config.featureCacheMemoryBytes !== undefined &&
+    !(Number.isInteger(config.featureCacheMemoryBytes) && config.featureCacheMemoryBytes >= 0)
+  )
+    problems.push(
+      `featureCacheMemoryBytes must be a non-negative integer, got ${config.featureCacheMemoryBytes}`,
+    );
+  if (withBackbone && config.width !== 1)
+    problems.push(
+      `a pretrained backbone holds ImageNet VGG16_bn weights at width 1.0, but the width is ${config.width}: set the width to 1.0 (or train without --backbone)`,
+    );
   if (!(config.lr > 0)) problems.push(`learning rate must be positive, got ${config.lr}`);
   if (!(config.labelSmoothing >= 0 && config.labelSmoothing < 1))
     problems.push(`label smoothing must be in [0, 1), got ${config.labelSmoothing}`);

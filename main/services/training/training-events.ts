@@ -44,6 +44,8 @@ export type TrainingEvent =
       improved: boolean;
     }
   | { type: 'checkpoint'; path: string; epoch: number; stepInEpoch: number }
+  /** Backbone features being computed once per image (frozen pretrained backbone): `done` of `total`. */
+  | { type: 'caching'; split: 'train' | 'val'; done: number; total: number }
   | { type: 'skipped-file'; path: string; reason: string; message: string }
   | { type: 'warning'; message: string }
   | { type: 'evaluated'; split: string; accuracy: number; images: number; path: string }

@@ -7,12 +7,14 @@
 // Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 
 import { createRandom } from '../../../models/core/random.js';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from '../../../models/core/safetensors.js';
 import { validateSpec, type ModelSpec } from '../../../models/core/spec.js';
 import { initWeights, type Weights } from '../../../models/core/weights.js';
 import type { BackendName } from '../../../models/tfjs/backend.js';
+import type { StepHyper } from '../../../models/train/optimizer.js';
 import { scheduleAt } from '../../../models/train/schedule.js';
 import { createBatchStream, epochOrder } from '../datasets/batch-stream.js';
 import { createDecodeCache } from '../datasets/decode-cache.js';
@@ -21,6 +23,13 @@ import { deriveSeed } from '../datasets/derive-seed.js';
 import { scanDataset } from '../datasets/scan-dataset.js';
 import { removeStaleTemporaries, writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
 import { APP_VERSION } from '../app-version.js';
+import { loadBackboneWeights } from '../backbone/load-backbone.js';
+import { buildFeatureCache, type FeatureCache } from '../transfer/feature-cache.js';
+import {
+  createHeadTrainingEngine,
+  usesFeatureCache,
+  type HeadTrainingEngine,
+} from './head-training-engine.js';
 import { saveCheckpoint, type LoopPosition } from './checkpoint.js';
 import { findResumePoint, ResumeError, type ResumePoint } from './resume-point.js';
 import {
@@ -36,7 +45,9 @@ import type { RunStatus, TrainingEvent, TrainingEventListener } from './training
 import {
   chooseTrainingEngine,
   createTrainingEngine,
+  type EngineBatch,
   type EngineName,
+  type EngineStepResult,
   type TrainingEngine,
 } from './training-engine.js';
 
@@ -187,18 +198,43 @@ async function runLoop(
     appVersion: APP_VERSION,
   };
 
-  const engine: TrainingEngine = await createTrainingEngine(choice, {
+  let weights = checkpoint?.weights;
+  if (!weights) {
+    weights = initWeights(spec, createRandom(deriveSeed(config.seed, 'init')));
+    if (config.backbone) {
+      // A pretrained backbone replaces the initial features.* (the heads keep their seeded start).
+      const [imported, bytes] = await Promise.all([
+        loadBackboneWeights(config.backbone, spec),
+        readFile(config.backbone),
+      ]);
+      for (const [name, a] of imported) if (name.startsWith('features.')) weights.set(name, a);
+      record.backbone = {
+        file: config.backbone,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      };
+    }
+  }
+  const setup = {
     spec,
-    weights: checkpoint?.weights ?? initWeights(spec, createRandom(deriveSeed(config.seed, 'init'))),
+    weights,
     optimizer: { name: config.optimizer, momentum: config.momentum, weightDecay: config.weightDecay },
     optimizerState: checkpoint?.optimizer,
     frozenBlocks: config.freezeBlocks,
     labelSmoothing: config.labelSmoothing,
     intraOpThreads: options.onnxThreads,
-  });
+  };
+  // A frozen pretrained backbone: its features are computed once (feature caches) and only the heads
+  // train, in TensorFlow.js; otherwise the chosen engine trains the full model from these weights.
+  const heads: HeadTrainingEngine | null = usesFeatureCache(config) ? createHeadTrainingEngine(setup) : null;
+  const engine: TrainingEngine = heads ?? (await createTrainingEngine(choice, setup));
+  if (heads)
+    choice.reasons.push(
+      'the whole pretrained backbone is frozen: its features are computed once on onnxruntime and the heads train in TensorFlow.js on them',
+    );
   record.backend = engine.backend;
   record.engine = engine.name;
   record.engineReasons = choice.reasons;
+  const caches: { train: FeatureCache | null; val: FeatureCache | null } = { train: null, val: null };
   const position: LoopPosition = checkpoint?.position ?? {
     epoch: 0,
     stepInEpoch: 0,
@@ -239,6 +275,60 @@ async function runLoop(
     return { status, runDir, record };
   };
 
+  /**
+   * Computes the frozen backbone's features of the training and validation images (rebuilt identically
+   * on resume), emitting 'caching' progress. A pause or cancel while caching stops with a checkpoint of
+   * the starting weights; returns that result, or null when the caches are ready.
+   */
+  const buildCaches = async (): Promise<TrainingResult | null> => {
+    const backbone: Weights = new Map([...weights].filter(([name]) => name.startsWith('features.')));
+    const abort = new AbortController();
+    const build = (items: readonly DatasetItem[], split: 'train' | 'val', views: number) => {
+      let last = 0;
+      return buildFeatureCache(items, {
+        spec,
+        backbone,
+        frozenBlocks: config.freezeBlocks,
+        views,
+        augment: config.augment || undefined,
+        seed: config.seed,
+        mean: config.mean,
+        std: config.std,
+        memoryLimitBytes: config.featureCacheMemoryBytes,
+        spillDir: join(runDir, 'feature-cache'),
+        threads: options.onnxThreads,
+        signal: abort.signal,
+        onProgress: ({ done, total }) => {
+          if (control.stopRequested) abort.abort();
+          const now = performance.now();
+          if (done === total || done === 0 || now - last >= 500) {
+            last = now;
+            emit({ type: 'caching', split, done, total });
+          }
+        },
+        onSkip: (s) =>
+          emit({ type: 'skipped-file', path: s.path, reason: s.error.reason, message: s.error.message }),
+      });
+    };
+    try {
+      emit({ type: 'caching', split: 'train', done: 0, total: train.length });
+      // Without augmentation every view would be the plain picture: one is enough.
+      caches.train = await build(train, 'train', config.augment === false ? 1 : (config.cachedViews ?? 1));
+      if (val.length > 0) {
+        emit({ type: 'caching', split: 'val', done: 0, total: val.length });
+        caches.val = await build(val, 'val', 1);
+      }
+      return null;
+    } catch (error) {
+      if (!control.stopRequested) throw error;
+      await save();
+      return finish(
+        control.stopRequested === 'pause' ? 'paused' : 'cancelled',
+        'Stopped while computing the backbone features; resume computes them again.',
+      );
+    }
+  };
+
   try {
     record.status = 'running';
     await writeRunRecord(runDir, record);
@@ -254,32 +344,52 @@ async function runLoop(
       stepsPerEpoch,
       ...(checkpoint ? { resumedAt: { epoch: position.epoch, stepInEpoch: position.stepInEpoch } } : {}),
     });
+    if (heads) {
+      const stopped = await buildCaches();
+      if (stopped) return stopped;
+    }
     let stoppedEarly = false;
     for (let epoch = position.epoch; epoch < config.epochs && !stoppedEarly; epoch++) {
       const order = epochOrder(train.length, { seed: config.seed, epoch });
       const skip = epoch === position.epoch ? position.stepInEpoch * config.batchSize : 0;
       const items = order.slice(skip).map((i) => train[i]);
-      const stream = createBatchStream(items, {
-        batchSize: config.batchSize,
-        inputSize: config.inputSize,
-        shuffle: false,
-        seed: deriveSeed(config.seed, 'epoch'),
-        epoch,
-        augment: config.augment,
-        mean: config.mean,
-        std: config.std,
-        cache,
-        onSkip: (s) =>
-          emit({ type: 'skipped-file', path: s.path, reason: s.error.reason, message: s.error.message }),
-      });
+      const steps =
+        heads && caches.train
+          ? cachedSteps(heads, caches.train, {
+              epoch,
+              batchSize: config.batchSize,
+              seed: config.seed,
+              skip: epoch === position.epoch ? position.stepInEpoch : 0,
+            })
+          : imageSteps(
+              engine,
+              createBatchStream(items, {
+                batchSize: config.batchSize,
+                inputSize: config.inputSize,
+                shuffle: false,
+                seed: deriveSeed(config.seed, 'epoch'),
+                epoch,
+                augment: config.augment,
+                mean: config.mean,
+                std: config.std,
+                cache,
+                onSkip: (s) =>
+                  emit({
+                    type: 'skipped-file',
+                    path: s.path,
+                    reason: s.error.reason,
+                    message: s.error.message,
+                  }),
+              }),
+            );
       let lossSum = 0;
       let correct = 0;
       let seen = 0;
       let stepSecondsAvg = 0;
-      for await (const batch of stream) {
+      for await (const batch of steps) {
         const started = performance.now();
         const hyper = scheduleAt({ name: config.schedule, lr: config.lr }, position.globalStep, totalSteps);
-        const result = await engine.step(batch, {
+        const result = await batch.run({
           lr: hyper.lr,
           momentum: hyper.momentum ?? config.momentum,
         });
@@ -319,12 +429,13 @@ async function runLoop(
           await save();
       }
       const valItems = val.length > 0 ? val : train;
-      const { report } = await engine.evaluate(valItems, {
-        ...evalOptions,
-        split: 'val',
-        keepMisclassifiedMaps: 0,
-      });
-      const valAccuracy = report.metrics.accuracy;
+      const validation =
+        heads && caches.train
+          ? await heads.validateCached(caches.val ?? caches.train)
+          : await engine
+              .evaluate(valItems, { ...evalOptions, split: 'val', keepMisclassifiedMaps: 0 })
+              .then(({ report }) => ({ loss: report.loss, accuracy: report.metrics.accuracy }));
+      const valAccuracy = validation.accuracy;
       const improved = valAccuracy > position.bestValAccuracy;
       if (improved) {
         position.bestValAccuracy = valAccuracy;
@@ -341,7 +452,7 @@ async function runLoop(
         epochs: config.epochs,
         trainLoss: lossSum / Math.max(1, seen),
         trainAccuracy: correct / Math.max(1, seen),
-        valLoss: report.loss,
+        valLoss: validation.loss,
         valAccuracy,
         trainSeconds: position.trainSeconds,
         improved,
@@ -383,7 +494,30 @@ async function runLoop(
     await finish('failed', (error as Error).message).catch(() => undefined);
     throw error;
   } finally {
+    await Promise.all([caches.train?.dispose(), caches.val?.dispose()]);
     await engine.dispose();
+  }
+}
+
+type LoopStep = { size: number; run: (hyper: StepHyper) => Promise<EngineStepResult> };
+
+async function* imageSteps(
+  engine: TrainingEngine,
+  stream: AsyncIterable<EngineBatch>,
+): AsyncGenerator<LoopStep> {
+  for await (const batch of stream) yield { size: batch.size, run: (hyper) => engine.step(batch, hyper) };
+}
+
+/** One epoch of the cached features' batches, without the first `skip` (already trained before a pause). */
+async function* cachedSteps(
+  heads: HeadTrainingEngine,
+  cache: FeatureCache,
+  options: { epoch: number; batchSize: number; seed: number; skip: number },
+): AsyncGenerator<LoopStep> {
+  let index = 0;
+  for await (const batch of cache.epoch(options)) {
+    if (index++ < options.skip) continue;
+    yield { size: batch.size, run: async (hyper) => heads.stepCached(batch, hyper) };
   }
 }
 

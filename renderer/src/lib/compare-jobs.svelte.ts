@@ -7,16 +7,10 @@ import type {
   CompareModel,
   CompareReport,
 } from '../../../main/api/compare-schemas.js';
-import type { EpochPoint, StepPoint } from '../../../main/api/training-schemas.js';
 import { api, messageOf } from './api.js';
+import { appendStep, epochPoint, frameBatcher, mergeHistory, type LossSeries } from './live-series.js';
 
-/** Points kept per series; older ones are thinned by half when the limit is reached. */
-const MAX_POINTS = 3000;
-
-interface ModelSeries {
-  steps: StepPoint[];
-  epochs: EpochPoint[];
-}
+type ModelSeries = LossSeries;
 
 const empty = (): ModelSeries => ({ steps: [], epochs: [] });
 
@@ -31,13 +25,7 @@ export const compareState = $state({
   loadError: '',
 });
 
-let buffer: { compareId: string; event: CompareEvent }[] = [];
-let scheduled = false;
 let loadToken = 0;
-
-function halve<T>(points: T[]): T[] {
-  return points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
-}
 
 export async function refreshCompareJobs(): Promise<void> {
   try {
@@ -56,23 +44,15 @@ export async function showComparison(id: string | null): Promise<void> {
   compareState.series = { attention: empty(), plain: empty() };
   compareState.eventsReceived = 0;
   compareState.loadError = '';
-  buffer = [];
+  events.clear();
   if (!id) return;
   try {
     const details = await api().call('compare.get', { compareId: id });
     if (token !== loadToken) return;
     compareState.report = details.report;
     acceptCompareJob(details.job);
-    for (const model of ['attention', 'plain'] as const) {
-      // Events that arrived while loading are newer than the history: keep both, without duplicates.
-      const known = new Set(details.history[model].steps.map((s) => s.globalStep));
-      const live = compareState.series[model];
-      const knownEpochs = new Set(details.history[model].epochs.map((e) => e.epoch));
-      compareState.series[model] = {
-        steps: [...details.history[model].steps, ...live.steps.filter((s) => !known.has(s.globalStep))],
-        epochs: [...details.history[model].epochs, ...live.epochs.filter((e) => !knownEpochs.has(e.epoch))],
-      };
-    }
+    for (const model of ['attention', 'plain'] as const)
+      compareState.series[model] = mergeHistory(details.history[model], compareState.series[model]);
   } catch (error) {
     if (token === loadToken) compareState.loadError = messageOf(error);
   }
@@ -93,10 +73,7 @@ export function acceptCompareJob(job: CompareJob): void {
       .catch((error: unknown) => (compareState.loadError = messageOf(error)));
 }
 
-function flush(): void {
-  scheduled = false;
-  const batch = buffer;
-  buffer = [];
+function flush(batch: { compareId: string; event: CompareEvent }[]): void {
   const next: Partial<Record<CompareModel, ModelSeries>> = {};
   for (const { compareId, event } of batch) {
     if (compareId !== compareState.selectedId) continue;
@@ -108,24 +85,8 @@ function flush(): void {
       steps: compareState.series[event.model].steps.slice(),
       epochs: compareState.series[event.model].epochs.slice(),
     });
-    if (e.type === 'step') {
-      series.steps.push({
-        globalStep: e.globalStep,
-        epoch: e.epoch,
-        loss: e.loss,
-        accuracy: e.accuracy,
-        imagesPerSecond: e.imagesPerSecond,
-      });
-      if (series.steps.length > MAX_POINTS) series.steps = halve(series.steps);
-    } else
-      series.epochs.push({
-        epoch: e.epoch,
-        globalStep: series.steps.at(-1)?.globalStep ?? 0,
-        trainLoss: e.trainLoss,
-        trainAccuracy: e.trainAccuracy,
-        valLoss: e.valLoss,
-        valAccuracy: e.valAccuracy,
-      });
+    if (e.type === 'step') series.steps = appendStep(series.steps, e);
+    else series.epochs.push(epochPoint(e, series.steps.at(-1)?.globalStep ?? 0));
   }
   for (const model of ['attention', 'plain'] as const) {
     const s = next[model];
@@ -133,20 +94,8 @@ function flush(): void {
   }
 }
 
+const events = frameBatcher(flush);
+
 export function acceptCompareEvent(compareId: string, event: CompareEvent): void {
-  if (compareId !== compareState.selectedId) return;
-  buffer.push({ compareId, event });
-  if (!scheduled) {
-    scheduled = true;
-    // Whichever comes first: the next frame, or a quarter second when frames are throttled (hidden tab).
-    let done = false;
-    const run = (): void => {
-      if (!done) {
-        done = true;
-        flush();
-      }
-    };
-    requestAnimationFrame(run);
-    setTimeout(run, 250);
-  }
+  if (compareId === compareState.selectedId) events.push({ compareId, event });
 }

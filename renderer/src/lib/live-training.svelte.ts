@@ -2,11 +2,9 @@
 // per animation frame so a fast training run cannot flood the page with updates.
 import type { EpochPoint, RunDetails, StepPoint, TrainingEvent } from '../../../main/api/training-schemas.js';
 import { api, messageOf } from './api.js';
+import { appendStep, epochPoint, frameBatcher, mergeHistory } from './live-series.js';
 
 type StepEvent = Extract<TrainingEvent, { type: 'step' }>;
-
-/** Points kept per series; older ones are thinned by half when the limit is reached. */
-const MAX_POINTS = 3000;
 
 export const live = $state({
   runId: null as string | null,
@@ -21,44 +19,20 @@ export const live = $state({
   error: '',
 });
 
-let buffer: { runId: string; event: TrainingEvent }[] = [];
-let scheduled = false;
 let loadToken = 0;
 
-function halve<T>(points: T[]): T[] {
-  return points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
-}
-
-function flush(): void {
-  scheduled = false;
-  const batch = buffer;
-  buffer = [];
+function flush(batch: { runId: string; event: TrainingEvent }[]): void {
   let steps: StepPoint[] | null = null;
   let epochs: EpochPoint[] | null = null;
   for (const { runId, event } of batch) {
     if (runId !== live.runId) continue;
     live.eventsReceived += 1;
     if (event.type === 'step') {
-      steps ??= live.steps.slice();
-      steps.push({
-        globalStep: event.globalStep,
-        epoch: event.epoch,
-        loss: event.loss,
-        accuracy: event.accuracy,
-        imagesPerSecond: event.imagesPerSecond,
-      });
-      if (steps.length > MAX_POINTS) steps = halve(steps);
+      steps = appendStep(steps ?? live.steps.slice(), event);
       live.lastStep = event;
     } else if (event.type === 'epoch') {
       epochs ??= live.epochs.slice();
-      epochs.push({
-        epoch: event.epoch,
-        globalStep: live.lastStep?.globalStep ?? 0,
-        trainLoss: event.trainLoss,
-        trainAccuracy: event.trainAccuracy,
-        valLoss: event.valLoss,
-        valAccuracy: event.valAccuracy,
-      });
+      epochs.push(epochPoint(event, live.lastStep?.globalStep ?? 0));
     } else if (event.type === 'started') {
       live.backend = event.backend;
       live.finishedMessage = '';
@@ -69,22 +43,10 @@ function flush(): void {
   if (epochs) live.epochs = epochs;
 }
 
+const events = frameBatcher(flush);
+
 export function acceptTrainingEvent(runId: string, event: TrainingEvent): void {
-  if (runId !== live.runId) return;
-  buffer.push({ runId, event });
-  if (!scheduled) {
-    scheduled = true;
-    // Whichever comes first: the next frame, or a quarter second when frames are throttled (hidden tab).
-    let done = false;
-    const run = (): void => {
-      if (!done) {
-        done = true;
-        flush();
-      }
-    };
-    requestAnimationFrame(run);
-    setTimeout(run, 250);
-  }
+  if (runId === live.runId) events.push({ runId, event });
 }
 
 /** Follows `runId`: loads its history, then live events add to it. */
@@ -99,17 +61,15 @@ export async function followRun(runId: string | null): Promise<void> {
   live.backend = '';
   live.finishedMessage = '';
   live.error = '';
-  buffer = [];
+  events.clear();
   if (!runId) return;
   try {
     const details = await api().call('training.run', { runId });
     if (token !== loadToken) return;
     live.details = details;
-    // Events that arrived while loading are newer than the history: keep both, without duplicates.
-    const known = new Set(details.steps.map((s) => s.globalStep));
-    live.steps = [...details.steps, ...live.steps.filter((s) => !known.has(s.globalStep))];
-    const knownEpochs = new Set(details.epochs.map((e) => e.epoch));
-    live.epochs = [...details.epochs, ...live.epochs.filter((e) => !knownEpochs.has(e.epoch))];
+    const merged = mergeHistory(details, live);
+    live.steps = merged.steps;
+    live.epochs = merged.epochs;
     live.warnings = [...details.warnings, ...live.warnings];
     live.backend ||= details.summary.backend;
   } catch (error) {

@@ -3,14 +3,14 @@
 // cancel, the CLI, and the HTML page in headless Chromium (skipped with the reason when it is missing).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { runCli } from '../../../main/cli/main.js';
+import { COMPARE_PHASES } from '../../../main/api/compare-schemas.js';
+import { cli } from '../../helpers/cli.js';
+import { tempShapesDataset } from '../../helpers/shapes-folder.js';
 import { countParameters } from '../../../models/core/spec.js';
 import { wilsonInterval } from '../../../models/core/metrics.js';
 import {
@@ -22,7 +22,7 @@ import {
   type CompareReport,
 } from '../../../main/services/compare/index.js';
 import { scanDataset } from '../../../main/services/datasets/scan-dataset.js';
-import { generateShapesDataset, readShapesBoxes } from '../../../main/services/sample/index.js';
+import { readShapesBoxes } from '../../../main/services/sample/index.js';
 import { attentionPointingGame } from '../../../main/services/training/attention-pointing.js';
 import type { EvaluationReport } from '../../../main/services/training/evaluate-model.js';
 import { loadRunModel } from '../../../main/services/training/load-run-model.js';
@@ -42,14 +42,12 @@ const TRAINING = {
 let dir = '';
 let data = '';
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'attnvgg-compare-'));
-  data = join(dir, 'shapes');
-  await generateShapesDataset(data, {
+  ({ dir, dataset: data } = await tempShapesDataset('attnvgg-compare-', {
     classes: 3,
     size: 32,
     counts: { train: 24, val: 8, test: 8 },
     seed: 1,
-  });
+  }));
 });
 after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -84,14 +82,7 @@ describe('compareAttention on a tiny shapes dataset', () => {
     assert.ok(lastAttention > 0 && lastAttention < kinds.indexOf('plain:started'));
     assert.ok(kinds.includes('attention:step') && kinds.includes('plain:epoch'));
     const phases = events.flatMap((e) => (e.type === 'phase' ? [e.phase] : []));
-    assert.deepEqual(phases, [
-      'evaluating',
-      'exporting',
-      'timing-inference',
-      'explaining',
-      'pointing-game',
-      'writing-report',
-    ]);
+    assert.deepEqual(phases, [...COMPARE_PHASES]);
     const finished = events.at(-1);
     assert.ok(finished?.type === 'finished' && finished.status === 'completed');
     assert.equal(finished.verdict?.text, report.verdict.text);
@@ -405,17 +396,6 @@ describe('compareAttention budgets and stops', () => {
 });
 
 describe('attnvgg compare', () => {
-  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d) => (out += String(d)));
-    stderr.on('data', (d) => (err += String(d)));
-    const code = await runCli(argv, { stdout, stderr });
-    return { code, out, err };
-  }
-
   it('checks its usage', async () => {
     assert.equal((await cli('compare', data)).code, 2);
     assert.equal((await cli('compare', data, '--out', join(dir, 'x'), '--no-attention')).code, 2);

@@ -21,39 +21,32 @@ import { createOnnxTrainer } from '../../../models/onnx-train/trainer.js';
 import type { OptimizerConfig, OptimizerState, StepHyper } from '../../../models/train/optimizer.js';
 import { relativeError } from '../../helpers/tf.js';
 import { testWeights } from '../../helpers/weights.js';
-import { makeBatch, runTfjs, zeroGradientNames, type Batch } from './engines.js';
+import { makeBatch, runTfjs, SMALL_SPEC, zeroGradientNames, type Batch, type ParityCase } from './engines.js';
 
 const B1 = 0.9;
 const B2 = 0.999;
 const EPS = 1e-8;
 
-interface Case {
-  name: string;
-  spec: ModelSpec;
-  frozenBlocks: number;
-  labelSmoothing: number;
-  inputLayout: 'nchw' | 'nhwc';
-}
+type Case = ParityCase;
 
-const small = { inputSize: 32, width: 0.0625, numClasses: 4 };
 const cases: Case[] = [
   {
     name: 'pc/softmax',
-    spec: { ...small, attention: true, compatibility: 'pc', normalisation: 'softmax' },
+    spec: { ...SMALL_SPEC, attention: true, compatibility: 'pc', normalisation: 'softmax' },
     frozenBlocks: 0,
     labelSmoothing: 0,
     inputLayout: 'nchw',
   },
   {
     name: 'dp/sigmoid, label smoothing, NHWC input',
-    spec: { ...small, attention: true, compatibility: 'dp', normalisation: 'sigmoid' },
+    spec: { ...SMALL_SPEC, attention: true, compatibility: 'dp', normalisation: 'sigmoid' },
     frozenBlocks: 0,
     labelSmoothing: 0.1,
     inputLayout: 'nhwc',
   },
   {
     name: 'pc/sigmoid, frozen blocks 1-3',
-    spec: { ...small, attention: true, compatibility: 'pc', normalisation: 'sigmoid' },
+    spec: { ...SMALL_SPEC, attention: true, compatibility: 'pc', normalisation: 'sigmoid' },
     frozenBlocks: 3,
     labelSmoothing: 0,
     inputLayout: 'nchw',

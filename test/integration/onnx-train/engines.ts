@@ -15,6 +15,18 @@ import {
 import { trainStep } from '../../../models/train/step.js';
 import { relativeError, useCpuBackend } from '../../helpers/tf.js';
 
+/** One configuration a parity test runs on both engines. */
+export interface ParityCase {
+  name: string;
+  spec: ModelSpec;
+  frozenBlocks: number;
+  labelSmoothing: number;
+  inputLayout: 'nchw' | 'nhwc';
+}
+
+/** The small network most parity cases use (S=32, width 1/16, 4 classes): seconds per case. */
+export const SMALL_SPEC = { inputSize: 32, width: 0.0625, numClasses: 4 } as const;
+
 export interface Batch {
   /** NHWC, as TensorFlow.js takes it. */
   nhwc: Float32Array;

@@ -18,21 +18,24 @@ import { createOnnxTrainer } from '../../../models/onnx-train/trainer.js';
 import { momentumSlotKey } from '../../../models/onnx-train/slots.js';
 import { relativeError } from '../../helpers/tf.js';
 import { testWeights } from '../../helpers/weights.js';
-import { makeBatch, movementError, runOnnx, runTfjs, zeroGradientNames, type Batch } from './engines.js';
+import {
+  makeBatch,
+  movementError,
+  runOnnx,
+  runTfjs,
+  SMALL_SPEC,
+  zeroGradientNames,
+  type Batch,
+  type ParityCase,
+} from './engines.js';
 import type { Weights } from '../../../models/core/weights.js';
 import type { OptimizerState } from '../../../models/train/optimizer.js';
 
-interface Case {
-  name: string;
-  spec: ModelSpec;
-  frozenBlocks: number;
-  labelSmoothing: number;
-  inputLayout: 'nchw' | 'nhwc';
+interface Case extends ParityCase {
   /** Also run (b), the three-step check. */
   steps: boolean;
 }
 
-const small = { inputSize: 32, width: 0.0625, numClasses: 4 };
 const cases: Case[] = [
   {
     name: 'pc/softmax, S=64 (pool5 is 2x2: flatten order)',
@@ -51,7 +54,7 @@ const cases: Case[] = [
   },
   {
     name: 'pc/softmax, 3 steps',
-    spec: { ...small, attention: true, compatibility: 'pc', normalisation: 'softmax' },
+    spec: { ...SMALL_SPEC, attention: true, compatibility: 'pc', normalisation: 'softmax' },
     frozenBlocks: 0,
     labelSmoothing: 0,
     inputLayout: 'nchw',
@@ -59,7 +62,7 @@ const cases: Case[] = [
   },
   {
     name: 'dp/sigmoid, label smoothing, NHWC input, 3 steps',
-    spec: { ...small, attention: true, compatibility: 'dp', normalisation: 'sigmoid' },
+    spec: { ...SMALL_SPEC, attention: true, compatibility: 'dp', normalisation: 'sigmoid' },
     frozenBlocks: 0,
     labelSmoothing: 0.1,
     inputLayout: 'nhwc',
@@ -67,7 +70,7 @@ const cases: Case[] = [
   },
   {
     name: 'pc/sigmoid, frozen blocks 1-3, 3 steps',
-    spec: { ...small, attention: true, compatibility: 'pc', normalisation: 'sigmoid' },
+    spec: { ...SMALL_SPEC, attention: true, compatibility: 'pc', normalisation: 'sigmoid' },
     frozenBlocks: 3,
     labelSmoothing: 0,
     inputLayout: 'nchw',
@@ -75,7 +78,7 @@ const cases: Case[] = [
   },
   {
     name: 'dp/softmax',
-    spec: { ...small, attention: true, compatibility: 'dp', normalisation: 'softmax' },
+    spec: { ...SMALL_SPEC, attention: true, compatibility: 'dp', normalisation: 'softmax' },
     frozenBlocks: 0,
     labelSmoothing: 0,
     inputLayout: 'nchw',
@@ -83,7 +86,7 @@ const cases: Case[] = [
   },
   {
     name: 'attention off',
-    spec: { ...small, attention: false, compatibility: 'pc', normalisation: 'softmax' },
+    spec: { ...SMALL_SPEC, attention: false, compatibility: 'pc', normalisation: 'softmax' },
     frozenBlocks: 0,
     labelSmoothing: 0,
     inputLayout: 'nchw',

@@ -3,13 +3,12 @@
 // joining mid-run (a reloaded page), then the evaluation, images and attention maps of the finished run,
 // its export in a worker, and a folder classified, paged, exported and cancelled.
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApiEventSchema, type ApiEvent, type RunSummary } from '../../../main/api/index.js';
-import { generateShapesDataset } from '../../../main/services/sample/index.js';
 import { serveBrowserMode, type BrowserMode } from '../../../main/server/index.js';
+import { tempShapesDataset, writeStubSite } from '../../helpers/shapes-folder.js';
 import { connectNodeClient, type NodeApiConnection } from './node-websocket-transport.js';
 
 let dir: string;
@@ -18,17 +17,13 @@ let app: BrowserMode;
 let conn: NodeApiConnection;
 
 before(async () => {
-  dir = await mkdtemp(join(os.tmpdir(), 'attnvgg-api-'));
-  dataset = join(dir, 'shapes');
-  await generateShapesDataset(dataset, {
+  ({ dir, dataset } = await tempShapesDataset('attnvgg-api-', {
     classes: 2,
     size: 32,
     counts: { train: 16, val: 4, test: 4 },
     seed: 3,
-  });
-  const site = join(dir, 'site');
-  await mkdir(site);
-  await writeFile(join(site, 'index.html'), '<!doctype html>');
+  }));
+  const site = await writeStubSite(dir);
   app = await serveBrowserMode({
     workspaceDir: join(dir, 'workspace'),
     staticDir: site,

@@ -8,24 +8,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { EXIT } from '../../../main/cli/command.js';
-import { runCli } from '../../../main/cli/main.js';
+import { cli } from '../../helpers/cli.js';
 import type { ModelSpec } from '../../../models/core/spec.js';
 import { exportBackboneOnnx } from '../../../models/onnx/export.js';
 import { modelZooVgg16BnBytes } from '../../fixtures/model-zoo-vgg16bn.js';
 import { testWeights } from '../../helpers/weights.js';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const code = await runCli(argv, { stdout, stderr });
-  return { code, out, err };
-}
 
 const spec: ModelSpec = {
   inputSize: 64,

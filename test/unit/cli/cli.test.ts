@@ -1,24 +1,13 @@
 // The attnvgg command line: help, usage errors and exit codes, without training anything.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, COMMANDS } from '../../../main/cli/main.js';
+import { COMMANDS } from '../../../main/cli/main.js';
+import { cli } from '../../helpers/cli.js';
 import { generateShapesDataset } from '../../../main/services/sample/index.js';
 import { EXIT } from '../../../main/cli/command.js';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += String(d)));
-  stderr.on('data', (d) => (err += String(d)));
-  const code = await runCli(argv, { stdout, stderr });
-  return { code, out, err };
-}
 
 test('no command prints the usage and exits 2; --help exits 0', async () => {
   const none = await cli();
@@ -113,35 +102,14 @@ test('train and bench refuse an unknown engine or backend with the choices', asy
   const train = await cli('train', 'somewhere', '--engine', 'torch');
   assert.equal(train.code, EXIT.usage);
   assert.match(train.out + train.err, /tfjs, onnxruntime/);
-  const bench = await cli(
-    'bench',
-    'train',
-    '--size',
-    '32',
-    '--width',
-    '0.0625',
-    '--batch',
-    '2',
-    '--backend',
-    'gpu',
-  );
+  const tinyBench = ['bench', 'train', '--size', '32', '--width', '0.0625', '--batch', '2'];
+  const bench = await cli(...tinyBench, '--backend', 'gpu');
   assert.equal(bench.code, EXIT.usage);
   assert.match(
     bench.out + bench.err,
     /Unsupported --backend "gpu"\. Should be one of: tensorflow, wasm, cpu, onnxruntime/,
   );
-  const engine = await cli(
-    'bench',
-    'train',
-    '--size',
-    '32',
-    '--width',
-    '0.0625',
-    '--batch',
-    '2',
-    '--engine',
-    'jax',
-  );
+  const engine = await cli(...tinyBench, '--engine', 'jax');
   assert.equal(engine.code, EXIT.usage);
   assert.match(engine.out + engine.err, /Unsupported --engine "jax"\. Should be one of: tfjs, onnxruntime/);
 });

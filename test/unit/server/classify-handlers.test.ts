@@ -11,7 +11,6 @@ import { after, before, test } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
 import {
-  dispatchApiCall,
   type ApiEvent,
   type ApiHandlers,
   type ApiMethod,
@@ -31,6 +30,7 @@ import { classifyHandlers } from '../../../main/server/handlers/classify-handler
 import { fileHandlers } from '../../../main/server/handlers/files-handlers.js';
 import { modelHandlers } from '../../../main/server/handlers/models-handlers.js';
 import { Workspace } from '../../../main/server/workspace.js';
+import { callHandler } from '../../helpers/handler-call.js';
 
 let dir: string;
 let pictures: string;
@@ -39,15 +39,11 @@ let handlers: ApiHandlers;
 const revealed: string[] = [];
 const events: ApiEvent[] = [];
 
-async function call<M extends ApiMethod>(
+const call = <M extends ApiMethod>(
   method: M,
   request: ApiRequest<M>,
   h = handlers,
-): Promise<ApiResponse<M>> {
-  const reply = await dispatchApiCall(h, method, request, { checkResponses: true });
-  if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
-  return reply.result as ApiResponse<M>;
-}
+): Promise<ApiResponse<M>> => callHandler(h, method, request);
 
 async function png(path: string, colour: number): Promise<void> {
   await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: colour, g: 80, b: 200 } } })

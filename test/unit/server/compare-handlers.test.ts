@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import {
-  dispatchApiCall,
   type ApiEvent,
   type ApiHandlers,
   type ApiMethod,
@@ -32,6 +31,7 @@ import { classifyHandlers } from '../../../main/server/handlers/classify-handler
 import { compareHandlers } from '../../../main/server/handlers/compare-handlers.js';
 import { trainingHandlers } from '../../../main/server/handlers/training-handlers.js';
 import { Workspace } from '../../../main/server/workspace.js';
+import { callHandler } from '../../helpers/handler-call.js';
 
 /** A task worker that does nothing by itself: the test says what it reports. */
 class FakeWorker extends EventEmitter {
@@ -63,11 +63,8 @@ let classify: ClassifyJobs;
 const workers: FakeWorker[] = [];
 const events: ApiEvent[] = [];
 
-async function call<M extends ApiMethod>(method: M, request: ApiRequest<M>): Promise<ApiResponse<M>> {
-  const reply = await dispatchApiCall(handlers, method, request, { checkResponses: true });
-  if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
-  return reply.result as ApiResponse<M>;
-}
+const call = <M extends ApiMethod>(method: M, request: ApiRequest<M>): Promise<ApiResponse<M>> =>
+  callHandler(handlers, method, request);
 
 const step = (globalStep: number, epoch = 0, step = globalStep) => ({
   type: 'step' as const,

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  BACKBONE_PRESETS,
   ConfigError,
   DEFAULT_CONFIG,
   PRESETS,
@@ -33,4 +34,58 @@ test('invalid settings are refused, listing every problem and the valid choices'
     },
   );
   assert.throws(() => resolveConfig({ dataset: '/d', freezeBlocks: 6 }), /freezeBlocks/);
+});
+
+test('with a backbone the presets set the frozen blocks and the transfer recipe', () => {
+  const quick = resolveConfig({ dataset: '/d', backbone: '/b/vgg16_bn.onnx' }, 'quick');
+  assert.equal(quick.freezeBlocks, 5);
+  assert.equal(quick.optimizer, 'adam');
+  assert.equal(quick.lr, 1e-3);
+  assert.equal(quick.batchSize, 32);
+  assert.equal(quick.epochs, 5);
+  assert.equal(quick.width, 1, 'the width defaults to 1.0, the width of ImageNet weights');
+  assert.equal(quick.cachedViews, 1);
+  assert.equal(quick.backbone, '/b/vgg16_bn.onnx');
+  const balanced = resolveConfig({ dataset: '/d', backbone: '/b.onnx' }, 'balanced');
+  assert.equal(balanced.freezeBlocks, 4);
+  assert.ok(balanced.lr < quick.lr, 'fine-tuning block 5 uses a smaller rate than the heads alone');
+  assert.equal(resolveConfig({ dataset: '/d', backbone: '/b.onnx' }, 'full').freezeBlocks, 0);
+  // No preset with a backbone: the quick one.
+  assert.equal(resolveConfig({ dataset: '/d', backbone: '/b.onnx' }).freezeBlocks, 5);
+  // Explicit settings still win over the preset.
+  const explicit = resolveConfig(
+    { dataset: '/d', backbone: '/b.onnx', epochs: 2, cachedViews: 3, featureCacheMemoryBytes: 1000 },
+    'quick',
+  );
+  assert.equal(explicit.epochs, 2);
+  assert.equal(explicit.cachedViews, 3);
+  assert.equal(explicit.featureCacheMemoryBytes, 1000);
+  assert.equal(explicit.freezeBlocks, BACKBONE_PRESETS.quick.freezeBlocks);
+});
+
+test('without a backbone the presets are unchanged and train from scratch', () => {
+  for (const backbone of [undefined, null]) {
+    const quick = resolveConfig({ dataset: '/d', backbone }, 'quick');
+    assert.equal(quick.freezeBlocks, DEFAULT_CONFIG.freezeBlocks);
+    assert.equal(quick.optimizer, DEFAULT_CONFIG.optimizer);
+    assert.equal(quick.width, DEFAULT_CONFIG.width);
+    assert.equal(quick.epochs, PRESETS.quick.epochs);
+    assert.equal(resolveConfig({ dataset: '/d', backbone }, 'full').freezeBlocks, 0);
+  }
+});
+
+test('a backbone needs width 1.0; views and the cache budget are checked', () => {
+  assert.throws(
+    () => resolveConfig({ dataset: '/d', backbone: '/b.onnx', width: 0.25 }, 'quick'),
+    (e: Error) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /width 1\.0, but the width is 0\.25: set the width to 1\.0/);
+      return true;
+    },
+  );
+  assert.throws(() => resolveConfig({ dataset: '/d', cachedViews: 0 }), /cachedViews must be an integer/);
+  assert.throws(
+    () => resolveConfig({ dataset: '/d', featureCacheMemoryBytes: -1 }),
+    /featureCacheMemoryBytes must be a non-negative integer/,
+  );
 });

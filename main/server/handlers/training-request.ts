@@ -1,0 +1,43 @@
+// What the handlers that start training (training.start, compare.start) check first, and the dataset
+// look-up that several handlers share: a dataset that is gone, a dataset whose scan found errors and
+// settings that do not resolve are answered at once, as API errors the user can act on, rather than by a
+// worker later. Must not import electron or renderer.
+import { ApiError, type DatasetEntry } from '../../api/index.js';
+import {
+  ConfigError,
+  resolveConfig,
+  type PresetName,
+  type TrainingConfig,
+} from '../../services/training/training-config.js';
+import type { Workspace } from '../workspace.js';
+
+/** The workspace's dataset `id`; a not-found API error when it has been removed. */
+export async function requireDataset(workspace: Workspace, id: string): Promise<DatasetEntry> {
+  const entry = await workspace.dataset(id);
+  if (!entry) throw new ApiError('not-found', 'That dataset is no longer in the workspace.');
+  return entry;
+}
+
+/** The dataset `id`, refused (bad request, with the scan's reasons) when its scan found errors. */
+export async function requireTrainableDataset(workspace: Workspace, id: string): Promise<DatasetEntry> {
+  const entry = await requireDataset(workspace, id);
+  if (entry.scan && entry.scan.errors.length > 0)
+    throw new ApiError(
+      'bad-request',
+      `This dataset cannot be trained on: ${entry.scan.errors.map((e) => e.message).join(' ')}`,
+    );
+  return entry;
+}
+
+/** The full training configuration of `settings` over `preset`; a bad request says what is wrong. */
+export function resolveRequestedConfig(
+  settings: Partial<TrainingConfig> & { dataset: string },
+  preset: PresetName | undefined,
+): TrainingConfig {
+  try {
+    return resolveConfig(settings, preset);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ApiError('bad-request', error.message);
+    throw error;
+  }
+}
