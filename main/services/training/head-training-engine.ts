@@ -9,9 +9,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { Weights } from '../../../models/core/weights.js';
-import { AttentionVgg } from '../../../models/tfjs/model.js';
-import { Optimizer, type StepHyper } from '../../../models/train/optimizer.js';
-import { trainStep } from '../../../models/train/step.js';
+import type { StepHyper } from '../../../models/train/optimizer.js';
 import type { FeatureBatch, FeatureCache } from '../transfer/feature-cache.js';
 import {
   evaluateHead,
@@ -20,6 +18,7 @@ import {
   type HeadEvaluation,
 } from '../transfer/head-trainer.js';
 import { evaluateOnOnnxruntime } from './onnx-evaluation-engine.js';
+import { createTfjsTrainingEngine } from './tfjs-training-engine.js';
 import type { EngineSetup, EngineStepResult, TrainingEngine } from './training-engine.js';
 
 export interface HeadTrainingEngine extends TrainingEngine {
@@ -37,47 +36,24 @@ export function usesFeatureCache(config: { backbone?: string | null; freezeBlock
 export function createHeadTrainingEngine(setup: EngineSetup): HeadTrainingEngine {
   if (setup.frozenBlocks !== HEAD_FROZEN_BLOCKS)
     throw new Error(`The cached-features engine needs all 5 blocks frozen, got ${setup.frozenBlocks}.`);
-  const { spec } = setup;
-  const model = AttentionVgg.fromWeights(spec, setup.weights);
-  const optimizer = new Optimizer(setup.optimizer);
-  if (setup.optimizerState) optimizer.setState(setup.optimizerState);
-  const s = spec.inputSize;
+  const base = createTfjsTrainingEngine(setup, tf.getBackend());
+  const { model, optimizer } = base;
   return {
-    name: 'tfjs',
-    backend: tf.getBackend(),
     // Images instead of cached features (not used by the loop on this path): the full model, frozen.
-    async step(batch, hyper) {
-      const x = tf.tensor4d(batch.x, [batch.size, s, s, 3]);
-      const y = tf.tensor1d(batch.labels, 'int32');
-      try {
-        return trainStep(model, optimizer, x, y, {
-          hyper,
-          frozenBlocks: HEAD_FROZEN_BLOCKS,
-          labelSmoothing: setup.labelSmoothing,
-        });
-      } finally {
-        tf.dispose([x, y]);
-      }
-    },
+    ...base,
     stepCached: (batch, hyper) =>
       trainHeadStep(model, optimizer, batch, { hyper, labelSmoothing: setup.labelSmoothing }),
     validateCached: (cache) => evaluateHead(model, cache),
-    weights: () => model.toWeights(),
-    optimizerState: () => optimizer.getState(),
     // The full model on onnxruntime, as the onnxruntime engine evaluates (the final evaluation needs
     // maps and every prediction, which the cached path does not compute).
     async evaluate(items, options, weights?: Weights) {
       return evaluateOnOnnxruntime(
-        spec,
+        setup.spec,
         weights ?? (await model.toWeights()),
         items,
         options,
         setup.intraOpThreads,
       );
-    },
-    async dispose() {
-      optimizer.dispose();
-      model.dispose();
     },
   };
 }

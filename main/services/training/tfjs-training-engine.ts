@@ -10,7 +10,13 @@ import { trainStep } from '../../../models/train/step.js';
 import { evaluateModel } from './evaluate-model.js';
 import type { EngineSetup, TrainingEngine } from './training-engine.js';
 
-export function createTfjsTrainingEngine(setup: EngineSetup, backend: string): TrainingEngine {
+/** The engine, with the model and optimiser it trains (the cached-features engine steps them too). */
+export interface TfjsTrainingEngine extends TrainingEngine {
+  readonly model: AttentionVgg;
+  readonly optimizer: Optimizer;
+}
+
+export function createTfjsTrainingEngine(setup: EngineSetup, backend: string): TfjsTrainingEngine {
   const { spec } = setup;
   const model = AttentionVgg.fromWeights(spec, setup.weights);
   const optimizer = new Optimizer(setup.optimizer);
@@ -19,6 +25,8 @@ export function createTfjsTrainingEngine(setup: EngineSetup, backend: string): T
   return {
     name: 'tfjs',
     backend,
+    model,
+    optimizer,
     async step(batch, hyper) {
       const x = tf.tensor4d(batch.x, [batch.size, s, s, 3]);
       const y = tf.tensor1d(batch.labels, 'int32');
