@@ -35,6 +35,7 @@ import { exportRun } from '../main/services/export/export-run.js';
 import { runPath, writeRunRecord } from '../main/services/training/run-folder.js';
 import { resolveConfig } from '../main/services/training/training-config.js';
 import { lastJson, runCaptured } from './run-child.js';
+import { median } from '../main/services/bench/process-stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEFAULT_PEER = path.resolve(HERE, '..', '..', 'shared', 'peers', 'attnvgg_torch.py');
@@ -102,12 +103,6 @@ function int(name: string, value: string | undefined): number {
 
 function list(name: string, value: string): number[] {
   return value.split(',').map((v) => int(name, v));
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 const load = (): number => Math.round(os.loadavg()[0] * 100) / 100;

@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { generateShapesDataset } from '../main/services/sample/index.js';
 import { TrainingControl, startTraining } from '../main/services/training/training-run.js';
 import { parseBackendName } from '../models/tfjs/backend.js';
+import { median } from '../main/services/bench/process-stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -56,12 +57,6 @@ function emit(line: Record<string, unknown>): void {
   const text = JSON.stringify(line);
   process.stdout.write(text + '\n');
   if (args.out) appendFileSync(args.out, text + '\n');
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Least-squares slope of ys against their index. */

@@ -3,8 +3,8 @@
 // lr 0.01), for `attnvgg bench train` and bench/train-speed.ts. Node side only: imports models/ and
 // node:fs, never electron, cli, server or renderer.
 
-import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { median, peakRssMb, resetPeakRss } from './process-stats.js';
 import { createRandom, type Random } from '../../../models/core/random.js';
 import { convLayers, DEFAULT_SPEC, validateSpec, type ModelSpec } from '../../../models/core/spec.js';
 import { initWeights } from '../../../models/core/weights.js';
@@ -187,35 +187,7 @@ export function forwardConvGflop(size: number, width: number): number {
   return flop / 1e9;
 }
 
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Peak resident memory
-
-/** Linux: writing 5 to clear_refs resets VmHWM (the peak RSS) to the current RSS. */
-export function resetPeakRss(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function peakRssMb(): number {
-  try {
-    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (match) return Number(match[1]) / 1024;
-  } catch {
-    // not Linux: fall through
-  }
-  return process.resourceUsage().maxRSS / 1024; // kB everywhere Node runs
-}
+export { median, peakRssMb, resetPeakRss };
 
 // ---------------------------------------------------------------------------------------------
 

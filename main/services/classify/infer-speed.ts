@@ -4,13 +4,13 @@
 // comes from its own metadata (attnvgg.spec), so no sidecar is needed. Must not import electron or
 // anything from main/electron, main/server, main/cli or renderer.
 
-import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createRandom } from '../../../models/core/random.js';
 import type { ModelSpec } from '../../../models/core/spec.js';
 import { META } from '../../../models/onnx/metadata.js';
 import { readOnnxHeader } from '../export/onnx-metadata.js';
+import { median, peakRssMb, resetPeakRss } from '../bench/process-stats.js';
 import { openInference } from './inference-runner.js';
 
 export interface InferSpeedOptions {
@@ -46,32 +46,7 @@ export class InferSpeedError extends Error {
   override name = 'InferSpeedError';
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** Linux: writing 5 to /proc/self/clear_refs resets the peak RSS (VmHWM). False elsewhere. */
-export function resetPeakRss(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Peak resident memory in MiB: VmHWM on Linux (reset by resetPeakRss), else the process's maximum. */
-export function peakRssMb(): number {
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (match) return Math.round(Number(match[1]) / 1024);
-  } catch {
-    // not Linux
-  }
-  return Math.round(process.resourceUsage().maxRSS / 1024);
-}
+export { peakRssMb, resetPeakRss };
 
 /** The model spec an attnvgg ONNX file carries in its metadata. Throws InferSpeedError. */
 export async function onnxModelSpec(modelPath: string): Promise<ModelSpec> {
@@ -122,7 +97,7 @@ export async function measureInferSpeed(
       median_ms: Number(m.toFixed(2)),
       ms: ms.map((v) => Number(v.toFixed(2))),
       warmup,
-      peak_rss_mb: peakRssMb(),
+      peak_rss_mb: Math.round(peakRssMb()),
       peak_rss_scope: scope,
     };
   } finally {

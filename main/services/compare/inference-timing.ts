@@ -9,6 +9,7 @@ import { createBatchStream } from '../datasets/batch-stream.js';
 import type { DatasetItem } from '../datasets/dataset-types.js';
 import { openInference, type InferenceRunner } from '../classify/inference-runner.js';
 import type { Rgb } from '../images/normalise.js';
+import { median } from '../bench/process-stats.js';
 
 export interface InferenceTimingOptions {
   inputSize: number;
@@ -31,12 +32,6 @@ export interface InferenceTiming {
   roundImagesPerSecond: number[][];
   /** Per model, the median of its rounds. */
   imagesPerSecond: number[];
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** NHWC [n, s, s, 3] to NCHW [n, 3, s, s] (the exported graph's layout). */
