@@ -1,44 +1,37 @@
-// The transfer recipe of BENCHMARKS.md (issue 6): a frozen VGG16_bn backbone (random weights, PyTorch's
-// default initialisation: no ImageNet download here), its outputs (l1, l2, l3, pool5) computed once by
-// onnxruntime-node and cached in half precision, then the attention estimators, g and the head trained in
-// TensorFlow.js for 5 epochs with Adam (lr 1e-3), batch 32, and validated. Data: the first 100 training
-// images of each Fashion-MNIST class (1,000 PNG files in class folders) and the first 1,000 test images,
-// decoded and up-scaled bilinearly to S, grey replicated to RGB, normalised with mean 0.286 / std 0.353
-// (the peer's pre-processing). Wall time from the folders to a validated model, split into feature
-// caching and head training, against `attnvgg_torch.py transfer --size S --per-class 100` run right
-// after, in the same session, once per round. The folders are written once, untimed, under --dir.
+// The transfer recipe of BENCHMARKS.md (issue 6), through the path a user takes:
+//   attnvgg train <folder> --backbone vgg16_bn.onnx --preset quick --size S
+// The folder holds train/ (the first 100 training images of each Fashion-MNIST class: 1,000 PNG files)
+// and val/ (the first 1,000 test images). The backbone is torchvision's vgg16_bn with random weights and
+// BatchNorm statistics, exported to ONNX with torch.onnx.export (BatchNorm folded): the file a user has,
+// without an ImageNet download. The quick preset caches the frozen backbone's outputs once (onnxruntime,
+// half precision) and trains the attention heads and the classifier for 5 epochs (Adam, lr 1e-3, batch
+// 32), then validates and evaluates. Measured: the command's wall time from start to a validated model
+// (its run folder written), its peak RSS (/usr/bin/time), and the split into caching and head training
+// from its --json events. Against it, `attnvgg_torch.py transfer --size S --per-class 100`, run right
+// after in the same session, once per round, also under /usr/bin/time. A peer that is killed (the OOM
+// killer at S=224) is reported with its wall time until then: a lower bound on what it would have taken.
+// The folder and the backbone are written once, untimed, under --dir.
 //
 // Run: node --import tsx bench/transfer.ts --size 128|224 [--rounds 1] [--dir $TMPDIR/attnvgg-bench-transfer]
-//        [--memory-gib 8] [--views 1] [--no-peer] [--peer PATH]
+//        [--views 1] [--no-peer] [--no-ours] [--peer PATH]
 import { spawnSync } from 'node:child_process';
-import { access, readdir, rm } from 'node:fs/promises';
+import { access, link, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createRandom } from '../models/core/random.js';
-import type { ModelSpec } from '../models/core/spec.js';
-import { initWeights } from '../models/core/weights.js';
-import { selectBackend } from '../models/tfjs/backend.js';
-import type { BatchItem } from '../main/services/datasets/batch-stream.js';
 import { FASHION_MNIST_CLASSES, writeFashionMnist } from '../main/services/datasets/fashion-mnist.js';
-import { buildFeatureCache, type FeatureCacheOptions } from '../main/services/transfer/feature-cache.js';
-import {
-  evaluateHead,
-  HEAD_RECIPE,
-  modelWithBackbone,
-  trainHeads,
-} from '../main/services/transfer/head-trainer.js';
+import type { TrainingEvent } from '../main/services/training/training-events.js';
 
 const { values } = parseArgs({
   options: {
     size: { type: 'string', default: '128' },
     rounds: { type: 'string', default: '1' },
-    // Outside the repository: the 11,000 PNGs must never be committed.
+    // Outside the repository: the 11,000 PNGs and the 528 MB backbone must never be committed.
     dir: { type: 'string', default: join(tmpdir(), 'attnvgg-bench-transfer') },
-    'memory-gib': { type: 'string', default: '8' },
     views: { type: 'string', default: '1' },
     peer: { type: 'string', default: process.env.ATTNVGG_PEER ?? '../shared/peers/attnvgg_torch.py' },
     'no-peer': { type: 'boolean', default: false },
+    'no-ours': { type: 'boolean', default: false },
   },
 });
 const size = Number(values.size);
@@ -51,134 +44,155 @@ const exists = (p: string) =>
     () => true,
     () => false,
   );
+const seconds = (ms: number) => +(ms / 1000).toFixed(1);
 
-/** Class folders -> items, in class then file order; `keep` filters by file name. */
-async function listFolder(root: string, keep: (file: string) => boolean = () => true): Promise<BatchItem[]> {
-  const items: BatchItem[] = [];
-  for (const [classIndex, name] of FASHION_MNIST_CLASSES.entries()) {
-    const files = (await readdir(join(root, name))).filter((f) => f.endsWith('.png') && keep(f)).sort();
-    for (const f of files)
-      items.push({ path: join(root, name, f), classIndex, relativePath: `${name}/${f}` });
-  }
-  return items;
-}
-
-async function prepare(): Promise<{ train: string; test: string }> {
+/** The dataset folder (train/ and val/, hard links to the written PNGs) and the backbone file. */
+async function prepare(): Promise<{ folder: string; backbone: string }> {
   const train = join(dir, 'train-100');
   const test = join(dir, 'test');
   if (!(await exists(join(train, FASHION_MNIST_CLASSES[9]))))
     await writeFashionMnist(train, { split: 'train', perClass: 100 });
   if (!(await exists(join(test, FASHION_MNIST_CLASSES[9])))) await writeFashionMnist(test, { split: 'test' });
-  return { train, test };
+  const folder = join(dir, 'folder');
+  if (!(await exists(join(folder, 'val', FASHION_MNIST_CLASSES[9])))) {
+    await rm(folder, { recursive: true, force: true });
+    for (const name of FASHION_MNIST_CLASSES) {
+      for (const [split, from, keep] of [
+        ['train', train, () => true],
+        // The first 1,000 test images: file names are their positions in the idx file.
+        ['val', test, (f: string) => Number(f.slice(0, -4)) < 1000],
+      ] as const) {
+        await mkdir(join(folder, split, name), { recursive: true });
+        for (const f of (await readdir(join(from, name))).filter((f) => f.endsWith('.png') && keep(f)))
+          await link(join(from, name, f), join(folder, split, name, f));
+      }
+    }
+  }
+  const backbone = join(dir, 'backbone', 'folded.onnx');
+  if (!(await exists(backbone))) {
+    await mkdir(join(dir, 'backbone'), { recursive: true });
+    const r = spawnSync(
+      '/usr/bin/python3',
+      ['test/fixtures/torchvision_vgg16bn_onnx.py', '224', join(dir, 'backbone'), 'folded'],
+      { stdio: 'inherit' },
+    );
+    if (r.status !== 0) throw new Error('exporting the torchvision backbone failed (python3-torchvision?)');
+  }
+  return { folder, backbone };
 }
 
-async function ours(folders: { train: string; test: string }, round: number) {
-  const loadBefore = load();
+/** Runs a command under /usr/bin/time: wall seconds, peak RSS, exit status or signal, its stdout. */
+function timed(command: string, args: string[]) {
+  const timeFile = join(dir, 'time.txt');
   const t0 = performance.now();
-  const train = await listFolder(folders.train);
-  // The first 1,000 test images: file names are their positions in the idx file.
-  const val = await listFolder(folders.test, (f) => Number(f.slice(0, -4)) < 1000);
-  const spec: ModelSpec = {
-    inputSize: size,
-    width: 1,
-    numClasses: 10,
-    attention: true,
-    compatibility: 'pc',
-    normalisation: 'softmax',
-  };
-  const weights = initWeights(spec, createRandom(0));
-  const backbone = new Map([...weights].filter(([k]) => k.startsWith('features.')));
-  const grey = [0.286, 0.286, 0.286] as const;
-  const options: FeatureCacheOptions = {
-    spec,
-    backbone,
-    mean: grey,
-    std: [0.353, 0.353, 0.353],
-    decode: { kernel: 'linear' },
-    views: Number(values.views),
-    memoryLimitBytes: Number(values['memory-gib']) * 1024 ** 3,
-    spillDir: join(dir, 'spill'),
-    threads: availableParallelism(),
-    onProgress: ({ done, total }) => {
-      if (done % 200 < 8 || done === total) console.error(`caching ${done}/${total} (load ${load()[0]})`);
-    },
-  };
-  const trainCache = await buildFeatureCache(train, options);
-  const valCache = await buildFeatureCache(val, { ...options, views: 1 });
-  const tCache = performance.now();
-  const model = modelWithBackbone(spec, weights, 0);
-  const epochs = await trainHeads(model, trainCache, undefined, {
-    epochs: HEAD_RECIPE.epochs,
-    batchSize: HEAD_RECIPE.batchSize,
-    lr: HEAD_RECIPE.lr,
-    onEpoch: (e) =>
-      console.error(`epoch ${e.epoch}: loss ${e.trainLoss.toFixed(4)}, ${(e.trainMs / 1000).toFixed(1)} s`),
+  const r = spawnSync('/usr/bin/time', ['-o', timeFile, '-f', '%M', command, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const tTrain = performance.now();
-  const validation = await evaluateHead(model, valCache);
-  const tEnd = performance.now();
-  const stats = [trainCache.stats(), valCache.stats()];
-  model.dispose();
-  await Promise.all([trainCache.dispose(), valCache.dispose()]);
+  const wallMs = performance.now() - t0;
+  return { r, wallMs, timeFile };
+}
+
+async function peakRssMib(timeFile: string): Promise<number | null> {
+  // GNU time writes "Command terminated by signal 9" before the figure when the child was killed.
+  const kib = Number((await readFile(timeFile, 'utf8')).trim().split('\n').at(-1));
+  return Number.isFinite(kib) ? Math.round(kib / 1024) : null;
+}
+
+async function ours(prepared: { folder: string; backbone: string }, round: number) {
+  const runDir = join(dir, `run-${size}-${round}`);
+  await rm(runDir, { recursive: true, force: true });
+  const loadBefore = load();
+  const { r, wallMs, timeFile } = timed(process.execPath, [
+    'scripts/attnvgg.mjs',
+    'train',
+    prepared.folder,
+    '--backbone',
+    prepared.backbone,
+    '--preset',
+    'quick',
+    '--size',
+    String(size),
+    '--cached-views',
+    String(values.views),
+    '--out',
+    runDir,
+    '--json',
+  ]);
+  const events = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as TrainingEvent & { time?: string });
+  const finished = events.find((e) => e.type === 'finished');
+  if (r.status !== 0 || finished?.type !== 'finished' || finished.status !== 'completed')
+    return { who: 'ours', round, error: r.stdout.slice(-2000), status: r.status, signal: r.signal };
+  const epochs = events.filter((e) => e.type === 'epoch');
+  const evaluated = events.filter((e) => e.type === 'evaluated');
+  const started = events.find((e) => e.type === 'started');
+  const headSeconds = epochs.reduce((s, e) => s + e.trainSeconds, 0);
   return {
     who: 'ours',
     round,
     size,
-    images: train.length,
-    validation_images: val.length,
+    command: 'attnvgg train --backbone --preset quick',
+    engine: started?.engine,
+    images: started?.trainImages,
+    validation_images: started?.valImages,
     views: Number(values.views),
-    cache_seconds: +((tCache - t0) / 1000).toFixed(1),
-    head_train_seconds: +((tTrain - tCache) / 1000).toFixed(1),
-    validate_seconds: +((tEnd - tTrain) / 1000).toFixed(1),
-    total_seconds: +((tEnd - t0) / 1000).toFixed(1),
+    total_seconds: seconds(wallMs),
+    head_train_seconds: +headSeconds.toFixed(1),
     train_loss: epochs.map((e) => +e.trainLoss.toFixed(4)),
-    val_acc: +validation.accuracy.toFixed(4),
-    cache_memory_mib: Math.round(stats.reduce((n, s) => n + s.memoryBytes, 0) / 2 ** 20),
-    cache_disk_mib: Math.round(stats.reduce((n, s) => n + s.diskBytes, 0) / 2 ** 20),
-    peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
+    val_acc: epochs.at(-1)?.valAccuracy,
+    evaluated: evaluated.map((e) => ({ split: e.split, accuracy: e.accuracy, images: e.images })),
+    peak_rss_mib: await peakRssMib(timeFile),
     load_before: loadBefore,
     load_after: load(),
   };
 }
 
-function peer(round: number) {
+async function peer(round: number) {
   const loadBefore = load();
-  const t0 = performance.now();
-  const r = spawnSync(
-    '/usr/bin/python3',
-    [values.peer as string, 'transfer', '--size', String(size), '--per-class', '100'],
-    { encoding: 'utf8', maxBuffer: 1 << 24 },
-  );
-  const wall = (performance.now() - t0) / 1000;
-  if (r.status !== 0)
-    // A signal (SIGKILL from the kernel's OOM killer, say) leaves stderr empty: report it.
-    return { who: 'peer', round, error: r.stderr.slice(-2000), status: r.status, signal: r.signal };
-  const line = r.stdout.trim().split('\n').at(-1) ?? '{}';
-  return {
+  const { r, wallMs, timeFile } = timed('/usr/bin/python3', [
+    values.peer as string,
+    'transfer',
+    '--size',
+    String(size),
+    '--per-class',
+    '100',
+  ]);
+  const common = {
     who: 'peer',
     round,
-    ...(JSON.parse(line) as Record<string, unknown>),
-    process_wall_seconds: +wall.toFixed(1),
+    size,
+    process_wall_seconds: seconds(wallMs),
+    peak_rss_mib: await peakRssMib(timeFile),
     load_before: loadBefore,
     load_after: load(),
   };
+  if (r.status !== 0)
+    // /usr/bin/time exits 128 + N when the child died of signal N (137: SIGKILL, the OOM killer).
+    return {
+      ...common,
+      error: (await readFile(timeFile, 'utf8')).trim(),
+      status: r.status,
+      note: 'did not finish: its wall time is a lower bound',
+    };
+  const line = r.stdout.trim().split('\n').at(-1) ?? '{}';
+  return { ...common, ...(JSON.parse(line) as Record<string, unknown>) };
 }
 
 async function main() {
-  const backend = await selectBackend();
   emit({
     machine: `${availableParallelism()} x ${cpus()[0]?.model ?? '?'}`,
     memory_gib: Math.round(totalmem() / 2 ** 30),
     node: process.version,
-    tfjs_backend: backend.chosen,
-    tfjs_threads: backend.threads,
     date: new Date().toISOString(),
   });
-  const folders = await prepare();
-  await rm(join(dir, 'spill'), { recursive: true, force: true });
+  const prepared = await prepare();
   for (let round = 1; round <= rounds; round++) {
-    emit(await ours(folders, round));
-    if (!values['no-peer']) emit(peer(round));
+    if (!values['no-ours']) emit(await ours(prepared, round));
+    if (!values['no-peer']) emit(await peer(round));
   }
 }
 

@@ -5,6 +5,13 @@
 import { z } from 'zod';
 import { AppInfoSchema, ExportResultSchema, ModelListSchema } from './app-schemas.js';
 import {
+  BackboneAddRequestSchema,
+  BackboneDownloadRequestSchema,
+  BackboneEntrySchema,
+  BackboneIdSchema,
+  BackboneListSchema,
+} from './backbone-schemas.js';
+import {
   ClassifyExportRequestSchema,
   ClassifyExportSchema,
   ClassifyJobSchema,
@@ -37,6 +44,7 @@ import {
 } from './evaluation-schemas.js';
 import {
   PresetSchema,
+  PresetValuesSchema,
   RunDetailsSchema,
   RunIdSchema,
   RunSummarySchema,
@@ -82,9 +90,13 @@ export const API = {
     'small PNG previews of images',
   ),
   'folders.list': method(
-    z.object({ path: z.string().max(4096).optional() }),
+    z.object({
+      path: z.string().max(4096).optional(),
+      /** Also list the files of the folder with this extension (picking a backbone file). */
+      files: z.enum(['onnx']).optional(),
+    }),
     FolderListingSchema,
-    'sub-folders of a folder, for picking a dataset in browser mode',
+    'sub-folders of a folder (and its files of one kind), for picking a dataset or a file in browser mode',
   ),
 
   'training.start': method(
@@ -92,9 +104,16 @@ export const API = {
       datasetId: DatasetId,
       preset: PresetSchema.optional(),
       settings: TrainingSettingsSchema.optional(),
+      /** Start from this pretrained backbone of the workspace (backbones.list); the presets change meaning. */
+      backboneId: BackboneIdSchema.optional(),
     }),
     RunSummarySchema,
     'start a new run in a worker',
+  ),
+  'training.presets': method(
+    z.object({ backbone: z.boolean() }),
+    z.array(PresetValuesSchema),
+    'what each preset sets, from scratch or from a pretrained backbone',
   ),
   'training.pause': method(RunRef, RunSummarySchema, 'stop at the next step, keeping a checkpoint'),
   'training.resume': method(RunRef, RunSummarySchema, 'continue a paused, cancelled or failed run'),
@@ -124,6 +143,32 @@ export const API = {
     RunRef,
     ExportResultSchema,
     'export a run to ONNX with its sidecar, in a worker (progress as export events)',
+  ),
+
+  'backbones.list': method(
+    z.object({}),
+    BackboneListSchema,
+    'the pretrained VGG16_bn backbones of the workspace, and whether a download runs',
+  ),
+  'backbones.add': method(
+    BackboneAddRequestSchema,
+    BackboneEntrySchema,
+    'check an ONNX file the user picked (in a worker) and add it, used where it is; refused with the reason when it cannot be imported',
+  ),
+  'backbones.download': method(
+    BackboneDownloadRequestSchema,
+    BackboneEntrySchema,
+    'download a backbone into the workspace cache (resumes, checks the SHA-256), check and add it (progress as backbone-download events)',
+  ),
+  'backbones.cancelDownload': method(
+    z.object({}),
+    z.object({ cancelled: z.boolean() }),
+    'stop the running download (what arrived is kept, so the next download of that URL resumes)',
+  ),
+  'backbones.remove': method(
+    z.object({ id: BackboneIdSchema }),
+    z.object({ removed: z.boolean() }),
+    'forget a backbone (a downloaded file is deleted from the cache; a picked file is left alone)',
   ),
 
   'classify.start': method(

@@ -85,5 +85,7 @@ export const FolderListingSchema = z.object({
   path: z.string(),
   parent: z.string().nullable(),
   folders: z.array(z.string()),
+  /** The folder's files of the requested kind (full paths), when the request asked for them. */
+  files: z.array(z.string()).optional(),
 });
 export type FolderListing = z.infer<typeof FolderListingSchema>;

@@ -5,6 +5,7 @@ export * from './api-contract.js';
 export * from './api-error.js';
 export * from './api-events.js';
 export * from './app-schemas.js';
+export * from './backbone-schemas.js';
 export * from './classify-schemas.js';
 export * from './datasets-schemas.js';
 export * from './evaluation-schemas.js';

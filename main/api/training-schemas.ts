@@ -48,9 +48,28 @@ export const TrainingSettingsSchema = z
     valFraction: z.number().min(0).lt(1),
     checkpointEverySteps: z.number().int().min(0),
     keepMisclassifiedMaps: z.number().int().min(0),
+    /** Stored views per training image when the whole pretrained backbone is frozen (docs/transfer.md). */
+    cachedViews: z.number().int().min(1).max(64),
   })
   .partial();
 export type TrainingSettings = z.infer<typeof TrainingSettingsSchema>;
+
+/** What a preset resolves to, for the form's descriptions and "preset (…)" placeholders. */
+export const PresetValuesSchema = z.object({
+  preset: PresetSchema,
+  inputSize: z.number().int(),
+  width: z.number(),
+  epochs: z.number().int(),
+  batchSize: z.number().int(),
+  optimizer: z.enum(OPTIMIZERS),
+  lr: z.number(),
+  schedule: z.enum(SCHEDULES),
+  freezeBlocks: z.number().int(),
+  earlyStoppingPatience: z.number().int(),
+  normalisation: z.enum(['softmax', 'sigmoid']),
+  seed: z.number().int(),
+});
+export type PresetValues = z.infer<typeof PresetValuesSchema>;
 
 export const RunStatusSchema = z.enum([
   'created',
@@ -151,6 +170,8 @@ export const RunSummarySchema = z.object({
     lr: z.number(),
   }),
   backend: z.string(),
+  /** The pretrained backbone file's name when the run started from one. */
+  backbone: z.string().optional(),
   message: z.string().optional(),
   bestValAccuracy: z.number().optional(),
   testAccuracy: z.number().optional(),

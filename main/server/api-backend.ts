@@ -17,8 +17,10 @@ import {
   TrainingJobs,
   type JobEvent,
 } from '../services/jobs/index.js';
+import { BackboneLibrary } from '../services/backbone/backbone-library.js';
 import type { BackendContext } from './backend-context.js';
 import { appHandlers } from './handlers/app-handlers.js';
+import { backboneHandlers } from './handlers/backbone-handlers.js';
 import { classifyHandlers, jobOf } from './handlers/classify-handlers.js';
 import { compareHandlers, compareJobOf } from './handlers/compare-handlers.js';
 import { datasetHandlers } from './handlers/datasets-handlers.js';
@@ -89,6 +91,7 @@ export async function createApiBackend(options: ApiBackendOptions): Promise<ApiB
     inference,
     classify,
     compare,
+    backbones: new BackboneLibrary(workspace.root),
     shell: options.shell,
     emit,
     ...(options.showItemInFolder ? { showItemInFolder: options.showItemInFolder } : {}),
@@ -101,6 +104,7 @@ export async function createApiBackend(options: ApiBackendOptions): Promise<ApiB
     ...trainingApi,
     ...evaluationHandlers(context),
     ...modelHandlers(context),
+    ...backboneHandlers(context),
     ...classifyHandlers(context),
     ...compareHandlers(context),
     ...fileHandlers(context),

@@ -1,7 +1,8 @@
 // What every API handler works with: the workspace, the training jobs, the inference worker, the
-// classification jobs, the comparisons, the desktop's "show in folder" when there is one, and the function that pushes
+// classification jobs, the comparisons, the pretrained backbones, the desktop's "show in folder" when there is one, and the function that pushes
 // events to every connected UI. Must not import electron or renderer.
 import type { ApiEvent } from '../api/index.js';
+import type { BackboneLibrary } from '../services/backbone/backbone-library.js';
 import type {
   ClassifyJobs,
   CompareJobs,
@@ -18,6 +19,8 @@ export interface BackendContext {
   classify: ClassifyJobs;
   /** Comparisons of attention against the plain model, one at a time, in a task worker. */
   compare: CompareJobs;
+  /** The pretrained backbones the user added or downloaded (<workspace>/backbones). */
+  backbones: BackboneLibrary;
   shell: 'electron' | 'browser';
   /** The desktop's file manager, opened on a file (Electron's shell.showItemInFolder); absent in a browser. */
   showItemInFolder?: (path: string) => void;

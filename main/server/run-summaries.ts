@@ -124,6 +124,7 @@ export function summaryOf(
       lr: record.config.lr,
     },
     backend: record.backend,
+    ...(record.backbone ? { backbone: basename(record.backbone.file) } : {}),
     ...(record.message ? { message: record.message } : {}),
     ...(digest?.bestValAccuracy !== undefined ? { bestValAccuracy: digest.bestValAccuracy } : {}),
     ...(digest?.testAccuracy !== undefined ? { testAccuracy: digest.testAccuracy } : {}),

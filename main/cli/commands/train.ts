@@ -65,7 +65,7 @@ export const TRAINING_OPTIONS_HELP = `Training options:
   --out, -o DIR          run folder to create (default: runs/<date-time> under the current folder)
   --preset NAME          ${PRESET_NAMES.join(' | ')} (default: balanced settings)
   --epochs N             epochs to train
-  --size S               input size in pixels, a multiple of 32 (default 64)
+  --size S               input size in pixels, a multiple of 32 (default 64; 224 with --backbone)
   --width W              channel multiplier, 1.0 = the real VGG16_bn (default 0.25)
   --batch B              batch size (default 32)
   --engine NAME          ${ENGINE_NAMES.join(' | ')} (default: tfjs with native TensorFlow, else

@@ -115,17 +115,24 @@ export function datasetHandlers(context: BackendContext): DatasetHandlers {
       );
     },
 
-    'folders.list': async ({ path }) => {
+    'folders.list': async ({ path, files }) => {
       const folder = await requireFolder(path && path.trim() ? path : os.homedir());
       const entries = await readdir(folder, { withFileTypes: true }).catch((error: Error) => {
         throw new ApiError('failed', `Cannot list ${folder}: ${error.message}`);
       });
-      const folders = entries
-        .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-        .map((e) => join(folder, e.name))
-        .sort((a, b) => a.localeCompare(b));
+      const visible = (kind: 'folder' | 'file', suffix = '') =>
+        entries
+          .filter((e) => (kind === 'folder' ? e.isDirectory() : e.isFile()) && !e.name.startsWith('.'))
+          .filter((e) => e.name.toLowerCase().endsWith(suffix))
+          .map((e) => join(folder, e.name))
+          .sort((a, b) => a.localeCompare(b));
       const parent = dirname(folder);
-      return { path: folder, parent: parent === folder ? null : parent, folders };
+      return {
+        path: folder,
+        parent: parent === folder ? null : parent,
+        folders: visible('folder'),
+        ...(files ? { files: visible('file', `.${files}`) } : {}),
+      };
     },
   };
 }

@@ -1,17 +1,19 @@
 // API handlers for training: start a run in a worker, pause, resume, cancel, and the runs of the
 // workspace with their metrics history. Must not import electron or renderer.
+import { basename } from 'node:path';
 import { ApiError, type ApiHandlers, type RunSummary, type TrainingSettings } from '../../api/index.js';
 import { JobConflictError } from '../../services/jobs/index.js';
-import type { TrainingConfig } from '../../services/training/training-config.js';
+import { PRESET_NAMES, resolveConfig, type TrainingConfig } from '../../services/training/training-config.js';
 import { readRunRecord, writeRunRecord } from '../../services/training/run-folder.js';
 import type { BackendContext } from '../backend-context.js';
 import { readRunDetails, readRunSummary } from '../run-summaries.js';
 import { refuseWhileHeavyJobRuns } from './heavy-jobs.js';
-import { requireTrainableDataset, resolveRequestedConfig } from './training-request.js';
+import { requireBackbone, requireTrainableDataset, resolveRequestedConfig } from './training-request.js';
 
 type TrainingHandlers = Pick<
   ApiHandlers,
   | 'training.start'
+  | 'training.presets'
   | 'training.pause'
   | 'training.resume'
   | 'training.cancel'
@@ -69,6 +71,7 @@ export function trainingHandlers(context: BackendContext): TrainingHandlersWithS
           lr: early.config.lr,
         },
         backend: '',
+        ...(early.config.backbone ? { backbone: basename(early.config.backbone) } : {}),
         ...(jobs.isActive(runId) ? {} : { message: (error as Error).message }),
       };
     }
@@ -86,11 +89,32 @@ export function trainingHandlers(context: BackendContext): TrainingHandlersWithS
   return {
     summary,
 
-    'training.start': async ({ datasetId, preset, settings }) => {
+    'training.presets': async ({ backbone }) =>
+      PRESET_NAMES.map((preset) => {
+        // The dataset and the file are placeholders: only the preset's values are read.
+        const c = resolveConfig({ dataset: '-', ...(backbone ? { backbone: '-' } : {}) }, preset);
+        return {
+          preset,
+          inputSize: c.inputSize,
+          width: c.width,
+          epochs: c.epochs,
+          batchSize: c.batchSize,
+          optimizer: c.optimizer,
+          lr: c.lr,
+          schedule: c.schedule,
+          freezeBlocks: c.freezeBlocks,
+          earlyStoppingPatience: c.earlyStoppingPatience,
+          normalisation: c.normalisation,
+          seed: c.seed,
+        };
+      }),
+
+    'training.start': async ({ datasetId, preset, settings, backboneId }) => {
       const entry = await requireTrainableDataset(workspace, datasetId);
       const partial: Partial<TrainingConfig> & { dataset: string } = {
         ...(settings as TrainingSettings as Partial<TrainingConfig>),
         dataset: entry.path,
+        ...(backboneId ? { backbone: await requireBackbone(context, backboneId) } : {}),
       };
       const config = resolveRequestedConfig(partial, preset);
       refuseWhileHeavyJobRuns(context, 'training');

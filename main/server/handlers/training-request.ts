@@ -1,6 +1,6 @@
 // What the handlers that start training (training.start, compare.start) check first, and the dataset
 // look-up that several handlers share: a dataset that is gone, a dataset whose scan found errors and
-// settings that do not resolve are answered at once, as API errors the user can act on, rather than by a
+// settings that do not resolve, and a backbone that is gone, are answered at once, as API errors the user can act on, rather than by a
 // worker later. Must not import electron or renderer.
 import { ApiError, type DatasetEntry } from '../../api/index.js';
 import {
@@ -9,6 +9,8 @@ import {
   type PresetName,
   type TrainingConfig,
 } from '../../services/training/training-config.js';
+import { BackboneError } from '../../services/backbone/load-backbone.js';
+import type { BackendContext } from '../backend-context.js';
 import type { Workspace } from '../workspace.js';
 
 /** The workspace's dataset `id`; a not-found API error when it has been removed. */
@@ -38,6 +40,19 @@ export function resolveRequestedConfig(
     return resolveConfig(settings, preset);
   } catch (error) {
     if (error instanceof ConfigError) throw new ApiError('bad-request', error.message);
+    throw error;
+  }
+}
+
+/** The file of the workspace's backbone `id`; a not-found API error says what to do when it is gone. */
+export async function requireBackbone(
+  context: Pick<BackendContext, 'backbones'>,
+  id: string,
+): Promise<string> {
+  try {
+    return await context.backbones.pathOf(id);
+  } catch (error) {
+    if (error instanceof BackboneError) throw new ApiError('not-found', error.message);
     throw error;
   }
 }

@@ -1,5 +1,5 @@
-// The task worker (worker_threads): runs one classification of a folder, one model export or one
-// comparison (attention vs plain, main/services/compare) given in workerData, off the main thread, so
+// The task worker (worker_threads): runs one classification of a folder, one model export, one check of
+// a backbone file or one comparison (attention vs plain, main/services/compare) given in workerData, off the main thread, so
 // the browser-mode server and the Electron main process never block on decoding, onnxruntime, training
 // or ONNX serialisation. Posts progress, then its outcome or an error in plain words, then exits; a
 // 'cancel' message stops a classification after the batch in progress (its results so far are saved)
@@ -58,6 +58,10 @@ async function run(): Promise<TaskOutcome> {
       ...(result.htmlPath ? { htmlPath: result.htmlPath } : {}),
       ...(result.report ? { verdict: result.report.verdict.text } : {}),
     };
+  }
+  if (order.kind === 'check-backbone') {
+    const { checkBackbone } = await import('../backbone/load-backbone.js');
+    return { type: 'backbone-checked', report: await checkBackbone(order.file) };
   }
   const result = await exportRun(order.runDir, order.modelPath, { overwrite: order.overwrite });
   return { type: 'exported', ...result };

@@ -1,5 +1,5 @@
 // The messages between the main thread and the training, inference and task (classify, export,
-// compare) workers. Plain data only (they cross postMessage). Must not import electron or anything from
+// compare, backbone check) workers. Plain data only (they cross postMessage). Must not import electron or anything from
 // main/electron, main/server, main/cli or renderer.
 import type { BackendReport } from '../../../models/tfjs/backend.js';
 import type { PresetName, TrainingConfig } from '../training/training-config.js';
@@ -10,6 +10,7 @@ import type { ModelSidecar } from '../export/sidecar.js';
 import type { MapLevel } from '../heatmaps/attention-map.js';
 import type { ColormapName } from '../heatmaps/colormap.js';
 import type { CompareEvent, CompareOptions } from '../compare/index.js';
+import type { BackboneReport } from '../backbone/load-backbone.js';
 
 /** What a training worker is asked to do (its workerData). */
 export type TrainingJobOrder =
@@ -69,7 +70,9 @@ export type TaskOrder =
     }
   | { kind: 'export'; runDir: string; modelPath: string; overwrite: boolean }
   /** The comparison of attention-VGG against the plain head (main/services/compare) into outDir. */
-  | { kind: 'compare'; folder: string; outDir: string; options: CompareOptions };
+  | { kind: 'compare'; folder: string; outDir: string; options: CompareOptions }
+  /** Can this ONNX file be imported as the VGG16_bn backbone (reads and parses up to 2 GiB)? */
+  | { kind: 'check-backbone'; file: string };
 
 export type TaskCommand = { type: 'cancel' };
 
@@ -88,7 +91,8 @@ export type TaskOutcome =
       htmlPath?: string;
       /** The verdict in plain words (completed only). */
       verdict?: string;
-    };
+    }
+  | { type: 'backbone-checked'; report: BackboneReport };
 
 export type TaskMessage =
   | { type: 'progress'; progress: ClassifyProgress }

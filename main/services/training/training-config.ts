@@ -132,6 +132,9 @@ export const BACKBONE_PRESETS: Record<PresetName, Partial<TrainingConfig>> = {
   },
 };
 
+/** The input size a run from a pretrained backbone defaults to: ImageNet's 224 px. */
+export const BACKBONE_INPUT_SIZE = 224;
+
 /** The preset a run with a backbone and no preset takes: the fast frozen-backbone one. */
 export const DEFAULT_BACKBONE_PRESET: PresetName = 'quick';
 
@@ -153,7 +156,8 @@ export function resolveConfig(
   const withBackbone = typeof partial.backbone === 'string' && partial.backbone !== '';
   const presetValues = withBackbone
     ? // ImageNet weights are width 1.0: the width defaults to it (an explicit other width is refused).
-      { width: 1, ...BACKBONE_PRESETS[preset ?? DEFAULT_BACKBONE_PRESET] }
+      // They were learnt at 224 px, the size their features are best at, so that is the default size.
+      { width: 1, inputSize: BACKBONE_INPUT_SIZE, ...BACKBONE_PRESETS[preset ?? DEFAULT_BACKBONE_PRESET] }
     : preset
       ? PRESETS[preset]
       : {};

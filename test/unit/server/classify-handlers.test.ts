@@ -2,6 +2,7 @@
 // pages by filter, the export of the results files into a chosen folder (refusing to replace unless
 // asked), and "open" for a file: a preview in a browser, the file manager on the desktop, and a refusal
 // for files outside the folders the user chose. Answers are checked against the contract.
+import { BackboneLibrary } from '../../../main/services/backbone/backbone-library.js';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -85,6 +86,7 @@ before(async () => {
       onChange: () => undefined,
       onEvent: () => undefined,
     }),
+    backbones: new BackboneLibrary(workspace.root),
     shell: 'browser',
     emit: (event) => events.push(event),
   };

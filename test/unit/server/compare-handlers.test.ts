@@ -4,6 +4,7 @@
 // comparison while a folder is classified), the report and the HTML page of a finished comparison (and
 // a refusal for a page outside its folder), cancel, a failed worker, and a comparison left running by a
 // closed app. Answers are checked against the contract.
+import { BackboneLibrary } from '../../../main/services/backbone/backbone-library.js';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -116,6 +117,7 @@ before(async () => {
     inference: new InferenceClient(),
     classify,
     compare,
+    backbones: new BackboneLibrary(workspace.root),
     shell: 'browser',
     emit: (event) => events.push(event),
   };

@@ -44,6 +44,8 @@ test('with a backbone the presets set the frozen blocks and the transfer recipe'
   assert.equal(quick.batchSize, 32);
   assert.equal(quick.epochs, 5);
   assert.equal(quick.width, 1, 'the width defaults to 1.0, the width of ImageNet weights');
+  assert.equal(quick.inputSize, 224, 'the input size defaults to the 224 px ImageNet weights were learnt at');
+  assert.equal(resolveConfig({ dataset: '/d', backbone: '/b.onnx', inputSize: 128 }).inputSize, 128);
   assert.equal(quick.cachedViews, 1);
   assert.equal(quick.backbone, '/b/vgg16_bn.onnx');
   const balanced = resolveConfig({ dataset: '/d', backbone: '/b.onnx' }, 'balanced');
