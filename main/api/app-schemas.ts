@@ -21,8 +21,10 @@ export const AppInfoSchema = z.object({
   workspace: z.string(),
   /** 'electron' in the desktop window, 'browser' when served over HTTP. */
   shell: z.enum(['electron', 'browser']),
-  /** The backend the training worker would use, or why none could load. */
+  /** The TensorFlow.js backend (attention maps; training when native TensorFlow loads), or why none loaded. */
   backend: BackendReportSchema.nullable(),
+  /** The engine a new training run would use with the default settings ('tfjs' or 'onnxruntime'), and why. */
+  trainingEngine: z.object({ engine: z.string(), reasons: z.array(z.string()) }).optional(),
   backendError: z.string().optional(),
 });
 export type AppInfo = z.infer<typeof AppInfoSchema>;

@@ -1,4 +1,5 @@
-// API handler for the app report: versions, workspace, and the training backend as the worker sees it.
+// API handler for the app report: versions, workspace, the TensorFlow.js backend as the worker sees it
+// and the engine a new training run would use.
 // Must not import electron or renderer.
 import os from 'node:os';
 import type { ApiHandlers } from '../../api/index.js';
@@ -22,7 +23,7 @@ export function appHandlers(context: BackendContext): AppHandlers {
         shell: context.shell,
       };
       try {
-        return { ...base, backend: await context.inference.backendReport() };
+        return { ...base, ...(await context.inference.computeReport()) };
       } catch (error) {
         return { ...base, backend: null, backendError: (error as Error).message };
       }

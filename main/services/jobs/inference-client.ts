@@ -22,9 +22,14 @@ export class InferenceClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  async backendReport(): Promise<BackendReport> {
+  /** The TensorFlow.js backend the worker loaded, and the engine a new training run would use. */
+  async computeReport(): Promise<{
+    backend: BackendReport;
+    trainingEngine: { engine: string; reasons: string[] };
+  }> {
     const reply = await this.request({ type: 'backend' });
-    if (reply.ok && reply.type === 'backend') return reply.report;
+    if (reply.ok && reply.type === 'backend')
+      return { backend: reply.report, trainingEngine: reply.trainingEngine };
     throw new InferenceError(reply.ok ? 'Unexpected answer from the inference worker.' : reply.message);
   }
 

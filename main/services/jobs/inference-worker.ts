@@ -11,6 +11,8 @@ import { predictBatch } from '../../../models/train/step.js';
 import { decodeImage, decodeImageRgb8 } from '../images/decode-image.js';
 import type { Rgb } from '../images/normalise.js';
 import { loadRunModel } from '../training/load-run-model.js';
+import { DEFAULT_CONFIG } from '../training/training-config.js';
+import { chooseTrainingEngine } from '../training/training-engine.js';
 import type { AttentionAnswer, InferenceReply, InferenceRequest } from './worker-protocol.js';
 
 const port = parentPort;
@@ -29,6 +31,16 @@ let loaded: LoadedModel | null = null;
 function ensureBackend(): Promise<BackendReport> {
   backend ??= selectBackend();
   return backend;
+}
+
+let engineChoice: Promise<{ engine: string; reasons: string[] }> | null = null;
+
+/** The training engine a run with the default settings gets (training-engine.ts), and why. */
+function ensureEngineChoice(): Promise<{ engine: string; reasons: string[] }> {
+  engineChoice ??= ensureBackend()
+    .then(() => chooseTrainingEngine({ optimizer: DEFAULT_CONFIG.optimizer }))
+    .then((c) => ({ engine: c.engine, reasons: c.reasons }));
+  return engineChoice;
 }
 
 async function modelOf(runDir: string): Promise<LoadedModel> {
@@ -83,7 +95,13 @@ async function attention(runDir: string, path: string, displaySize: number): Pro
 async function answer(request: InferenceRequest): Promise<InferenceReply> {
   switch (request.type) {
     case 'backend':
-      return { id: request.id, ok: true, type: 'backend', report: await ensureBackend() };
+      return {
+        id: request.id,
+        ok: true,
+        type: 'backend',
+        report: await ensureBackend(),
+        trainingEngine: await ensureEngineChoice(),
+      };
     case 'attention':
       return {
         id: request.id,

@@ -44,7 +44,14 @@ export interface AttentionAnswer {
 }
 
 export type InferenceReply =
-  | { id: number; ok: true; type: 'backend'; report: BackendReport }
+  | {
+      id: number;
+      ok: true;
+      type: 'backend';
+      report: BackendReport;
+      /** The engine a new run would train on with the default settings, and why. */
+      trainingEngine: { engine: string; reasons: string[] };
+    }
   | { id: number; ok: true; type: 'attention'; answer: AttentionAnswer }
   | { id: number; ok: false; message: string };
 

@@ -193,6 +193,10 @@ test('evaluation and attention of the finished run', async () => {
   const info = await client.call('app.info', {});
   assert.equal(info.shell, 'browser');
   assert.ok(info.backend?.chosen);
+  // The header shows the engine a run trains on: TensorFlow.js only with native TensorFlow (or forced).
+  const engine = info.trainingEngine?.engine;
+  assert.equal(engine, info.backend?.chosen === 'tensorflow' ? 'tfjs' : 'onnxruntime');
+  assert.ok((info.trainingEngine?.reasons.length ?? 0) > 0, 'the choice says why');
   const none = await client.call('models.list', {});
   assert.ok(none.available && none.models.length === 0);
 });
