@@ -1,12 +1,16 @@
 // Regenerates the screenshots of every screen under docs/screenshots/ (README and docs use them): starts
 // the app in browser mode on a generated shapes dataset (with one broken file, so the problem list shows),
 // trains a short run, compares the attention model with the plain one on the same data, exports the run,
-// classifies a folder with heat-map overlays, and photographs each screen in the light and the dark
+// classifies a folder with heat-map overlays, adds a pretrained backbone, and photographs each screen in the light and the dark
 // theme, the "open" dialog, two screens at 200 % zoom and the keyboard focus.
 // Needs Debian's Chromium and the built renderer. Usage: npm run screenshots
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { createRandom } from '../models/core/random.js';
+import { validateSpec } from '../models/core/spec.js';
+import { initWeights } from '../models/core/weights.js';
+import { exportBackboneOnnx } from '../models/onnx/export.js';
 import {
   browserTestsUnavailable,
   openBrowserSession,
@@ -47,6 +51,22 @@ async function newPictures(session: BrowserSession): Promise<string> {
       await copyFile(join(session.dataset, 'test', label, name), join(folder, `${label}-${name}`));
   await writeFile(join(folder, 'scan-0042.jpg'), 'this file was cut off while copying');
   return folder;
+}
+
+/** A VGG16_bn backbone file with random weights, as torchvision's export would be (width 1.0). */
+async function backboneFile(session: BrowserSession): Promise<string> {
+  const spec = validateSpec({
+    inputSize: 224,
+    width: 1,
+    numClasses: 4,
+    attention: true,
+    compatibility: 'pc',
+    normalisation: 'softmax',
+  });
+  const file = join(session.dir, 'models', 'vgg16_bn.onnx');
+  await mkdir(join(session.dir, 'models'), { recursive: true });
+  await writeFile(file, exportBackboneOnnx(spec, initWeights(spec, createRandom(0))));
+  return file;
 }
 
 async function tour(session: BrowserSession, suffix: string, first: boolean): Promise<void> {
@@ -101,7 +121,26 @@ async function tour(session: BrowserSession, suffix: string, first: boolean): Pr
       .waitFor({ timeout: 300_000 });
   }
   await page.locator('td.path', { hasText: /\.onnx$/ }).waitFor();
+  const backbones = page.getByRole('region', { name: 'Pretrained backbones' });
+  if (first) {
+    // A pretrained backbone the user has (random weights here: nothing can be downloaded).
+    await page.getByLabel(/^ONNX file/).fill(await backboneFile(session));
+    await backbones.getByRole('button', { name: 'Add', exact: true }).click();
+    await backbones
+      .getByRole('status')
+      .getByText(/can be used/)
+      .waitFor({ timeout: 120_000 });
+  }
+  await backbones.getByRole('row').filter({ hasText: 'vgg16_bn.onnx' }).waitFor();
   await shot(page, `models${suffix}`);
+  if (first) {
+    await page.getByRole('tab', { name: 'Train' }).click();
+    await page.getByLabel('Start from').selectOption({ label: 'Pretrained backbone: vgg16_bn.onnx' });
+    await page.getByText('Advanced settings').click();
+    await shot(page, 'train-backbone');
+    await page.getByLabel('Start from').selectOption({ index: 0 });
+    await page.getByRole('tab', { name: 'Models' }).click();
+  }
   await page.getByRole('tab', { name: 'Classify' }).click();
   if (first) {
     await page.getByLabel('Folder of pictures').fill(await newPictures(session));

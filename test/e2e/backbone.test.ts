@@ -82,7 +82,7 @@ test(
       await browser.getByRole('button', { name: '📄 vgg16_bn.onnx' }).click();
       await panel
         .getByRole('status')
-        .getByText(/vgg16_bn\.onnx can be used: width 1, BatchNorm kept/)
+        .getByText(/vgg16_bn\.onnx can be used: width 1, BatchNorm folded/)
         .waitFor();
       const rows = panel.getByRole('row');
       await rows.filter({ hasText: 'vgg16_bn.onnx' }).getByText('a file on this computer').waitFor();

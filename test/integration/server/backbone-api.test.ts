@@ -109,7 +109,7 @@ test('a picked file: listed by the folder browser, checked, added where it is; b
   assert.equal(entry.source, 'file');
   assert.equal(entry.path, join(dir, 'vgg16_bn.onnx'));
   assert.equal(entry.bytes, bytes.length);
-  assert.match(entry.summary, /^width 1, BatchNorm kept/);
+  assert.match(entry.summary, /^width 1, BatchNorm folded, /);
   assert.ok(entry.present);
   // The same file again: still one entry.
   await client.call('backbones.add', { path: join(dir, 'vgg16_bn.onnx') });
