@@ -103,7 +103,9 @@ test(
       assert.deepEqual(options.slice(0, 1), ['Random weights (train from scratch)']);
       assert.equal(options.length, 3, `both backbones are offered: ${options.join(' | ')}`);
       await startFrom.selectOption({ label: 'Pretrained backbone: vgg16_bn.onnx' });
-      await page.getByText(/^Quick: the backbone stays frozen; .*\(5 epochs at 224 px\)$/).waitFor();
+      await page
+        .getByRole('radio', { name: /^Quick \(5 epochs at 224 px\): the backbone stays frozen; / })
+        .waitFor();
       await page.getByText('Advanced settings').click();
       const size = page.getByLabel('Input size (px)', { exact: true });
       assert.equal(await size.locator('option').first().textContent(), 'preset (224)');
