@@ -13,9 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { validateSpec } from '../../models/core/spec.js';
-import { exportBackboneOnnx } from '../../models/onnx/export.js';
-import { testWeights } from '../helpers/weights.js';
+import { backboneFileBytes } from '../helpers/backbone-file.js';
 import { browserTestsUnavailable, openBrowserSession, pageErrorsOf } from './browser-session.js';
 
 async function look(page: Page, name: string): Promise<void> {
@@ -32,19 +30,11 @@ test(
     const session = await openBrowserSession();
     const { page } = session;
     const pageErrors = pageErrorsOf(page);
-    const spec = validateSpec({
-      inputSize: 32,
-      width: 1,
-      numClasses: 3,
-      attention: true,
-      compatibility: 'pc',
-      normalisation: 'softmax',
-    });
     const models = join(session.dir, 'my-models');
     await mkdir(models, { recursive: true });
-    await writeFile(join(models, 'vgg16_bn.onnx'), exportBackboneOnnx(spec, testWeights(spec, 3)));
+    await writeFile(join(models, 'vgg16_bn.onnx'), backboneFileBytes(3, 3));
     await writeFile(join(models, 'resnet.onnx'), 'not a model');
-    const other = exportBackboneOnnx(spec, testWeights(spec, 4));
+    const other = backboneFileBytes(4, 3);
     const server = createServer((_req, res) => {
       res.writeHead(200, { 'Content-Length': String(other.length) });
       res.end(other);

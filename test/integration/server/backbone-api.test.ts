@@ -11,12 +11,11 @@ import { access, copyFile, readdir, rename, rm, writeFile } from 'node:fs/promis
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { validateSpec } from '../../../models/core/spec.js';
-import { exportBackboneOnnx } from '../../../models/onnx/export.js';
 import type { ApiEvent, BackboneDownloadEvent, RunSummary } from '../../../main/api/index.js';
 import { serveBrowserMode, type BrowserMode } from '../../../main/server/index.js';
 import { tempShapesDataset, writeStubSite } from '../../helpers/shapes-folder.js';
-import { testWeights } from '../../helpers/weights.js';
+import { backboneFileBytes } from '../../helpers/backbone-file.js';
+import { until } from '../../helpers/until.js';
 import { connectNodeClient, type NodeApiConnection } from './node-websocket-transport.js';
 
 let dir: string;
@@ -28,15 +27,6 @@ let bytes: Uint8Array;
 /** Requests to /stall get headers and half the body, then nothing. */
 let base = '';
 
-const spec = validateSpec({
-  inputSize: 32,
-  width: 1,
-  numClasses: 2,
-  attention: true,
-  compatibility: 'pc',
-  normalisation: 'softmax',
-});
-
 before(async () => {
   ({ dir, dataset } = await tempShapesDataset('attnvgg-backbone-api-', {
     classes: 2,
@@ -44,7 +34,7 @@ before(async () => {
     counts: { train: 12, val: 4, test: 4 },
     seed: 5,
   }));
-  bytes = exportBackboneOnnx(spec, testWeights(spec, 8));
+  bytes = backboneFileBytes(8);
   await writeFile(join(dir, 'vgg16_bn.onnx'), bytes);
   await writeFile(join(dir, 'broken.onnx'), Buffer.from('not an onnx model at all'));
   await writeFile(join(dir, 'notes.txt'), 'hello');
@@ -71,16 +61,6 @@ after(async () => {
   await new Promise((r) => http?.close(r));
   await rm(dir, { recursive: true, force: true });
 });
-
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 120_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const downloadEvents = (): BackboneDownloadEvent[] =>
   (conn.events as ApiEvent[]).flatMap((e) => (e.type === 'backbone-download' ? [e.event] : []));

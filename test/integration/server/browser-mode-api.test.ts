@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { ApiEventSchema, type ApiEvent, type RunSummary } from '../../../main/api/index.js';
 import { serveBrowserMode, type BrowserMode } from '../../../main/server/index.js';
 import { tempShapesDataset, writeStubSite } from '../../helpers/shapes-folder.js';
+import { until } from '../../helpers/until.js';
 import { connectNodeClient, type NodeApiConnection } from './node-websocket-transport.js';
 
 let dir: string;
@@ -37,16 +38,6 @@ after(async () => {
   await app?.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 120_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const trainingEvents = (runId: string, type: string) =>
   (conn.events as ApiEvent[]).filter(

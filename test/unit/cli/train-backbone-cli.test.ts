@@ -6,10 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT } from '../../../main/cli/command.js';
-import { validateSpec } from '../../../models/core/spec.js';
-import { exportBackboneOnnx } from '../../../models/onnx/export.js';
+import { backboneFileBytes } from '../../helpers/backbone-file.js';
 import { cli } from '../../helpers/cli.js';
-import { testWeights } from '../../helpers/weights.js';
 import { makeTinyShapes } from '../../integration/training/tiny-run.js';
 
 const root = await mkdtemp(join(tmpdir(), 'attnvgg-train-backbone-cli-'));
@@ -40,16 +38,8 @@ test('train --backbone with a width other than 1.0 is refused before any work', 
 
 test('train --backbone --preset quick trains the heads on cached features', async () => {
   const dataset = await makeTinyShapes(join(root, 'data'));
-  const spec = validateSpec({
-    inputSize: 32,
-    width: 1,
-    numClasses: 2,
-    attention: true,
-    compatibility: 'pc',
-    normalisation: 'softmax',
-  });
   const file = join(root, 'vgg16_bn.onnx');
-  await writeFile(file, exportBackboneOnnx(spec, testWeights(spec, 4)));
+  await writeFile(file, backboneFileBytes(4));
   const runDir = join(root, 'run');
   const r = await cli(
     'train',
