@@ -48,7 +48,7 @@ export const TrainingSettingsSchema = z
     valFraction: z.number().min(0).lt(1),
     checkpointEverySteps: z.number().int().min(0),
     keepMisclassifiedMaps: z.number().int().min(0),
-    /** Stored views per training image when the whole pretrained backbone is frozen (docs/transfer.md). */
+    /** Stored views per training image when frozen pretrained blocks are cached (docs/transfer.md). */
     cachedViews: z.number().int().min(1).max(64),
   })
   .partial();

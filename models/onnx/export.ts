@@ -1,6 +1,7 @@
 // Writes attention-VGG16_bn (DESIGN.md) as an ONNX inference graph straight from the model spec and
 // weights in PyTorch layout: no TensorFlow.js, no Python. BatchNorm is folded into the convolutions.
-// Also writes the backbone alone (the fast transfer path of issue 6 caches its outputs).
+// Also writes the backbone alone, or its blocks 1..4 (the fast transfer path of issue 6 caches their
+// outputs).
 // Pure: imports models/core and the ONNX schema code only; nothing from main/, no runtime.
 
 import {
@@ -56,15 +57,15 @@ function checkInputs(spec: ModelSpec, weights: Weights): void {
   }
 }
 
-/** The backbone sub-graph needs only the conv blocks' tensors (`features.*`); others are ignored. */
-function checkBackboneInputs(spec: ModelSpec, weights: Weights): void {
+/** The backbone sub-graph needs only the tensors of conv blocks 1..lastBlock; others are ignored. */
+function checkBackboneInputs(spec: ModelSpec, weights: Weights, lastBlock: number): void {
   try {
     validateSpec(spec);
   } catch (e) {
     throw new OnnxError('invalid', `Cannot export: ${describeError(e)}`, { cause: e });
   }
   const problems = parameterLayout(spec)
-    .filter((p) => p.block > 0)
+    .filter((p) => p.block > 0 && p.block <= lastBlock)
     .flatMap((p) => {
       const a = weights.get(p.name);
       if (!a) return [`missing ${p.name}`];
@@ -84,11 +85,28 @@ interface BackboneTensors {
   pool5: string;
 }
 
-/** Conv 1..13 with BatchNorm folded, ReLU and the five max-pools; pool5 flattened in (C, H, W) order. */
-function addBackbone(b: GraphBuilder, spec: ModelSpec, weights: Weights): BackboneTensors {
+/** The 2x2 max-pool of stride 2 after conv block `block`. */
+function addMaxPool(b: GraphBuilder, x: string, block: number): string {
+  return b.node('MaxPool', [x], `maxpool${block}`, {
+    kernel_shape: attr.ints([2, 2]),
+    strides: attr.ints([2, 2]),
+  });
+}
+
+/**
+ * Conv 1 up to the last conv of block `lastBlock` with BatchNorm folded and ReLU, and the max-pools between
+ * blocks (not the one after block `lastBlock`). Returns the attention inputs met (conv 7, 10, 13 after
+ * ReLU) and the last ReLU's output.
+ */
+function addConvBlocks(
+  b: GraphBuilder,
+  spec: ModelSpec,
+  weights: Weights,
+  lastBlock: number,
+): { locals: string[]; last: string } {
   const locals: string[] = [];
   let h = INPUT_NAME;
-  for (const c of convLayers(spec)) {
+  for (const c of convLayers(spec).filter((layer) => layer.block <= lastBlock)) {
     const conv = `features.${c.featuresIndex}`;
     const bn = `features.${c.featuresIndex + 1}`;
     const folded = foldBatchNorm(tensor(weights, `${conv}.weight`), tensor(weights, `${conv}.bias`).data, {
@@ -111,15 +129,17 @@ function addBackbone(b: GraphBuilder, spec: ModelSpec, weights: Weights): Backbo
     const tap = [7, 10, 13].indexOf(c.index);
     h = b.node('Relu', [y], tap >= 0 ? BACKBONE_LOCALS[tap] : `relu${c.index}`);
     if (tap >= 0) locals.push(h);
-    if (c.poolAfter)
-      h = b.node('MaxPool', [h], `maxpool${c.block}`, {
-        kernel_shape: attr.ints([2, 2]),
-        strides: attr.ints([2, 2]),
-      });
+    if (c.poolAfter && c.block < lastBlock) h = addMaxPool(b, h, c.block);
   }
+  return { locals, last: h };
+}
+
+/** Conv 1..13 with BatchNorm folded, ReLU and the five max-pools; pool5 flattened in (C, H, W) order. */
+function addBackbone(b: GraphBuilder, spec: ModelSpec, weights: Weights): BackboneTensors {
+  const { locals, last } = addConvBlocks(b, spec, weights, 5);
   const pool5 = b.node(
     'Flatten',
-    [h],
+    [addMaxPool(b, last, 5)],
     BACKBONE_POOL5,
     { axis: attr.int(1) },
     "pool5 flattened in PyTorch's (C, H, W) order",
@@ -308,35 +328,60 @@ export function exportOnnx(spec: ModelSpec, weights: Weights, meta: Record<strin
   return encodeModel(buildOnnxModel(spec, weights, meta));
 }
 
+/** How much of the backbone a sub-graph holds: blocks 1..lastBlock (default 5, the whole backbone). */
+export interface BackboneGraphOptions {
+  /**
+   * 5: outputs `local_1..3` and `pool5`. 4: only `local_1` and `local_2` (conv 7 and 10 after ReLU), for
+   * a cache of frozen blocks 1..4 whose block 5 still trains; block 5's tensors are then not needed.
+   */
+  lastBlock?: 4 | 5;
+}
+
 /** The backbone sub-graph as a ModelProto (what exportBackboneOnnx serialises). */
 export function buildBackboneOnnxModel(
   spec: ModelSpec,
   weights: Weights,
   meta: Record<string, string> = {},
+  options: BackboneGraphOptions = {},
 ): ModelProto {
-  checkBackboneInputs(spec, weights);
+  const lastBlock = options.lastBlock ?? 5;
+  if (lastBlock !== 4 && lastBlock !== 5)
+    throw new OnnxError('invalid', `A backbone sub-graph ends after block 4 or 5, not ${String(lastBlock)}.`);
+  checkBackboneInputs(spec, weights, lastBlock);
   const b = new GraphBuilder();
-  const { pool5 } = addBackbone(b, spec, weights);
   const [s1, s2, s3] = attentionMapSizes(spec);
   const c = [channels(spec, 256), channels(spec, 512), channels(spec, 512)];
   const cells = (spec.inputSize / 32) ** 2;
   const outputs = [
     tensorValueInfo(BACKBONE_LOCALS[0], [BATCH_DIM, c[0], s1, s1], 'conv 7 after ReLU, before projection'),
     tensorValueInfo(BACKBONE_LOCALS[1], [BATCH_DIM, c[1], s2, s2], 'conv 10 after ReLU'),
-    tensorValueInfo(BACKBONE_LOCALS[2], [BATCH_DIM, c[2], s3, s3], 'conv 13 after ReLU'),
-    tensorValueInfo(pool5, [BATCH_DIM, c[2] * cells], 'pool5 flattened in (C, H, W) order'),
   ];
+  if (lastBlock === 5) {
+    const { pool5 } = addBackbone(b, spec, weights);
+    outputs.push(
+      tensorValueInfo(BACKBONE_LOCALS[2], [BATCH_DIM, c[2], s3, s3], 'conv 13 after ReLU'),
+      tensorValueInfo(pool5, [BATCH_DIM, c[2] * cells], 'pool5 flattened in (C, H, W) order'),
+    );
+  } else addConvBlocks(b, spec, weights, lastBlock);
   const doc =
-    'The VGG16_bn backbone of an attnvgg model (BatchNorm folded): the three attention inputs and pool5, ' +
-    'for caching the features of frozen layers.';
+    lastBlock === 5
+      ? 'The VGG16_bn backbone of an attnvgg model (BatchNorm folded): the three attention inputs and pool5, ' +
+        'for caching the features of frozen layers.'
+      : 'Conv blocks 1..4 of the VGG16_bn backbone of an attnvgg model (BatchNorm folded): the attention ' +
+        'inputs l1 and l2, for caching the features of frozen blocks 1..4 while block 5 trains.';
   const graph = b.build('attnvgg_backbone', [inputInfo(spec)], outputs, doc);
   return wrapModel(spec, 'backbone', graph, meta, doc);
 }
 
 /**
- * Writes the backbone sub-graph: outputs `local_1..3` (conv 7/10/13 after ReLU) and `pool5` (flattened).
- * Needs only the `features.*` tensors (an imported pretrained backbone will do); others are ignored.
+ * Writes the backbone sub-graph: outputs `local_1..3` (conv 7/10/13 after ReLU) and `pool5` (flattened),
+ * or with `lastBlock: 4` only `local_1` and `local_2`. Needs only the `features.*` tensors of the blocks
+ * it holds (an imported pretrained backbone will do); others are ignored.
  */
-export function exportBackboneOnnx(spec: ModelSpec, weights: Weights): Uint8Array {
-  return encodeModel(buildBackboneOnnxModel(spec, weights));
+export function exportBackboneOnnx(
+  spec: ModelSpec,
+  weights: Weights,
+  options: BackboneGraphOptions = {},
+): Uint8Array {
+  return encodeModel(buildBackboneOnnxModel(spec, weights, {}, options));
 }

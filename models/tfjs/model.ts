@@ -103,9 +103,25 @@ export class AttentionVgg {
 
   /** Runs conv blocks 1..5; returns the attention inputs and pool5. */
   backbone(x: tf.Tensor4D, options: ForwardOptions): BackboneFeatures {
+    const { taps, pool5 } = this.blocksFrom(1, x, options);
+    return { locals: taps as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D], pool5 };
+  }
+
+  /**
+   * Runs conv blocks `firstBlock`..5 on `input`, which is the image for block 1 and otherwise what block
+   * `firstBlock` reads: the max-pooled output of block firstBlock - 1. Returns the attention inputs
+   * computed on the way (those of blocks >= firstBlock, in order) and pool5. The entry point of the
+   * cached transfer path, which has the earlier blocks' outputs already (main/services/transfer).
+   */
+  blocksFrom(
+    firstBlock: number,
+    input: tf.Tensor4D,
+    options: ForwardOptions,
+  ): { taps: tf.Tensor4D[]; pool5: tf.Tensor2D } {
     const taps: tf.Tensor4D[] = [];
-    let h = x;
+    let h = input;
     for (const c of convLayers(this.spec)) {
+      if (c.block < firstBlock) continue;
       const conv = `features.${c.featuresIndex}`;
       const bn = `features.${c.featuresIndex + 1}`;
       h = tf.conv2d(h, this.variable(`${conv}.weight`) as tf.Tensor4D, 1, 'same');
@@ -117,7 +133,7 @@ export class AttentionVgg {
       if (c.poolAfter) h = tf.maxPool(h, 2, 2, 'valid');
     }
     const pool5 = tf.reshape(tf.transpose(h, [0, 3, 1, 2]), [h.shape[0], -1]) as tf.Tensor2D;
-    return { locals: taps as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D], pool5 };
+    return { taps, pool5 };
   }
 
   /** The part after the backbone: g, attention and the classifier head. */

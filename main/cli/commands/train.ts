@@ -57,9 +57,11 @@ export const BACKBONE_OPTIONS_HELP = `Pretrained backbone (docs/transfer.md):
                          The width is 1.0 and the presets become: quick (the default) = blocks 1-5
                          frozen, only the attention heads and classifier train, on backbone features
                          computed once (Adam, lr 1e-3, batch 32, 5 epochs); balanced = blocks 1-4
-                         frozen; full = nothing frozen
-  --cached-views N       with blocks 1-5 frozen: views stored per training image, view 0 plain, the
-                         others augmented (default 1; memory and caching time grow with N)`;
+                         frozen, their features computed once, block 5 fine-tuned; full = nothing
+                         frozen; the input size defaults to 224
+  --cached-views N       with blocks 1-5 or 1-4 frozen (quick, balanced): views stored per training
+                         image, view 0 plain, the others augmented (default 1; memory and caching time
+                         grow with N)`;
 
 export const TRAINING_OPTIONS_HELP = `Training options:
   --out, -o DIR          run folder to create (default: runs/<date-time> under the current folder)

@@ -48,7 +48,7 @@ export interface TrainingConfig {
    * `features.*` replace the initial backbone of a new run; null or absent = train from scratch.
    */
   backbone?: string | null;
-  /** Stored views per training image when the whole backbone is frozen and cached (docs/transfer.md). */
+  /** Stored views per training image when frozen backbone blocks are cached (1..5 or 1..4; docs/transfer.md). */
   cachedViews: number;
   /** In-memory budget of the feature cache in bytes (default: the cache's own, 2 GiB). */
   featureCacheMemoryBytes?: number;

@@ -223,14 +223,12 @@ async function runLoop(
     labelSmoothing: config.labelSmoothing,
     intraOpThreads: options.onnxThreads,
   };
-  // A frozen pretrained backbone: its features are computed once (feature caches) and only the heads
-  // train, in TensorFlow.js; otherwise the chosen engine trains the full model from these weights.
+  // A pretrained backbone with blocks 1..5 or 1..4 frozen: their outputs are computed once (feature
+  // caches) and the rest (the heads, and block 5 with 4 frozen blocks) trains in TensorFlow.js;
+  // otherwise the chosen engine trains the full model from these weights.
   const heads: HeadTrainingEngine | null = usesFeatureCache(config) ? createHeadTrainingEngine(setup) : null;
   const engine: TrainingEngine = heads ?? (await createTrainingEngine(choice, setup));
-  if (heads)
-    choice.reasons.push(
-      'the whole pretrained backbone is frozen: its features are computed once on onnxruntime and the heads train in TensorFlow.js on them',
-    );
+  if (heads) choice.reasons.push(heads.reason);
   record.backend = engine.backend;
   record.engine = engine.name;
   record.engineReasons = choice.reasons;

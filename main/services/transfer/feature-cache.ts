@@ -1,13 +1,14 @@
-// The fast path for a frozen backbone: when conv blocks 1..5 are frozen (their BatchNorm on running
+// The fast path for a frozen backbone: when conv blocks 1..k are frozen (their BatchNorm on running
 // statistics), what they compute for an image never changes between epochs. This module computes it once
 // per image and augmented view with onnxruntime-node on the exported backbone sub-graph
-// (models/onnx/export.ts exportBackboneOnnx): the three attention inputs l1, l2, l3 (conv 7, 10, 13 after
-// ReLU) and pool5, stores them in half precision in memory up to a limit and in files in a workspace
-// folder beyond it (with a size limit, written atomically), and serves them as batches for the head
-// trainer (head-trainer.ts). View 0 of each image is the plain centre crop; views 1..V-1 are augmented
-// with streams seeded per (seed, view, image), so a rebuilt cache holds the same pictures. Trade-offs:
-// docs/transfer.md. Must not import electron or anything from main/electron, main/server, main/cli or
-// renderer.
+// (models/onnx/export.ts exportBackboneOnnx), stores it in half precision in memory up to a limit and in
+// files in a workspace folder beyond it (with a size limit, written atomically), and serves it as batches
+// for the head trainer (head-trainer.ts). With k = 5 it caches the three attention inputs l1, l2, l3
+// (conv 7, 10, 13 after ReLU) and pool5; with k = 4 only l1 and l2 (conv 7 and 10 after ReLU, before
+// pooling), from which the trainer computes block 5 itself (pool4 is the max-pool of l2). View 0 of each
+// image is the plain centre crop; views 1..V-1 are augmented with streams seeded per (seed, view, image),
+// so a rebuilt cache holds the same pictures. Trade-offs: docs/transfer.md. Must not import electron or
+// anything from main/electron, main/server, main/cli or renderer.
 
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,7 +39,10 @@ export interface FeatureCacheOptions extends NormaliseOptions {
   spec: ModelSpec;
   /** The frozen backbone's `features.*` tensors (PyTorch layout), e.g. from loadBackboneWeights. */
   backbone: Weights;
-  /** Conv blocks frozen; only 5 (the whole backbone, the "quick" preset) is cached. */
+  /**
+   * Conv blocks frozen (default 5, the whole backbone: the "quick" preset). 4 (the "balanced" preset)
+   * caches l1 and l2 only; block 5 trains on them. Other values are refused.
+   */
   frozenBlocks?: number;
   /** Stored views per image (default 1: no augmentation). View 0 is never augmented. */
   views?: number;
@@ -65,16 +69,25 @@ export interface FeatureCacheOptions extends NormaliseOptions {
   signal?: AbortSignal;
 }
 
-/** One level's tensor shape without the batch dimension: NHWC for locals, [D] for pool5. */
+/** The frozen blocks a cache can hold the outputs of. */
+export type CachedFrozenBlocks = 4 | 5;
+
+/** The cached tensors' shapes without the batch dimension: NHWC for locals, [D] for pool5. */
 export interface FeatureShapes {
-  locals: [[number, number, number], [number, number, number], [number, number, number]];
-  pool5: number;
+  /** l1, l2, l3 with 5 frozen blocks; l1, l2 with 4. */
+  locals: [number, number, number][];
+  /** With 5 frozen blocks only. */
+  pool5?: number;
 }
 
-/** A batch of cached features, NHWC float32, ready for tf.tensor / AttentionVgg.attend(). */
+/**
+ * A batch of cached features, NHWC float32, ready for tf.tensor / AttentionVgg.attend(): with 5 frozen
+ * blocks l1, l2, l3 and pool5; with 4, l1 and l2 only (no pool5).
+ */
 export interface FeatureBatch {
-  locals: [NamedArray, NamedArray, NamedArray];
-  pool5: NamedArray;
+  frozenBlocks: CachedFrozenBlocks;
+  locals: NamedArray[];
+  pool5?: NamedArray;
   labels: Int32Array;
   size: number;
 }
@@ -90,6 +103,7 @@ export interface FeatureCacheStats {
 
 export interface FeatureCache {
   readonly spec: ModelSpec;
+  readonly frozenBlocks: CachedFrozenBlocks;
   readonly shapes: FeatureShapes;
   /** Images kept (files that failed to decode are left out and reported through onSkip). */
   readonly count: number;
@@ -113,24 +127,32 @@ export interface FeatureCache {
   dispose(): Promise<void>;
 }
 
-export function featureShapes(spec: ModelSpec): FeatureShapes {
+export function featureShapes(spec: ModelSpec, frozenBlocks: CachedFrozenBlocks = 5): FeatureShapes {
   const [s1, s2, s3] = attentionMapSizes(spec);
   const c256 = channels(spec, 256);
   const c512 = channels(spec, 512);
-  return {
-    locals: [
-      [s1, s1, c256],
-      [s2, s2, c512],
-      [s3, s3, c512],
-    ],
-    pool5: c512 * (spec.inputSize / 32) ** 2,
-  };
+  const l1l2: [number, number, number][] = [
+    [s1, s1, c256],
+    [s2, s2, c512],
+  ];
+  if (frozenBlocks === 4) return { locals: l1l2 };
+  return { locals: [...l1l2, [s3, s3, c512]], pool5: c512 * (spec.inputSize / 32) ** 2 };
 }
 
-/** Values stored per view: l1 + l2 + l3 + pool5. */
-export function valuesPerView(spec: ModelSpec): number {
-  const s = featureShapes(spec);
-  return s.locals.reduce((n, [h, w, c]) => n + h * w * c, 0) + s.pool5;
+/** Values stored per view: l1 + l2 + l3 + pool5 with 5 frozen blocks, l1 + l2 with 4. */
+export function valuesPerView(spec: ModelSpec, frozenBlocks: CachedFrozenBlocks = 5): number {
+  const s = featureShapes(spec, frozenBlocks);
+  return s.locals.reduce((n, [h, w, c]) => n + h * w * c, 0) + (s.pool5 ?? 0);
+}
+
+/** The frozen blocks of the options, checked: 4 or 5 (default 5). */
+function cachedFrozenBlocks(frozenBlocks: number | undefined): CachedFrozenBlocks {
+  const k = frozenBlocks ?? 5;
+  if (k !== 4 && k !== 5)
+    throw new FeatureCacheError(
+      `Only frozen blocks 1..4 or 1..5 are cached; got ${frozenBlocks}. Train with the full model instead.`,
+    );
+  return k;
 }
 
 /** NCHW [n, c, h, w] slice of image k -> NHWC, written into `out` at `offset`. */
@@ -160,16 +182,13 @@ export async function buildFeatureCache(
 ): Promise<FeatureCache> {
   const started = performance.now();
   const spec = validateSpec(options.spec);
-  if ((options.frozenBlocks ?? 5) !== 5)
-    throw new FeatureCacheError(
-      `Only a fully frozen backbone (5 blocks) is cached; got ${options.frozenBlocks}. Train with the full model instead.`,
-    );
+  const frozenBlocks = cachedFrozenBlocks(options.frozenBlocks);
   const views = options.views ?? 1;
   if (!Number.isInteger(views) || views < 1)
     throw new FeatureCacheError(`views must be a whole number of at least 1, got ${views}.`);
   const precision = options.precision ?? 'float16';
   const bytesPerValue = precision === 'float16' ? 2 : 4;
-  const perView = valuesPerView(spec);
+  const perView = valuesPerView(spec, frozenBlocks);
   const viewBytes = perView * bytesPerValue;
   const memoryLimit = options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES;
   const diskLimit = options.spillDir ? (options.diskLimitBytes ?? DEFAULT_DISK_LIMIT_BYTES) : 0;
@@ -181,7 +200,8 @@ export async function buildFeatureCache(
         `(${formatBytes(memoryLimit)}) plus the disk limit (${formatBytes(diskLimit)}${options.spillDir ? '' : ': no spill folder given'}). ` +
         'Use fewer views or a smaller input size, or raise the limits.',
     );
-  const shapes = featureShapes(spec);
+  const shapes = featureShapes(spec, frozenBlocks);
+  const localSizes = shapes.locals.map(([h, w, c]) => h * w * c);
   const size = spec.inputSize;
   const decode: DecodeOptions = { ...options.decode, size };
   const augment = options.augment ?? { flip: true };
@@ -240,11 +260,12 @@ export async function buildFeatureCache(
   };
 
   const session = await openOnnxSession(
-    exportBackboneOnnx(spec, options.backbone),
+    exportBackboneOnnx(spec, options.backbone, { lastBlock: frozenBlocks }),
     options.threads ? { intraOpThreads: options.threads } : {},
   );
   try {
-    const outputs = [...BACKBONE_LOCALS, BACKBONE_POOL5];
+    const localNames = BACKBONE_LOCALS.slice(0, shapes.locals.length);
+    const outputs = shapes.pool5 === undefined ? localNames : [...localNames, BACKBONE_POOL5];
     const perImage = size * size * 3;
     // Decoding of chunk k+1 overlaps onnxruntime's work on chunk k.
     const chunks: number[][] = [];
@@ -286,13 +307,13 @@ export async function buildFeatureCache(
         const values = new Float32Array(perView);
         for (let k = 0; k < good.length; k++) {
           let offset = 0;
-          for (let level = 0; level < 3; level++) {
-            toNhwc(result[BACKBONE_LOCALS[level]], k, values, offset);
-            const [h, w, ch] = shapes.locals[level];
-            offset += h * w * ch;
-          }
-          const p5 = result[BACKBONE_POOL5].data;
-          values.set(p5.subarray(k * shapes.pool5, (k + 1) * shapes.pool5), offset);
+          localNames.forEach((name, level) => {
+            toNhwc(result[name], k, values, offset);
+            offset += localSizes[level];
+          });
+          const p5 = shapes.pool5;
+          if (p5 !== undefined)
+            values.set(result[BACKBONE_POOL5].data.subarray(k * p5, (k + 1) * p5), offset);
           await store((firstSlot + k) * views + view, values);
         }
         done += good.length;
@@ -307,7 +328,6 @@ export async function buildFeatureCache(
   }
   const buildMs = performance.now() - started;
   const labels = Int32Array.from(kept, (i) => items[i].classIndex);
-  const sizes = shapes.locals.map(([h, w, c]) => h * w * c);
 
   const read = async (slot: number): Promise<Stored> => {
     const m = memory[slot];
@@ -321,11 +341,12 @@ export async function buildFeatureCache(
 
   const batch = async (entries: readonly { image: number; view: number }[]): Promise<FeatureBatch> => {
     const n = entries.length;
-    const locals = shapes.locals.map(([h, w, c]) => ({
+    const locals: NamedArray[] = shapes.locals.map(([h, w, c]) => ({
       shape: [n, h, w, c],
       data: new Float32Array(n * h * w * c),
-    })) as [NamedArray, NamedArray, NamedArray];
-    const pool5 = { shape: [n, shapes.pool5], data: new Float32Array(n * shapes.pool5) };
+    }));
+    const p5 = shapes.pool5;
+    const pool5 = p5 === undefined ? undefined : { shape: [n, p5], data: new Float32Array(n * p5) };
     const stored = await Promise.all(
       entries.map(({ image, view }) => {
         if (!(image >= 0 && image < kept.length && view >= 0 && view < views))
@@ -333,18 +354,20 @@ export async function buildFeatureCache(
         return read(image * views + view);
       }),
     );
+    const unpack = (data: Stored, out: Float32Array, at: number, offset: number, length: number): void => {
+      if (data instanceof Uint16Array) fromHalf(data, out, at, offset, length);
+      else out.set(data.subarray(offset, offset + length), at);
+    };
     stored.forEach((data, k) => {
       let offset = 0;
-      for (let level = 0; level < 3; level++) {
-        if (data instanceof Uint16Array)
-          fromHalf(data, locals[level].data, k * sizes[level], offset, sizes[level]);
-        else locals[level].data.set(data.subarray(offset, offset + sizes[level]), k * sizes[level]);
-        offset += sizes[level];
-      }
-      if (data instanceof Uint16Array) fromHalf(data, pool5.data, k * shapes.pool5, offset, shapes.pool5);
-      else pool5.data.set(data.subarray(offset, offset + shapes.pool5), k * shapes.pool5);
+      locals.forEach((local, level) => {
+        unpack(data, local.data, k * localSizes[level], offset, localSizes[level]);
+        offset += localSizes[level];
+      });
+      if (pool5 && p5 !== undefined) unpack(data, pool5.data, k * p5, offset, p5);
     });
-    return { locals, pool5, labels: Int32Array.from(entries, (e) => labels[e.image]), size: n };
+    const labelsOf = Int32Array.from(entries, (e) => labels[e.image]);
+    return { frozenBlocks, locals, ...(pool5 ? { pool5 } : {}), labels: labelsOf, size: n };
   };
 
   async function* epoch(o: { epoch: number; batchSize: number; seed?: number; shuffle?: boolean }) {
@@ -366,6 +389,7 @@ export async function buildFeatureCache(
 
   return {
     spec,
+    frozenBlocks,
     shapes,
     count: kept.length,
     views,

@@ -1,7 +1,10 @@
-// Trains the part of attention-VGG16_bn after a frozen backbone (attention estimators u, the l1
-// projection, g and the classifier head) on cached backbone features (feature-cache.ts) in TensorFlow.js,
-// through attendCached (AttentionVgg.attend() with the l1 projection reassociated). One step here equals one step of the full model with freezeBlocks = 5
-// on the same images (same loss, same gradients, same update; tested), without running the 13 convs.
+// Trains the part of attention-VGG16_bn after frozen conv blocks on their cached outputs (feature-cache.ts)
+// in TensorFlow.js: with blocks 1..5 frozen the heads (attention estimators u, the l1 projection, g and the
+// classifier head); with blocks 1..4 frozen also block 5 (conv 11-13 and their BatchNorm, on batch
+// statistics in training as in the full model), which runs here on the max-pool of the cached l2. The
+// heads go through attendCached (AttentionVgg.attend() with the l1 projection reassociated). One step
+// here equals one step of the full model with the same frozen blocks on the same images (same loss, same
+// gradients, same update, same BatchNorm running averages; tested), without running the frozen convs.
 // The recipe's defaults: Adam, lr 1e-3, batch 32 (BENCHMARKS.md, the transfer recipe).
 // Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 
@@ -13,10 +16,11 @@ import { initWeights, type Weights } from '../../../models/core/weights.js';
 import { Optimizer, type StepHyper } from '../../../models/train/optimizer.js';
 import { crossEntropy, type TrainStepResult } from '../../../models/train/step.js';
 import { AttentionVgg, type BackboneFeatures } from '../../../models/tfjs/model.js';
-import type { FeatureBatch, FeatureCache } from './feature-cache.js';
+import type { CachedFrozenBlocks, FeatureBatch, FeatureCache } from './feature-cache.js';
+import { constantTimes, constantTimesColumn, constantTimesColumns, product } from './transposed-products.js';
 
-/** The whole backbone is frozen on this path. */
-export const HEAD_FROZEN_BLOCKS = 5;
+/** Frozen blocks this path trains after: 5 (the heads only) or 4 (block 5 and the heads). */
+export const CACHED_FROZEN_BLOCKS: readonly CachedFrozenBlocks[] = [4, 5];
 
 export const HEAD_RECIPE = { optimizer: 'adam', lr: 1e-3, batchSize: 32, epochs: 5 } as const;
 
@@ -37,78 +41,6 @@ export function createHeadOptimizer(options: { weightDecay?: number } = {}): Opt
   return new Optimizer({ name: 'adam', weightDecay: options.weightDecay ?? 0 });
 }
 
-// Matrix products whose gradients avoid the wasm backend's BatchMatMul with a transposed first operand,
-// which runs about 50x slower than an explicit transpose followed by a plain product (measured here:
-// pool5^T [8192 x 32] x dg [32 x 512]: 377 ms against 7.5 ms). Constant operands (the cached features)
-// get no gradient. Tensors used in a gradient are saved through `save`, as tfjs requires.
-
-type CustomForward = (
-  inputs: tf.Tensor[],
-  save: tf.GradSaveFunc,
-) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[] };
-
-/** tf.customGrad with the inputs as an array and the save function apart. */
-function custom(forward: CustomForward): (...inputs: tf.Tensor[]) => tf.Tensor {
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =>
-    forward(args.slice(0, -1) as tf.Tensor[], args[args.length - 1] as tf.GradSaveFunc),
-  );
-  return (...inputs) => f(...inputs);
-}
-
-/** x w for a constant x [m, k] and a trainable w [k, n]. */
-function constantTimes(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
-  const f = custom(([wv], save) => {
-    save([x]);
-    return {
-      value: tf.matMul(x, wv as tf.Tensor2D),
-      gradFunc: (dy, saved) => tf.matMul(tf.transpose(saved[0] as tf.Tensor2D), dy as tf.Tensor2D),
-    };
-  });
-  return f(w) as tf.Tensor2D;
-}
-
-/** x v for a constant x [m, k] and a trainable column v [k, 1]: v's gradient is dy^T x, no transpose. */
-function constantTimesColumn(x: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D {
-  const [m, k] = x.shape;
-  const f = custom(([vv], save) => {
-    save([x]);
-    return {
-      value: tf.matMul(x, vv as tf.Tensor2D),
-      gradFunc: (dy, saved) => tf.reshape(tf.matMul(tf.reshape(dy, [1, m]), saved[0] as tf.Tensor2D), [k, 1]),
-    };
-  });
-  return f(v) as tf.Tensor2D;
-}
-
-/** l v per image for constant l [n, p, k] and trainable v [n, k, 1]: v's gradient is dy^T l. */
-function constantTimesColumns(l: tf.Tensor3D, v: tf.Tensor3D): tf.Tensor3D {
-  const [n, p, k] = l.shape;
-  const f = custom(([vv], save) => {
-    save([l]);
-    return {
-      value: tf.matMul(l, vv as tf.Tensor3D),
-      gradFunc: (dy, saved) =>
-        tf.reshape(tf.matMul(tf.reshape(dy, [n, 1, p]), saved[0] as tf.Tensor3D), [n, k, 1]),
-    };
-  });
-  return f(v) as tf.Tensor3D;
-}
-
-/** a b for two trainable 2-D operands, both gradients through explicit transposes. */
-function product(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  const f = custom(([av, bv], save) => {
-    save([av, bv]);
-    return {
-      value: tf.matMul(av as tf.Tensor2D, bv as tf.Tensor2D),
-      gradFunc: (dy, saved) => [
-        tf.matMul(dy as tf.Tensor2D, tf.transpose(saved[1] as tf.Tensor2D)),
-        tf.matMul(tf.transpose(saved[0] as tf.Tensor2D), dy as tf.Tensor2D),
-      ],
-    };
-  });
-  return f(a, b) as tf.Tensor2D;
-}
-
 /**
  * True when g cannot affect the output: with pc compatibility and softmax attention <u, g> is the same at
  * every position and cancels in the softmax (models/README.md), and the head reads only the attended
@@ -127,21 +59,27 @@ export function globalFeatureIsInert(spec: ModelSpec): boolean {
  * In the pc/softmax variant the constant <u, g> is left out (it cancels; globalFeatureIsInert). Same
  * logits, same gradients up to float rounding (tested against the full model). Layouts are the model's
  * TF ones (project [in, out], u [C, 1], g [D, C], head [3C, classes]).
+ *
+ * The first `cachedLevels` locals (and pool5 when all three are) are cached constants, which get no
+ * gradient; the others (l3 and pool5 when block 5 trains) were computed from trainable tensors here.
  */
-export function attendCached(model: AttentionVgg, features: BackboneFeatures): tf.Tensor2D {
+export function attendCached(model: AttentionVgg, features: BackboneFeatures, cachedLevels = 3): tf.Tensor2D {
   const spec = model.spec;
   if (!spec.attention) return model.attend(features).logits;
   const inert = globalFeatureIsInert(spec);
+  const gWeight = model.variable('g.weight') as tf.Tensor2D;
   const g = inert
     ? undefined
     : (tf.add(
-        constantTimes(features.pool5, model.variable('g.weight') as tf.Tensor2D),
+        cachedLevels >= 3 ? constantTimes(features.pool5, gWeight) : product(features.pool5, gWeight),
         model.variable('g.bias'),
       ) as tf.Tensor2D);
-  const hasProjection = model.trainableVariables(HEAD_FROZEN_BLOCKS).has('project.weight');
+  // (Every tensor but the backbone's trains: block 5 is the last block, so this lists the head tensors.)
+  const hasProjection = model.trainableVariables(5).has('project.weight');
   const attended = features.locals.map((local, level) => {
     const [n, h, w, cIn] = local.shape;
     const positions = h * w;
+    const cached = level < cachedLevels;
     const project =
       level === 0 && hasProjection ? (model.variable('project.weight') as tf.Tensor2D) : undefined;
     const l = tf.reshape(local, [n, positions, cIn]) as tf.Tensor3D;
@@ -150,18 +88,23 @@ export function attendCached(model: AttentionVgg, features: BackboneFeatures): t
       const u = model.variable(`u.${level}.weight`) as tf.Tensor2D; // [C, 1]
       const uIn = project ? product(project, u) : u; // P^T u in PyTorch terms: [cIn, 1]
       const l2 = tf.reshape(local, [n * positions, cIn]) as tf.Tensor2D;
-      const lu = tf.reshape(constantTimesColumn(l2, uIn), [n, positions]) as tf.Tensor2D;
+      const lu = tf.reshape(cached ? constantTimesColumn(l2, uIn) : product(l2, uIn), [
+        n,
+        positions,
+      ]) as tf.Tensor2D;
       scores = g ? (tf.add(lu, product(g, u)) as tf.Tensor2D) : lu;
     } else {
       const gv = g as tf.Tensor2D;
       const gIn = project ? product(gv, tf.transpose(project)) : gv; // [n, cIn]
-      scores = tf.reshape(constantTimesColumns(l, tf.reshape(gIn, [n, cIn, 1])), [
+      const gColumn = tf.reshape(gIn, [n, cIn, 1]) as tf.Tensor3D;
+      scores = tf.reshape(cached ? constantTimesColumns(l, gColumn) : product(l, gColumn), [
         n,
         positions,
       ]) as tf.Tensor2D;
     }
     const a = spec.normalisation === 'softmax' ? tf.softmax(scores) : tf.sigmoid(scores);
-    let ga = tf.reshape(tf.matMul(tf.reshape(a, [n, 1, positions]), l), [n, cIn]) as tf.Tensor2D;
+    const aRow = tf.reshape(a, [n, 1, positions]) as tf.Tensor3D;
+    let ga = tf.reshape(cached ? tf.matMul(aRow, l) : product(aRow, l), [n, cIn]) as tf.Tensor2D;
     if (project) ga = product(ga, project);
     if (spec.normalisation === 'sigmoid') ga = tf.div(ga, positions);
     return ga;
@@ -172,9 +115,15 @@ export function attendCached(model: AttentionVgg, features: BackboneFeatures): t
   ) as tf.Tensor2D;
 }
 
-/** The head tensors trained on cached features, by parameter name (g left out when it is inert). */
-export function headParameters(model: AttentionVgg): Map<string, tf.Variable> {
-  const params = model.trainableVariables(HEAD_FROZEN_BLOCKS);
+/**
+ * The tensors trained on cached features after `frozenBlocks` frozen blocks, by parameter name: the heads
+ * (g left out when it is inert), and block 5's conv and BatchNorm weights when only blocks 1..4 are frozen.
+ */
+export function headParameters(
+  model: AttentionVgg,
+  frozenBlocks: CachedFrozenBlocks = 5,
+): Map<string, tf.Variable> {
+  const params = model.trainableVariables(frozenBlocks);
   if (globalFeatureIsInert(model.spec)) {
     params.delete('g.weight');
     params.delete('g.bias');
@@ -182,35 +131,77 @@ export function headParameters(model: AttentionVgg): Map<string, tf.Variable> {
   return params;
 }
 
+/** A batch's cached tensors: l1, l2 (and l3, pool5 with 5 frozen blocks). */
+export interface CachedTensors {
+  locals: tf.Tensor4D[];
+  pool5?: tf.Tensor2D;
+}
+
 /** The batch's features as tensors (caller disposes, or call inside tf.tidy). */
-export function featureTensors(batch: FeatureBatch): BackboneFeatures {
+export function featureTensors(batch: FeatureBatch): CachedTensors {
   const t4 = (a: FeatureBatch['locals'][number]) =>
     tf.tensor4d(a.data, a.shape as [number, number, number, number], 'float32');
   return {
-    locals: [t4(batch.locals[0]), t4(batch.locals[1]), t4(batch.locals[2])],
-    pool5: tf.tensor2d(batch.pool5.data, batch.pool5.shape as [number, number], 'float32'),
+    locals: batch.locals.map(t4),
+    ...(batch.pool5
+      ? { pool5: tf.tensor2d(batch.pool5.data, batch.pool5.shape as [number, number], 'float32') }
+      : {}),
   };
 }
 
 /**
- * Loss and gradients of the trainable head tensors (by parameter name) on cached features, without
- * applying them. The caller disposes the gradients.
+ * What AttentionVgg.backbone() would give, from a batch's cached tensors. With 5 frozen blocks they are
+ * all of it. With 4, block 5 runs here on pool4 = max-pool of the cached l2 (conv 10 after ReLU, before
+ * pooling: what block 5 reads in the full model) and gives l3 and pool5; in training its BatchNorm uses
+ * batch statistics and records them for the running averages (model.commitBatchStats() or
+ * discardBatchStats() afterwards), otherwise running statistics.
+ */
+export function completeFeatures(
+  model: AttentionVgg,
+  cached: CachedTensors,
+  frozenBlocks: CachedFrozenBlocks,
+  training: boolean,
+): BackboneFeatures {
+  const [l1, l2, l3] = cached.locals;
+  if (frozenBlocks === 5) {
+    if (!l3 || !cached.pool5) throw new Error('A cache of 5 frozen blocks holds l1, l2, l3 and pool5.');
+    return { locals: [l1, l2, l3], pool5: cached.pool5 };
+  }
+  const pool4 = tf.maxPool(l2, 2, 2, 'valid');
+  const block5 = model.blocksFrom(5, pool4, { training, frozenBlocks });
+  return { locals: [l1, l2, block5.taps[0]], pool5: block5.pool5 };
+}
+
+/** The logits of a batch of cached features (see completeFeatures and attendCached). */
+function cachedLogits(model: AttentionVgg, batch: FeatureBatch, cached: CachedTensors, training: boolean) {
+  return attendCached(
+    model,
+    completeFeatures(model, cached, batch.frozenBlocks, training),
+    cached.locals.length,
+  );
+}
+
+/**
+ * Loss and gradients of the tensors trained on cached features (headParameters, by parameter name),
+ * without applying them. The caller disposes the gradients. With 4 frozen blocks the forward leaves block
+ * 5's batch statistics pending on the model: trainHeadStep commits them; other callers call
+ * model.discardBatchStats() (or commitBatchStats()).
  */
 export function headGradients(
   model: AttentionVgg,
   batch: FeatureBatch,
   labelSmoothing = 0,
 ): { loss: number; correct: number; grads: Map<string, tf.Tensor> } {
-  const params = headParameters(model);
+  const params = headParameters(model, batch.frozenBlocks);
   const names = [...params.keys()];
   const list = [...params.values()];
   const byVariable = new Map(list.map((v, i) => [v.name, names[i]]));
-  const features = featureTensors(batch);
+  const cached = featureTensors(batch);
   const labels = tf.tensor1d(batch.labels, 'int32');
   let correct = 0;
   try {
     const { value, grads } = tf.variableGrads(() => {
-      const logits = attendCached(model, features);
+      const logits = cachedLogits(model, batch, cached, true);
       correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')).dataSync()[0]);
       return crossEntropy(logits, labels, labelSmoothing);
     }, list);
@@ -219,14 +210,18 @@ export function headGradients(
     const named = new Map<string, tf.Tensor>();
     for (const [varName, g] of Object.entries(grads)) named.set(byVariable.get(varName) as string, g);
     return { loss, correct, grads: named };
+  } catch (error) {
+    model.discardBatchStats();
+    throw error;
   } finally {
-    tf.dispose([...features.locals, features.pool5, labels]);
+    tf.dispose([...cached.locals, ...(cached.pool5 ? [cached.pool5] : []), labels]);
   }
 }
 
 /**
- * One training step of the heads on a batch of cached features: what the training loop calls per step
- * when the backbone is frozen and cached. A non-finite loss leaves the weights untouched. No tensors leak.
+ * One training step on a batch of cached features (the heads, and block 5 with 4 frozen blocks, whose
+ * BatchNorm running averages are updated as trainStep does): what the training loop calls per step on
+ * the cached path. A non-finite loss leaves the weights and statistics untouched. No tensors leak.
  */
 export function trainHeadStep(
   model: AttentionVgg,
@@ -236,7 +231,10 @@ export function trainHeadStep(
 ): TrainStepResult {
   const { loss, correct, grads } = headGradients(model, batch, options.labelSmoothing ?? 0);
   try {
-    if (Number.isFinite(loss)) optimizer.apply(headParameters(model), grads, options.hyper);
+    if (Number.isFinite(loss)) {
+      optimizer.apply(headParameters(model, batch.frozenBlocks), grads, options.hyper);
+      model.commitBatchStats();
+    } else model.discardBatchStats();
   } finally {
     tf.dispose([...grads.values()]);
   }
@@ -249,7 +247,7 @@ export interface HeadEvaluation {
   count: number;
 }
 
-/** Mean loss and accuracy over every image of a cache (view 0), in inference mode. */
+/** Mean loss and accuracy over every image of a cache (view 0), in inference mode (running statistics). */
 export async function evaluateHead(
   model: AttentionVgg,
   cache: FeatureCache,
@@ -264,9 +262,8 @@ export async function evaluateHead(
     }));
     const batch = await cache.batch(entries);
     tf.tidy(() => {
-      const features = featureTensors(batch);
       const labels = tf.tensor1d(batch.labels, 'int32');
-      const logits = attendCached(model, features);
+      const logits = cachedLogits(model, batch, featureTensors(batch), false);
       loss += crossEntropy(logits, labels).dataSync()[0] * batch.size;
       correct += tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')).dataSync()[0];
     });

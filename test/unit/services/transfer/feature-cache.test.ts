@@ -1,6 +1,7 @@
 // The feature cache: onnxruntime's backbone features equal TF.js's frozen backbone on the same images,
 // half precision stays within its rounding bound, spilling to disk changes nothing, views are seeded,
-// limits are checked up front, bad files are skipped, and epochs visit every image once.
+// limits are checked up front, bad files are skipped, and epochs visit every image once. With 4 frozen
+// blocks only l1 and l2 are cached.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,7 +50,7 @@ test('cached features (float32) equal the TF.js frozen backbone on the same imag
       const err = relativeError(got.locals[level].data, l.dataSync());
       assert.ok(err < 1e-4, `l${level + 1}: relative error ${err.toExponential(2)}`);
     });
-    const err = relativeError(got.pool5.data, f.pool5.dataSync());
+    const err = relativeError(got.pool5!.data, f.pool5.dataSync());
     assert.ok(err < 1e-4, `pool5: relative error ${err.toExponential(2)}`);
   });
   model.discardBatchStats();
@@ -78,12 +79,12 @@ test('half precision is within its rounding bound, and spilled views read back t
     assert.ok(worst > 0, 'half precision is really used');
   }
   // The half-precision cache holds exactly the float32 features rounded to half precision.
-  assert.deepEqual(b.pool5.data, fromHalf(toHalf(a.pool5.data)));
+  assert.deepEqual(b.pool5!.data, fromHalf(toHalf(a.pool5!.data)));
   assert.deepEqual(b.locals[0].data, fromHalf(toHalf(a.locals[0].data)));
   const inMemory = await buildFeatureCache(items, base);
   const c = await inMemory.batch(all(10));
   assert.deepEqual(c.locals[2].data, b.locals[2].data, 'spilled and in-memory views are identical');
-  assert.deepEqual(c.pool5.data, b.pool5.data);
+  assert.deepEqual(c.pool5!.data, b.pool5!.data);
   await f16.dispose();
   assert.equal(existsSync(join(spillDir, folder)), false, 'dispose deletes the spilled files');
   await Promise.all([f32.dispose(), inMemory.dispose()]);
@@ -95,7 +96,7 @@ test('augmented views are seeded: view 0 is plain, others differ and rebuild ide
   const two = await buildFeatureCache(items.slice(0, 4), options);
   const plain = await buildFeatureCache(items.slice(0, 4), base);
   const v0 = await one.batch(all(4, 0));
-  assert.deepEqual(v0.pool5.data, (await plain.batch(all(4, 0))).pool5.data);
+  assert.deepEqual(v0.pool5!.data, (await plain.batch(all(4, 0))).pool5!.data);
   const v1 = await one.batch(all(4, 1));
   // (pool5 at S=32 is one max over the picture: a shift of noise barely moves it; l1 shows the shift.)
   assert.notDeepEqual(v1.locals[0].data, v0.locals[0].data);
@@ -128,4 +129,58 @@ test('limits are checked before any work; unreadable files are skipped and repor
   assert.equal(cache.count, 3);
   assert.deepEqual([...cache.labels], [0, 1, 2]);
   await cache.dispose();
+});
+
+test('with 4 frozen blocks only l1 and l2 are cached: equal to TF.js, in half precision, spilled alike', async () => {
+  // Block 5's tensors are not needed: the sub-graph ends at conv 10.
+  const upToBlock4 = new Map([...backbone].filter(([name]) => Number(name.split('.')[1]) < 34));
+  const options = { ...base, backbone: upToBlock4, frozenBlocks: 4 };
+  const f32 = await buildFeatureCache(items, { ...options, precision: 'float32' });
+  assert.equal(f32.frozenBlocks, 4);
+  assert.deepEqual(f32.shapes, {
+    locals: [
+      [8, 8, 16],
+      [4, 4, 32],
+    ],
+  });
+  assert.equal(valuesPerView(spec, 4), 8 * 8 * 16 + 4 * 4 * 32);
+  const got = await f32.batch(all(10));
+  assert.equal(got.frozenBlocks, 4);
+  assert.equal(got.locals.length, 2);
+  assert.equal(got.pool5, undefined);
+  const model = modelWithBackbone(spec, backbone, 1);
+  const x = await plainBatch(items, spec.inputSize);
+  tf.tidy(() => {
+    const f = model.backbone(tf.tensor4d(x, [10, 32, 32, 3]), { training: false });
+    for (let level = 0; level < 2; level++) {
+      const err = relativeError(got.locals[level].data, f.locals[level].dataSync());
+      assert.ok(err < 1e-4, `l${level + 1}: relative error ${err.toExponential(2)}`);
+    }
+  });
+  model.dispose();
+  const whole = await buildFeatureCache(items, { ...base, precision: 'float32' });
+  const all5 = await whole.batch(all(10));
+  for (let level = 0; level < 2; level++)
+    assert.ok(
+      relativeError(got.locals[level].data, all5.locals[level].data) < 1e-6,
+      'the same l1, l2 as k = 5',
+    );
+
+  const perView = valuesPerView(spec, 4) * 2;
+  const spillDir = join(dir, 'spill-4');
+  const f16 = await buildFeatureCache(items, { ...options, memoryLimitBytes: 3 * perView, spillDir });
+  assert.deepEqual(
+    { memory: f16.stats().memoryBytes, disk: f16.stats().diskBytes },
+    { memory: 3 * perView, disk: 7 * perView },
+  );
+  const half = await f16.batch(all(10));
+  for (let level = 0; level < 2; level++)
+    assert.deepEqual(half.locals[level].data, fromHalf(toHalf(got.locals[level].data)), `l${level + 1}`);
+  await Promise.all([f32.dispose(), f16.dispose(), whole.dispose()]);
+  assert.deepEqual(readdirSync(spillDir), [], 'dispose deletes the spilled files');
+
+  await assert.rejects(
+    buildFeatureCache(items, { ...base, frozenBlocks: 3 }),
+    (e: Error) => e instanceof FeatureCacheError && /1\.\.4 or 1\.\.5/.test(e.message),
+  );
 });

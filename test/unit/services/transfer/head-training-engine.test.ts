@@ -1,0 +1,48 @@
+// The choice of the cached-features engine: a pretrained backbone with blocks 1..5 or 1..4 frozen, with
+// its reason; it refuses other frozen blocks and a cache made for other frozen blocks.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  createHeadTrainingEngine,
+  featureCacheReason,
+  usesFeatureCache,
+} from '../../../../main/services/training/head-training-engine.js';
+import type { EngineSetup } from '../../../../main/services/training/training-engine.js';
+import type { FeatureBatch } from '../../../../main/services/transfer/feature-cache.js';
+import { useCpuBackend } from '../../../helpers/tf.js';
+import { testWeights } from '../../../helpers/weights.js';
+import { TRANSFER_SPEC } from './transfer-fixtures.js';
+
+before(useCpuBackend);
+
+test('cached features are used for a backbone with 4 or 5 frozen blocks, and only then', () => {
+  for (const freezeBlocks of [0, 1, 2, 3, 4, 5]) {
+    assert.equal(
+      usesFeatureCache({ backbone: 'vgg.onnx', freezeBlocks }),
+      freezeBlocks >= 4,
+      `${freezeBlocks}`,
+    );
+    assert.equal(usesFeatureCache({ backbone: null, freezeBlocks }), false);
+    assert.equal(usesFeatureCache({ backbone: '', freezeBlocks }), false);
+    assert.equal(usesFeatureCache({ freezeBlocks }), false);
+  }
+  assert.match(featureCacheReason(5), /whole pretrained backbone is frozen/);
+  assert.match(featureCacheReason(4), /blocks 1-4 are frozen.*block 5 and the heads train/);
+});
+
+test('the engine refuses other frozen blocks and a cache of other frozen blocks', async () => {
+  const setup = (frozenBlocks: number): EngineSetup => ({
+    spec: TRANSFER_SPEC,
+    weights: testWeights(TRANSFER_SPEC, 1),
+    optimizer: { name: 'adam', momentum: 0.9, weightDecay: 0 },
+    frozenBlocks,
+    labelSmoothing: 0,
+  });
+  assert.throws(() => createHeadTrainingEngine(setup(3)), /blocks 1\.\.4 or 1\.\.5 frozen, got 3/);
+  const engine = createHeadTrainingEngine(setup(4));
+  assert.equal(engine.frozenBlocks, 4);
+  assert.equal(engine.reason, featureCacheReason(4));
+  const batch: FeatureBatch = { frozenBlocks: 5, locals: [], labels: new Int32Array(0), size: 0 };
+  assert.throws(() => engine.stepCached(batch, { lr: 1e-3 }), /5 frozen blocks was given to a run with 4/);
+  await engine.dispose();
+});
