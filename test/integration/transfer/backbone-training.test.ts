@@ -56,6 +56,26 @@ function maxDifference(a: Weights, b: Weights, names: Iterable<string>): number 
   return worst;
 }
 
+/** Starts a run and pauses it at its first caching event: it must stop before any training step. */
+async function pauseWhileCaching(
+  settings: Partial<TrainingConfig> & { dataset: string },
+  runDir: string,
+  preset: 'quick' | 'balanced',
+): Promise<void> {
+  const control = new TrainingControl();
+  const result = await startTraining(settings, {
+    runDir,
+    preset,
+    onnxThreads: 1,
+    control,
+    onEvent: (e) => {
+      if (e.type === 'caching') control.request('pause');
+      assert.notEqual(e.type, 'step', 'no step runs after a pause while caching');
+    },
+  });
+  assert.equal(result.status, 'paused');
+}
+
 test('quick preset with a backbone: cached features, frozen backbone, trained heads, exact resume', async () => {
   const dataset = await makeTinyShapes(join(root, 'data'));
   const backboneFile = join(root, 'vgg16_bn.onnx');
@@ -141,19 +161,8 @@ test('quick preset with a backbone: cached features, frozen backbone, trained he
 
   // Paused while the features are being computed: a checkpoint of the starting weights, and a resume
   // that computes them again and trains the whole run.
-  const early = new TrainingControl();
   const earlyDir = join(root, 'paused-caching');
-  const stoppedWhileCaching = await startTraining(settings, {
-    runDir: earlyDir,
-    preset: 'quick',
-    onnxThreads: 1,
-    control: early,
-    onEvent: (e) => {
-      if (e.type === 'caching') early.request('pause');
-      assert.notEqual(e.type, 'step', 'no step runs after a pause while caching');
-    },
-  });
-  assert.equal(stoppedWhileCaching.status, 'paused');
+  await pauseWhileCaching(settings, earlyDir, 'quick');
   const fromCaching = await resumeTraining({ runDir: earlyDir, onnxThreads: 1 });
   assert.equal(fromCaching.status, 'completed', fromCaching.record.message);
   assert.equal(maxDifference(await lastWeights(earlyDir), trained, trained.keys()), 0);
@@ -240,18 +249,7 @@ test('balanced preset with a backbone: l1, l2 cached, block 5 and the heads trai
   // Paused while the features are being computed, resumed, paused after the first step of the second
   // epoch, resumed again: the same weights as the uninterrupted run, bit for bit.
   const pausedDir = join(root, 'balanced-paused');
-  const whileCaching = new TrainingControl();
-  const first = await startTraining(settings, {
-    runDir: pausedDir,
-    preset: 'balanced',
-    onnxThreads: 1,
-    control: whileCaching,
-    onEvent: (e) => {
-      if (e.type === 'caching') whileCaching.request('pause');
-      assert.notEqual(e.type, 'step', 'no step runs after a pause while caching');
-    },
-  });
-  assert.equal(first.status, 'paused');
+  await pauseWhileCaching(settings, pausedDir, 'balanced');
   const midEpoch = new TrainingControl();
   const second = await resumeTraining({
     runDir: pausedDir,
