@@ -50,7 +50,7 @@ export interface TrainingConfig {
   backbone?: string | null;
   /** Stored views per training image when frozen backbone blocks are cached (1..5 or 1..4; docs/transfer.md). */
   cachedViews: number;
-  /** In-memory budget of the feature cache in bytes (default: the cache's own, 2 GiB). */
+  /** In-memory budget of the training and validation feature caches together, in bytes (default 2 GiB). */
   featureCacheMemoryBytes?: number;
 }
 

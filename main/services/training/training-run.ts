@@ -24,7 +24,7 @@ import { scanDataset } from '../datasets/scan-dataset.js';
 import { removeStaleTemporaries, writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
 import { APP_VERSION } from '../app-version.js';
 import { loadBackboneWeights } from '../backbone/load-backbone.js';
-import { buildFeatureCache, type FeatureCache } from '../transfer/feature-cache.js';
+import { buildFeatureCache, splitMemoryBudget, type FeatureCache } from '../transfer/feature-cache.js';
 import {
   createHeadTrainingEngine,
   usesFeatureCache,
@@ -281,6 +281,11 @@ async function runLoop(
   const buildCaches = async (): Promise<TrainingResult | null> => {
     const backbone: Weights = new Map([...weights].filter(([name]) => name.startsWith('features.')));
     const abort = new AbortController();
+    const trainViews = config.augment === false ? 1 : (config.cachedViews ?? 1);
+    const budgets = splitMemoryBudget(config.featureCacheMemoryBytes, {
+      train: train.length * trainViews,
+      val: val.length,
+    });
     const build = (items: readonly DatasetItem[], split: 'train' | 'val', views: number) => {
       let last = 0;
       return buildFeatureCache(items, {
@@ -292,7 +297,7 @@ async function runLoop(
         seed: config.seed,
         mean: config.mean,
         std: config.std,
-        memoryLimitBytes: config.featureCacheMemoryBytes,
+        memoryLimitBytes: budgets[split],
         spillDir: join(runDir, 'feature-cache'),
         threads: options.onnxThreads,
         signal: abort.signal,
@@ -311,7 +316,7 @@ async function runLoop(
     try {
       emit({ type: 'caching', split: 'train', done: 0, total: train.length });
       // Without augmentation every view would be the plain picture: one is enough.
-      caches.train = await build(train, 'train', config.augment === false ? 1 : (config.cachedViews ?? 1));
+      caches.train = await build(train, 'train', trainViews);
       if (val.length > 0) {
         emit({ type: 'caching', split: 'val', done: 0, total: val.length });
         caches.val = await build(val, 'val', 1);

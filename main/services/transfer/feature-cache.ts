@@ -33,6 +33,19 @@ export class FeatureCacheError extends Error {
 }
 
 export const DEFAULT_MEMORY_LIMIT_BYTES = 2 * 1024 ** 3;
+
+/**
+ * One memory budget (default DEFAULT_MEMORY_LIMIT_BYTES) for a run's training and validation caches,
+ * shared in proportion to the views each stores; the two parts add up to the budget.
+ */
+export function splitMemoryBudget(
+  budget: number | undefined,
+  stored: { train: number; val: number },
+): { train: number; val: number } {
+  const total = budget ?? DEFAULT_MEMORY_LIMIT_BYTES;
+  const train = Math.floor((total * stored.train) / Math.max(1, stored.train + stored.val));
+  return { train, val: total - train };
+}
 export const DEFAULT_DISK_LIMIT_BYTES = 20 * 1024 ** 3;
 
 export interface FeatureCacheOptions extends NormaliseOptions {

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   buildFeatureCache,
+  DEFAULT_MEMORY_LIMIT_BYTES,
   FeatureCacheError,
+  splitMemoryBudget,
   valuesPerView,
   type FeatureCacheOptions,
 } from '../../../../main/services/transfer/feature-cache.js';
@@ -183,4 +185,13 @@ test('with 4 frozen blocks only l1 and l2 are cached: equal to TF.js, in half pr
     buildFeatureCache(items, { ...base, frozenBlocks: 3 }),
     (e: Error) => e instanceof FeatureCacheError && /1\.\.4 or 1\.\.5/.test(e.message),
   );
+});
+
+test("a run's two caches share one memory budget in proportion to the views they store", () => {
+  assert.deepEqual(splitMemoryBudget(1000, { train: 300, val: 100 }), { train: 750, val: 250 });
+  assert.deepEqual(splitMemoryBudget(1001, { train: 1, val: 2 }), { train: 333, val: 668 });
+  assert.deepEqual(splitMemoryBudget(1000, { train: 10, val: 0 }), { train: 1000, val: 0 });
+  const byDefault = splitMemoryBudget(undefined, { train: 3000, val: 1000 });
+  assert.equal(byDefault.train + byDefault.val, DEFAULT_MEMORY_LIMIT_BYTES);
+  assert.equal(byDefault.train, 3 * byDefault.val);
 });
