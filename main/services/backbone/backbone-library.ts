@@ -135,8 +135,19 @@ export class BackboneLibrary {
     file: Pick<BackboneEntry, 'name' | 'path' | 'sha256' | 'bytes' | 'source' | 'url'>,
     report: BackboneReport,
   ): Promise<BackboneEntry> {
-    return this.update((list) => {
+    return this.update(async (list) => {
       const id = file.sha256.slice(0, 16);
+      const at = list.findIndex((e) => e.id === id);
+      if (at >= 0) {
+        // The same content again: one entry. A downloaded copy (the app's own, in the cache) stays the
+        // entry while its file is there, so it is never left in the cache unlisted; otherwise the entry
+        // now points where the file was added last.
+        const existing = list[at];
+        const info = await stat(existing.path).catch(() => null);
+        if (existing.source === 'download' && file.source === 'file' && info?.size === existing.bytes)
+          return { ...existing, present: true };
+        list.splice(at, 1);
+      }
       const entry = {
         id,
         ...file,
@@ -144,9 +155,6 @@ export class BackboneLibrary {
         summary: backboneSummary(report),
         notes: report.notes,
       };
-      const at = list.findIndex((e) => e.id === id);
-      // The same content again: keep one entry, pointing where the file is now.
-      if (at >= 0) list.splice(at, 1);
       list.push(entry);
       return { ...entry, present: true };
     });

@@ -117,6 +117,11 @@ test('downloads: an unusable one is deleted, a usable one is listed and deleted 
   assert.equal(entry.name, 'vgg16_bn.onnx');
   assert.equal(entry.source, 'download');
   assert.equal(entry.url, 'http://127.0.0.1:1/models/vgg16_bn.onnx');
+  // The same content picked from elsewhere: the downloaded copy stays the entry (never left unlisted).
+  const picked = join(root, 'same-as-download.onnx');
+  await writeFile(picked, zoo);
+  assert.equal((await library.addFile(picked, check)).path, path);
+  assert.equal((await library.list()).length, 1);
   assert.equal(await library.remove(entry.id), true);
   assert.equal(await exists(path), false);
 });
