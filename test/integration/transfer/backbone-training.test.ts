@@ -56,6 +56,16 @@ function maxDifference(a: Weights, b: Weights, names: Iterable<string>): number 
   return worst;
 }
 
+/** Resumes a run paused after step 1 of epoch 1 (0-based): it completes, running only the 2 steps left. */
+async function resumeAfterFirstStepOfSecondEpoch(runDir: string): Promise<void> {
+  const events: TrainingEvent[] = [];
+  const result = await resumeTraining({ runDir, onnxThreads: 1, onEvent: (e) => events.push(e) });
+  assert.equal(result.status, 'completed', result.record.message);
+  const started = events.find((e) => e.type === 'started');
+  assert.deepEqual(started?.type === 'started' && started.resumedAt, { epoch: 1, stepInEpoch: 1 });
+  assert.equal(events.filter((e) => e.type === 'step').length, 2, 'only the remaining steps ran');
+}
+
 /** Starts a run and pauses it at its first caching event: it must stop before any training step. */
 async function pauseWhileCaching(
   settings: Partial<TrainingConfig> & { dataset: string },
@@ -145,16 +155,7 @@ test('quick preset with a backbone: cached features, frozen backbone, trained he
     },
   });
   assert.equal(paused.status, 'paused');
-  const resumedEvents: TrainingEvent[] = [];
-  const resumed = await resumeTraining({
-    runDir: pausedDir,
-    onnxThreads: 1,
-    onEvent: (e) => resumedEvents.push(e),
-  });
-  assert.equal(resumed.status, 'completed', resumed.record.message);
-  const started = resumedEvents.find((e) => e.type === 'started');
-  assert.deepEqual(started?.type === 'started' && started.resumedAt, { epoch: 1, stepInEpoch: 1 });
-  assert.equal(resumedEvents.filter((e) => e.type === 'step').length, 2, 'only the remaining steps ran');
+  await resumeAfterFirstStepOfSecondEpoch(pausedDir);
   const again = await lastWeights(pausedDir);
   assert.equal(maxDifference(again, trained, trained.keys()), 0, 'resume gives the same weights');
   assert.deepEqual((await readRunRecord(pausedDir)).backbone, full.record.backbone);
@@ -260,16 +261,7 @@ test('balanced preset with a backbone: l1, l2 cached, block 5 and the heads trai
     },
   });
   assert.equal(second.status, 'paused', second.record.message);
-  const resumedEvents: TrainingEvent[] = [];
-  const third = await resumeTraining({
-    runDir: pausedDir,
-    onnxThreads: 1,
-    onEvent: (e) => resumedEvents.push(e),
-  });
-  assert.equal(third.status, 'completed', third.record.message);
-  const started = resumedEvents.find((e) => e.type === 'started');
-  assert.deepEqual(started?.type === 'started' && started.resumedAt, { epoch: 1, stepInEpoch: 1 });
-  assert.equal(resumedEvents.filter((e) => e.type === 'step').length, 2, 'only the remaining steps ran');
+  await resumeAfterFirstStepOfSecondEpoch(pausedDir);
   assert.equal(
     maxDifference(await lastWeights(pausedDir), trained, trained.keys()),
     0,
