@@ -6,7 +6,7 @@
 // main/cli or renderer.
 import { createRandom, permutation } from '../../../models/core/random.js';
 import { decodeImageRgb8, type DecodeOptions } from '../images/decode-image.js';
-import { ImageError, type ImageErrorInfo } from '../images/image-error.js';
+import { imageFailureInfo, type ImageErrorInfo } from '../images/image-error.js';
 import { normaliseRgb8, type NormaliseOptions } from '../images/normalise.js';
 import { augmentRgb8, type AugmentOptions } from './augment-image.js';
 import { decodeCacheKey, type DecodeCache } from './decode-cache.js';
@@ -119,15 +119,7 @@ export function createBatchStream(items: readonly BatchItem[], options: BatchStr
       }
       return pixels;
     } catch (error) {
-      const info: ImageErrorInfo =
-        error instanceof ImageError
-          ? error.toJSON()
-          : {
-              reason: 'corrupt',
-              message: `The image could not be prepared (${String(error)}).`,
-              path: item.path,
-            };
-      options.onSkip?.({ path: item.path, error: info });
+      options.onSkip?.({ path: item.path, error: imageFailureInfo(error, item.path) });
       return undefined;
     }
   };

@@ -57,6 +57,15 @@ export function isImageError(value: unknown): value is ImageError {
   return value instanceof ImageError;
 }
 
+/**
+ * What a failure to prepare one image was, for a skip report: an ImageError's own reason and words;
+ * anything else counts as a corrupt image, with the error's words.
+ */
+export function imageFailureInfo(error: unknown, path: string): ImageErrorInfo {
+  if (error instanceof ImageError) return error.toJSON();
+  return { reason: 'corrupt', message: `The image could not be prepared (${String(error)}).`, path };
+}
+
 /** Turns an error from the file system (fs.promises) into an ImageError; anything else is re-thrown. */
 export function imageErrorFromFileSystem(error: unknown, path: string): ImageError {
   if (error instanceof ImageError) return error;

@@ -3,7 +3,6 @@
 // in job.json is written when the job starts and when it ends; its live progress is held here and
 // announced through `onChange` (at most a few times a second). One classification at a time: it uses
 // every core. Must not import electron or anything from main/electron, main/server, main/cli or renderer.
-import { mkdir } from 'node:fs/promises';
 import type { ClassifyProgress as ServiceProgress } from '../classify/classify-folder.js';
 import type { ClassifySummary } from '../classify/results.js';
 import { runTask, TaskError } from './background-task.js';
@@ -85,13 +84,13 @@ export class ClassifyJobs extends TaskJobRegistry<ClassifyJobRecord, Live> {
 
   /** Starts a job; throws ClassifyJobConflictError while another one runs. */
   async start(order: ClassifyJobOrder, now = new Date()): Promise<ClassifyJobRecord> {
-    const running = [...this.live.keys()];
-    if (running.length > 0)
-      throw new ClassifyJobConflictError(
-        'Another folder is being classified and uses every core: wait for it or cancel it first.',
-      );
-    const outDir = this.jobDir(order.id);
-    await mkdir(outDir, { recursive: true });
+    const outDir = await this.openJobDir(
+      order.id,
+      () =>
+        new ClassifyJobConflictError(
+          'Another folder is being classified and uses every core: wait for it or cancel it first.',
+        ),
+    );
     const record: ClassifyJobRecord = {
       format: CLASSIFY_JOB_FORMAT,
       ...order,

@@ -6,7 +6,6 @@
 // while every service event goes to `onEvent` (the UI draws both models' loss and accuracy from them).
 // One comparison at a time: it trains on every core. Must not import electron or anything from
 // main/electron, main/server, main/cli or renderer.
-import { mkdir } from 'node:fs/promises';
 import { COMPARE_PHASES, type CompareJob, type CompareModelProgress } from '../../api/compare-schemas.js';
 import type { CompareEvent, CompareOptions } from '../compare/index.js';
 import { runTask, TaskError, type RunningTask } from './background-task.js';
@@ -80,12 +79,13 @@ export class CompareJobs extends TaskJobRegistry<CompareJobRecord, Live> {
 
   /** Starts a comparison; throws CompareJobConflictError while another one runs. */
   async start(order: CompareJobOrder, now = new Date()): Promise<CompareJobRecord> {
-    if (this.live.size > 0)
-      throw new CompareJobConflictError(
-        'Another comparison is running and uses every core: wait for it or cancel it first.',
-      );
-    const outDir = this.jobDir(order.id);
-    await mkdir(outDir, { recursive: true });
+    const outDir = await this.openJobDir(
+      order.id,
+      () =>
+        new CompareJobConflictError(
+          'Another comparison is running and uses every core: wait for it or cancel it first.',
+        ),
+    );
     const epochs = order.budget.epochs;
     const record: CompareJobRecord = {
       format: COMPARE_JOB_FORMAT,

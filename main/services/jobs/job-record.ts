@@ -3,7 +3,7 @@
 // by a closed or crashed app), the newest-first listing of a workspace's jobs, and stopping running jobs
 // within a time limit when the app closes. Must not import electron or anything from main/electron,
 // main/server, main/cli or renderer.
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../storage/atomic-write.js';
 import type { RunningTask, TaskWorkerFactory } from './background-task.js';
@@ -189,6 +189,17 @@ export abstract class TaskJobRegistry<R extends JobRecordBase, L extends LiveTas
       jobs.map((job) => ({ ended: job.ended, terminate: () => job.task.terminate() })),
       timeoutMs,
     );
+  }
+
+  /**
+   * The folder of a new job `id`, created; throws `conflict()` while another job runs (one at a time:
+   * each uses every core).
+   */
+  protected async openJobDir(id: string, conflict: () => Error): Promise<string> {
+    if (this.live.size > 0) throw conflict();
+    const dir = this.jobDir(id);
+    await mkdir(dir, { recursive: true });
+    return dir;
   }
 
   /** The record in job.json of a job not running in this session. */

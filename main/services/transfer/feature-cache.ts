@@ -23,7 +23,7 @@ import type { BatchItem, SkippedFile } from '../datasets/batch-stream.js';
 import { epochOrder } from '../datasets/batch-stream.js';
 import { deriveSeed } from '../datasets/derive-seed.js';
 import { decodeImageRgb8, type DecodeOptions } from '../images/decode-image.js';
-import { ImageError, type ImageErrorInfo } from '../images/image-error.js';
+import { imageFailureInfo } from '../images/image-error.js';
 import { normaliseRgb8, type NormaliseOptions } from '../images/normalise.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { fromHalf, toHalf } from './half-float.js';
@@ -257,15 +257,7 @@ export async function buildFeatureCache(
     try {
       return (await decodeImageRgb8(item.path, decode)).data;
     } catch (error) {
-      const info: ImageErrorInfo =
-        error instanceof ImageError
-          ? error.toJSON()
-          : {
-              reason: 'corrupt',
-              message: `The image could not be prepared (${String(error)}).`,
-              path: item.path,
-            };
-      const s = { path: item.path, error: info };
+      const s = { path: item.path, error: imageFailureInfo(error, item.path) };
       skipped.push(s);
       options.onSkip?.(s);
       return undefined;

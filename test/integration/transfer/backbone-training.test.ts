@@ -56,6 +56,27 @@ function maxDifference(a: Weights, b: Weights, names: Iterable<string>): number 
   return worst;
 }
 
+/**
+ * A tiny shapes dataset and a backbone file seeded by `seed` (names end with `suffix`), the imported
+ * weights, and the run settings both tests use: S=32, 2 epochs, 24 training images in 3 steps an epoch.
+ */
+async function backboneRunSetup(suffix: string, seed: number) {
+  const dataset = await makeTinyShapes(join(root, `data${suffix}`));
+  const backboneFile = join(root, `vgg16_bn${suffix}.onnx`);
+  const fileBytes = backboneFileBytes(seed);
+  await writeFile(backboneFile, fileBytes);
+  const imported = await loadBackboneWeights(backboneFile, spec);
+  const settings: Partial<TrainingConfig> & { dataset: string } = {
+    dataset,
+    backbone: backboneFile,
+    inputSize: 32,
+    epochs: 2,
+    batchSize: 8,
+    seed: 5,
+  };
+  return { backboneFile, fileBytes, imported, settings };
+}
+
 /** Resumes a run paused after step 1 of epoch 1 (0-based): it completes, running only the 2 steps left. */
 async function resumeAfterFirstStepOfSecondEpoch(runDir: string): Promise<void> {
   const events: TrainingEvent[] = [];
@@ -87,19 +108,7 @@ async function pauseWhileCaching(
 }
 
 test('quick preset with a backbone: cached features, frozen backbone, trained heads, exact resume', async () => {
-  const dataset = await makeTinyShapes(join(root, 'data'));
-  const backboneFile = join(root, 'vgg16_bn.onnx');
-  const fileBytes = backboneFileBytes(21);
-  await writeFile(backboneFile, fileBytes);
-  const imported = await loadBackboneWeights(backboneFile, spec);
-  const settings: Partial<TrainingConfig> & { dataset: string } = {
-    dataset,
-    backbone: backboneFile,
-    inputSize: 32,
-    epochs: 2,
-    batchSize: 8, // 24 training images: 3 steps an epoch
-    seed: 5,
-  };
+  const { backboneFile, fileBytes, imported, settings } = await backboneRunSetup('', 21);
 
   // Uninterrupted.
   const events: TrainingEvent[] = [];
@@ -192,18 +201,8 @@ async function splitImages(dataset: string, split: string, classes: readonly str
 }
 
 test('balanced preset with a backbone: l1, l2 cached, block 5 and the heads trained, exact resume, exported model', async () => {
-  const dataset = await makeTinyShapes(join(root, 'data-balanced'));
-  const backboneFile = join(root, 'vgg16_bn-balanced.onnx');
-  await writeFile(backboneFile, backboneFileBytes(22));
-  const imported = await loadBackboneWeights(backboneFile, spec);
-  const settings: Partial<TrainingConfig> & { dataset: string } = {
-    dataset,
-    backbone: backboneFile,
-    inputSize: 32,
-    epochs: 2,
-    batchSize: 8, // 24 training images: 3 steps an epoch
-    seed: 5,
-  };
+  const { imported, settings } = await backboneRunSetup('-balanced', 22);
+  const { dataset } = settings;
 
   // Uninterrupted.
   const runDir = join(root, 'balanced');
