@@ -128,8 +128,11 @@ test('kill -9 at random moments: the folder stays readable and the run resumes t
     const remainingLines = 2 * (totalSteps - (position?.globalStep ?? 0));
     // The timer stays under 1.5 s: a whole run from a fresh start took 2.4 s on a quiet machine here
     // (about 1 s of it start-up), and a timer that fires after the run has ended lands no kill.
+    // A timer kill only while at least half the run is left: near the end a resumed run finishes
+    // within the timer and the kill would not land.
+    const timerCanLand = remainingLines >= totalSteps;
     const kill =
-      random() < 0.25
+      timerCanLand && random() < 0.25
         ? { afterMs: 300 + Math.floor(random() * 1200) }
         : {
             afterLines: 1 + Math.floor(random() * Math.max(1, remainingLines)),
