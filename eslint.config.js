@@ -1,4 +1,4 @@
-// Lint rules, including the layering of DESIGN.md: imports point down only
+// Lint rules, including the layering of docs/architecture.md: imports point down only
 // (renderer -> api; electron/server/cli -> services -> models), and only main/electron imports Electron.
 import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';

@@ -1,4 +1,4 @@
-// The model spec of DESIGN.md as data: one description of attention-VGG16_bn that the TensorFlow.js
+// The model spec of docs/architecture.md as data: one description of attention-VGG16_bn that the TensorFlow.js
 // builder, the ONNX writer and the weight importer all read. Pure: imports nothing but types.
 
 /** Compatibility function between local features l and the global feature g. */

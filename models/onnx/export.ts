@@ -1,4 +1,4 @@
-// Writes attention-VGG16_bn (DESIGN.md) as an ONNX inference graph straight from the model spec and
+// Writes attention-VGG16_bn (docs/architecture.md) as an ONNX inference graph straight from the model spec and
 // weights in PyTorch layout: no TensorFlow.js, no Python. BatchNorm is folded into the convolutions.
 // Also writes the backbone alone, or its blocks 1..4 (the fast transfer path of issue 6 caches their
 // outputs).

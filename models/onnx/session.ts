@@ -9,7 +9,7 @@
 // Outputs are copied into fresh Float32Arrays and the runtime's tensors disposed at once, so callers
 // never hold runtime-owned memory. Whether onnxruntime-node hands out external ArrayBuffers (which
 // Electron's V8 memory cage rejects) is decided inside the addon, before this copy: smoke-test this path
-// inside Electron (DESIGN.md, known pitfalls). Imports nothing from main/ or electron.
+// inside Electron (docs/architecture.md, known pitfalls). Imports nothing from main/ or electron.
 
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';

@@ -1,4 +1,4 @@
-// Attention-VGG16_bn (DESIGN.md) as TensorFlow.js ops over named variables: the training graph.
+// Attention-VGG16_bn (docs/architecture.md) as TensorFlow.js ops over named variables: the training graph.
 // Layout NHWC; weights come and go in PyTorch layout through models/core/weights.ts.
 // Imports tfjs-core only (the backend is chosen by models/tfjs/backend.ts), nothing from main/.
 

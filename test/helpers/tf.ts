@@ -1,5 +1,5 @@
 // Test helpers for TensorFlow.js code: a fixed backend and comparisons by relative error
-// (max|a - b| / max|b|, the measure every parity requirement in DESIGN.md uses).
+// (max|a - b| / max|b|, the measure every parity requirement in docs/architecture.md uses).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 

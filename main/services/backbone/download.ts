@@ -284,7 +284,7 @@ export interface PickedBackbone {
 
 /**
  * The offline path: a backbone file the user picked. Its SHA-256 is computed and, when `sha256` is given,
- * must match. The file is used where it is (DESIGN.md: nothing is copied unless asked).
+ * must match. The file is used where it is (docs/architecture.md: nothing is copied unless asked).
  */
 export async function usePickedBackbone(file: string, sha256?: string): Promise<PickedBackbone> {
   const expected = normaliseSha(sha256);
