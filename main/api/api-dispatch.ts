@@ -2,7 +2,14 @@
 // request against the contract, runs the handler, and turns any failure into an ApiReply with a message
 // in plain words. Must not import Node, electron, services or anything above main/api.
 import type { z } from 'zod';
-import { API, isApiMethod, type ApiMethod, type ApiParsedRequest, type ApiResponse } from './api-contract.js';
+import {
+  API,
+  isApiMethod,
+  parseApiRequest,
+  type ApiMethod,
+  type ApiParsedRequest,
+  type ApiResponse,
+} from './api-contract.js';
 import { ApiError, toApiError } from './api-error.js';
 import type { ApiReply } from './api-client.js';
 
@@ -29,7 +36,7 @@ export async function dispatchApiCall(
 ): Promise<ApiReply> {
   try {
     if (!isApiMethod(method)) throw new ApiError('bad-request', `Unknown API method "${String(method)}".`);
-    const parsed = API[method].request.safeParse(payload ?? {});
+    const parsed = parseApiRequest(method, payload);
     if (!parsed.success)
       throw new ApiError(
         'bad-request',

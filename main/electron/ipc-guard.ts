@@ -6,7 +6,13 @@
 // ipc-api.ts binds this to ipcMain. Must not import electron (nor renderer or cli).
 import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API, isApiMethod, type ApiErrorData, type ApiMethod, type ApiReply } from '../api/index.js';
+import {
+  isApiMethod,
+  parseApiRequest,
+  type ApiErrorData,
+  type ApiMethod,
+  type ApiReply,
+} from '../api/index.js';
 import { METHOD_PATTERN } from './ipc-channels.js';
 
 /** What the guard needs to know of Electron's `event.senderFrame` (a WebFrameMain, or null once gone). */
@@ -158,7 +164,7 @@ export function createIpcGuard(options: IpcGuardOptions): IpcInvokeHandler {
         return refused('bad-request', `Unknown API method "${String(method).slice(0, 100)}".`);
       const shape = payloadProblem(payload);
       if (shape) return refused('bad-request', `The request to ${method} is not valid: ${shape}.`);
-      const parsed = API[method].request.safeParse(payload ?? {});
+      const parsed = parseApiRequest(method, payload);
       if (!parsed.success)
         return refused(
           'bad-request',
