@@ -346,6 +346,7 @@ test(
     try {
       const page = await app.firstWindow();
       await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+      assert.match(page.url(), /^app:\/\/attnvgg\/index\.html/, 'the pages come from app://, not file://');
       const exposed = await page.evaluate<string[]>('Object.keys(window.attnvgg).sort()');
       assert.deepEqual(exposed, ['invoke', 'onEvent', 'pathForFile']);
       assert.equal(await page.evaluate<string>('typeof require + typeof process'), 'undefinedundefined');
