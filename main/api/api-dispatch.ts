@@ -21,10 +21,13 @@ export interface DispatchOptions {
   checkResponses?: boolean;
 }
 
-function describeIssues(error: z.ZodError): string {
+/** The first few problems zod found, as "where: what" in one line. */
+export function describeZodIssues(error: Pick<z.ZodError, 'issues'>): string {
   return error.issues
     .slice(0, 5)
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .map((issue) =>
+      issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message,
+    )
     .join('; ');
 }
 
@@ -40,7 +43,7 @@ export async function dispatchApiCall(
     if (!parsed.success)
       throw new ApiError(
         'bad-request',
-        `The request to ${method} is not valid: ${describeIssues(parsed.error)}.`,
+        `The request to ${method} is not valid: ${describeZodIssues(parsed.error)}.`,
       );
     const handler = handlers[method] as (request: unknown) => Promise<unknown>;
     const result = await handler(parsed.data);
@@ -49,7 +52,7 @@ export async function dispatchApiCall(
       if (!checked.success)
         throw new ApiError(
           'failed',
-          `The answer of ${method} does not match the contract: ${describeIssues(checked.error)}.`,
+          `The answer of ${method} does not match the contract: ${describeZodIssues(checked.error)}.`,
         );
     }
     return { ok: true, result };

@@ -6,6 +6,7 @@
 // data of bounded size without prototype-polluting keys that the contract's zod schema accepts.
 // ipc-api.ts binds this to ipcMain. Must not import electron (nor renderer or cli).
 import {
+  describeZodIssues,
   isApiMethod,
   parseApiRequest,
   type ApiErrorData,
@@ -108,13 +109,6 @@ export function payloadProblem(payload: unknown): string | null {
   return null;
 }
 
-function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  return issues
-    .slice(0, 5)
-    .map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
-    .join('; ');
-}
-
 export interface IpcGuardOptions {
   /** Answers a checked call (main/server's ApiBackend.call, which dispatches to the handlers). */
   call: (method: ApiMethod, payload: unknown) => Promise<ApiReply>;
@@ -151,7 +145,7 @@ export function createIpcGuard(options: IpcGuardOptions): IpcInvokeHandler {
       if (!parsed.success)
         return refused(
           'bad-request',
-          `The request to ${method} is not valid: ${describeIssues(parsed.error.issues)}.`,
+          `The request to ${method} is not valid: ${describeZodIssues(parsed.error)}.`,
         );
       return await call(method, payload);
     } catch (error) {
