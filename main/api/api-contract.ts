@@ -51,36 +51,39 @@ import {
   TrainingSettingsSchema,
 } from './training-schemas.js';
 
+/** The request of a method that takes no arguments: `{}` (or nothing at all, see parseApiRequest). */
+const NoArguments = z.strictObject({});
+
 function method<Req extends z.ZodType, Res extends z.ZodType>(request: Req, response: Res, summary: string) {
   return { request, response, summary };
 }
 
-const RunRef = z.object({ runId: RunIdSchema });
+const RunRef = z.strictObject({ runId: RunIdSchema });
 const DatasetId = z.string().min(1).max(100);
 const ImagePath = z.string().min(1).max(4096);
 
 export const API = {
-  'app.info': method(z.object({}), AppInfoSchema, 'versions, workspace and compute backend'),
+  'app.info': method(NoArguments, AppInfoSchema, 'versions, workspace and compute backend'),
 
   'datasets.scan': method(
-    z.object({ path: FolderPathSchema }),
+    z.strictObject({ path: FolderPathSchema }),
     DatasetScanSummarySchema,
     'scan a folder without adding it',
   ),
-  'datasets.list': method(z.object({}), z.array(DatasetEntrySchema), 'the datasets of the workspace'),
+  'datasets.list': method(NoArguments, z.array(DatasetEntrySchema), 'the datasets of the workspace'),
   'datasets.add': method(
-    z.object({ path: FolderPathSchema, name: z.string().trim().max(200).optional() }),
+    z.strictObject({ path: FolderPathSchema, name: z.string().trim().max(200).optional() }),
     DatasetEntrySchema,
     'scan a folder and add it to the workspace (a reference, not a copy)',
   ),
-  'datasets.rescan': method(z.object({ id: DatasetId }), DatasetEntrySchema, 'scan a dataset again'),
+  'datasets.rescan': method(z.strictObject({ id: DatasetId }), DatasetEntrySchema, 'scan a dataset again'),
   'datasets.remove': method(
-    z.object({ id: DatasetId }),
+    z.strictObject({ id: DatasetId }),
     z.object({ removed: z.boolean() }),
     'forget a dataset (its folder is left alone)',
   ),
   'datasets.thumbnails': method(
-    z.object({
+    z.strictObject({
       paths: z.array(ImagePath).max(200),
       /** Inside this dataset (relative paths) or, without it, absolute paths of images the app knows. */
       datasetId: DatasetId.optional(),
@@ -90,7 +93,7 @@ export const API = {
     'small PNG previews of images',
   ),
   'folders.list': method(
-    z.object({
+    z.strictObject({
       path: z.string().max(4096).optional(),
       /** Also list the files of the folder with this extension (picking a backbone file). */
       files: z.enum(['onnx']).optional(),
@@ -100,10 +103,10 @@ export const API = {
   ),
 
   'training.start': method(
-    z.object({
+    z.strictObject({
       datasetId: DatasetId,
       preset: PresetSchema.optional(),
-      settings: TrainingSettingsSchema.optional(),
+      settings: TrainingSettingsSchema.strict().optional(),
       /** Start from this pretrained backbone of the workspace (backbones.list); the presets change meaning. */
       backboneId: BackboneIdSchema.optional(),
     }),
@@ -111,14 +114,14 @@ export const API = {
     'start a new run in a worker',
   ),
   'training.presets': method(
-    z.object({ backbone: z.boolean() }),
+    z.strictObject({ backbone: z.boolean() }),
     z.array(PresetValuesSchema),
     'what each preset sets, from scratch or from a pretrained backbone',
   ),
   'training.pause': method(RunRef, RunSummarySchema, 'stop at the next step, keeping a checkpoint'),
   'training.resume': method(RunRef, RunSummarySchema, 'continue a paused, cancelled or failed run'),
   'training.cancel': method(RunRef, RunSummarySchema, 'stop for good (the checkpoint is kept)'),
-  'training.runs': method(z.object({}), z.array(RunSummarySchema), 'the runs of the workspace, newest first'),
+  'training.runs': method(NoArguments, z.array(RunSummarySchema), 'the runs of the workspace, newest first'),
   'training.run': method(RunRef, RunDetailsSchema, "a run's settings and metrics history"),
 
   'evaluation.report': method(RunRef, EvaluationReportSchema, "a finished run's evaluation"),
@@ -138,7 +141,7 @@ export const API = {
     "the model's prediction and attention maps for one image, computed now",
   ),
 
-  'models.list': method(z.object({}), ModelListSchema, 'exported models'),
+  'models.list': method(NoArguments, ModelListSchema, 'exported models'),
   'models.export': method(
     RunRef,
     ExportResultSchema,
@@ -146,7 +149,7 @@ export const API = {
   ),
 
   'backbones.list': method(
-    z.object({}),
+    NoArguments,
     BackboneListSchema,
     'the pretrained VGG16_bn backbones of the workspace, and whether a download runs',
   ),
@@ -161,12 +164,12 @@ export const API = {
     'download a backbone into the workspace cache (resumes, checks the SHA-256), check and add it (progress as backbone-download events)',
   ),
   'backbones.cancelDownload': method(
-    z.object({}),
+    NoArguments,
     z.object({ cancelled: z.boolean() }),
     'stop the running download (what arrived is kept, so the next download of that URL resumes)',
   ),
   'backbones.remove': method(
-    z.object({ id: BackboneIdSchema }),
+    z.strictObject({ id: BackboneIdSchema }),
     z.object({ removed: z.boolean() }),
     'forget a backbone (a downloaded file is deleted from the cache; a picked file is left alone)',
   ),
@@ -177,12 +180,12 @@ export const API = {
     'classify a folder with an exported model, in a worker (progress as classify events)',
   ),
   'classify.cancel': method(
-    z.object({ jobId: JobIdSchema }),
+    z.strictObject({ jobId: JobIdSchema }),
     ClassifyJobSchema,
     'stop a classification after the batch in progress (the results so far are kept)',
   ),
   'classify.jobs': method(
-    z.object({}),
+    NoArguments,
     z.array(ClassifyJobSchema),
     'the classifications of the workspace, newest first',
   ),
@@ -203,22 +206,22 @@ export const API = {
     'train the attention model and the plain VGG16_bn head on one dataset with the same budget, in a worker (progress as compare events)',
   ),
   'compare.cancel': method(
-    z.object({ compareId: CompareIdSchema }),
+    z.strictObject({ compareId: CompareIdSchema }),
     CompareJobSchema,
     'stop a comparison at the next training step (no report; the run folders keep their checkpoints)',
   ),
   'compare.list': method(
-    z.object({}),
+    NoArguments,
     z.array(CompareJobSchema),
     'the comparisons of the workspace, newest first',
   ),
   'compare.get': method(
-    z.object({ compareId: CompareIdSchema }),
+    z.strictObject({ compareId: CompareIdSchema }),
     CompareDetailsSchema,
     "a comparison with its report (compare.json) and both models' training history",
   ),
   'compare.html': method(
-    z.object({ compareId: CompareIdSchema }),
+    z.strictObject({ compareId: CompareIdSchema }),
     CompareHtmlSchema,
     "a finished comparison's self-contained HTML report, for a browser to open as a page",
   ),
@@ -239,4 +242,19 @@ export type ApiResponse<M extends ApiMethod> = z.output<(typeof API)[M]['respons
 
 export function isApiMethod(name: unknown): name is ApiMethod {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(API, name);
+}
+
+/** True for the methods whose request is `{}`: the only ones a missing or null payload may call. */
+export function takesNoArguments(method: ApiMethod): boolean {
+  return API[method].request === NoArguments;
+}
+
+/**
+ * Validates a call's payload against the method's request schema, where every transport's calls enter
+ * the Node side. Requests are strict objects (unknown keys are refused, not dropped); a payload that is
+ * undefined or null stands for `{}` only when the method takes no arguments.
+ */
+export function parseApiRequest(method: ApiMethod, payload: unknown) {
+  const absent = payload === undefined || payload === null;
+  return API[method].request.safeParse(absent && takesNoArguments(method) ? {} : payload);
 }

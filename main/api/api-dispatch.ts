@@ -2,7 +2,14 @@
 // request against the contract, runs the handler, and turns any failure into an ApiReply with a message
 // in plain words. Must not import Node, electron, services or anything above main/api.
 import type { z } from 'zod';
-import { API, isApiMethod, type ApiMethod, type ApiParsedRequest, type ApiResponse } from './api-contract.js';
+import {
+  API,
+  isApiMethod,
+  parseApiRequest,
+  type ApiMethod,
+  type ApiParsedRequest,
+  type ApiResponse,
+} from './api-contract.js';
 import { ApiError, toApiError } from './api-error.js';
 import type { ApiReply } from './api-client.js';
 
@@ -14,10 +21,13 @@ export interface DispatchOptions {
   checkResponses?: boolean;
 }
 
-function describeIssues(error: z.ZodError): string {
+/** The first few problems zod found, as "where: what" in one line. */
+export function describeZodIssues(error: Pick<z.ZodError, 'issues'>): string {
   return error.issues
     .slice(0, 5)
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .map((issue) =>
+      issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message,
+    )
     .join('; ');
 }
 
@@ -29,11 +39,11 @@ export async function dispatchApiCall(
 ): Promise<ApiReply> {
   try {
     if (!isApiMethod(method)) throw new ApiError('bad-request', `Unknown API method "${String(method)}".`);
-    const parsed = API[method].request.safeParse(payload ?? {});
+    const parsed = parseApiRequest(method, payload);
     if (!parsed.success)
       throw new ApiError(
         'bad-request',
-        `The request to ${method} is not valid: ${describeIssues(parsed.error)}.`,
+        `The request to ${method} is not valid: ${describeZodIssues(parsed.error)}.`,
       );
     const handler = handlers[method] as (request: unknown) => Promise<unknown>;
     const result = await handler(parsed.data);
@@ -42,7 +52,7 @@ export async function dispatchApiCall(
       if (!checked.success)
         throw new ApiError(
           'failed',
-          `The answer of ${method} does not match the contract: ${describeIssues(checked.error)}.`,
+          `The answer of ${method} does not match the contract: ${describeZodIssues(checked.error)}.`,
         );
     }
     return { ok: true, result };

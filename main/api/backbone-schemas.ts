@@ -46,8 +46,8 @@ const Sha256 = z
   .trim()
   .regex(/^[0-9a-fA-F]{64}$/, 'A SHA-256 checksum is 64 hexadecimal digits.');
 
-export const BackboneAddRequestSchema = z.object({ path: FilePath });
-export const BackboneDownloadRequestSchema = z.object({
+export const BackboneAddRequestSchema = z.strictObject({ path: FilePath });
+export const BackboneDownloadRequestSchema = z.strictObject({
   url: z.string().trim().min(1).max(4096),
   sha256: Sha256.optional(),
 });

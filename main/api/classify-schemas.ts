@@ -11,7 +11,7 @@ export const HeatmapLevelSchema = z.union([z.literal('combined'), z.literal(1), 
 export type HeatmapLevel = z.infer<typeof HeatmapLevelSchema>;
 
 /** What the Classify screen lets a user choose; anything left out takes its default. */
-export const ClassifyOptionsSchema = z.object({
+export const ClassifyOptionsSchema = z.strictObject({
   /** Write an overlay PNG per image (default on). */
   heatmaps: z.boolean().default(true),
   /** Which attention map the overlay shows: a level (1 = finest) or their combination. */
@@ -37,7 +37,7 @@ export const JobIdSchema = z
   .max(200)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'A job id is letters, digits, dots, dashes and underscores.');
 
-export const ClassifyStartRequestSchema = z.object({
+export const ClassifyStartRequestSchema = z.strictObject({
   modelId: z.string().trim().min(1, 'Choose an exported model first.').max(200),
   folder: FolderPathSchema,
   options: ClassifyOptionsSchema.optional(),
@@ -109,7 +109,7 @@ export type ClassifyRow = z.infer<typeof ClassifyRowSchema>;
 export const ClassifyRowFilterSchema = z.enum(['all', 'ok', 'problems', 'uncertain']);
 export type ClassifyRowFilter = z.infer<typeof ClassifyRowFilterSchema>;
 
-export const ClassifyResultsRequestSchema = z.object({
+export const ClassifyResultsRequestSchema = z.strictObject({
   jobId: JobIdSchema,
   show: ClassifyRowFilterSchema.optional(),
   /** Only rows with this predicted label. */
@@ -131,7 +131,7 @@ export const ClassifyResultsPageSchema = z.object({
 });
 export type ClassifyResultsPage = z.infer<typeof ClassifyResultsPageSchema>;
 
-export const ClassifyExportRequestSchema = z.object({
+export const ClassifyExportRequestSchema = z.strictObject({
   jobId: JobIdSchema,
   folder: FolderPathSchema,
   /** Replace results files already in that folder (default: refuse). */
@@ -147,7 +147,7 @@ export const ClassifyExportSchema = z.object({
 });
 export type ClassifyExport = z.infer<typeof ClassifyExportSchema>;
 
-export const FileRevealRequestSchema = z.object({
+export const FileRevealRequestSchema = z.strictObject({
   /** Absolute, or relative to the dataset's folder when datasetId is given. */
   path: z.string().min(1).max(4096),
   datasetId: z.string().min(1).max(100).optional(),

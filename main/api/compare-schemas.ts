@@ -255,7 +255,7 @@ export const CompareIdSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'A comparison id is letters, digits, dots, dashes and underscores.');
 
 /** What the Compare screen sends: the dataset, a preset and settings shared by both models, the budget. */
-export const CompareStartRequestSchema = z.object({
+export const CompareStartRequestSchema = z.strictObject({
   datasetId: z.string().min(1).max(100),
   preset: PresetSchema.optional(),
   /** Both models' settings; attention is set per model, so it cannot be chosen here. */

@@ -30,7 +30,7 @@ export const EvaluationReportSchema = z.object({
 export type EvaluationReport = z.infer<typeof EvaluationReportSchema>;
 
 /** Which evaluated images to list. Every field narrows the list; none lists them all. */
-export const ImageFilterSchema = z.object({
+export const ImageFilterSchema = z.strictObject({
   label: z.string().optional(),
   predicted: z.string().optional(),
   correct: z.boolean().optional(),

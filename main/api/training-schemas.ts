@@ -13,7 +13,7 @@ export const SCHEDULES = ['onecycle', 'cosine', 'step', 'constant'] as const;
 
 export const AugmentSchema = z.union([
   z.literal(false),
-  z.object({
+  z.strictObject({
     flip: z.boolean().optional(),
     crop: z.boolean().optional(),
     translate: z.number().min(0).max(0.5).optional(),

@@ -1,11 +1,12 @@
 // The desktop app's main process: opens the workspace's API backend (the same one the browser mode
-// uses, with the system's "show in folder" for files), serves it to the window over IPC, opens the window, and on quit pauses any training with a
-// checkpoint. `--workspace DIR` overrides the workspace (default: <userData>/workspace).
+// uses, with the system's "show in folder" for files), serves it to the window over IPC, serves the
+// pages from app:// (the built renderer folder only), opens the window, and on quit pauses any training
+// with a checkpoint. `--workspace DIR` overrides the workspace (default: <userData>/workspace).
 // The only folder that may import 'electron' is main/electron.
 import { app, BrowserWindow, dialog, shell } from 'electron';
 import { join, resolve } from 'node:path';
 import { createApiBackend, findRendererDir, RENDERER_MISSING, type ApiBackend } from '../server/index.js';
-import { lockDownWebContents, openAppWindow } from './app-window.js';
+import { lockDownWebContents, openAppWindow, registerAppScheme, serveAppScheme } from './app-window.js';
 import { serveApiOverIpc } from './ipc-api.js';
 
 function workspaceArgument(argv: readonly string[]): string | undefined {
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
     app.quit();
     return;
   }
+  registerAppScheme(); // before ready, as Electron requires
   await app.whenReady();
   lockDownWebContents();
   const rendererDir = findRendererDir();
@@ -42,8 +44,9 @@ async function main(): Promise<void> {
     app.quit();
     return;
   }
-  serveApiOverIpc(backend, rendererDir);
-  await openAppWindow(rendererDir);
+  serveAppScheme(rendererDir);
+  serveApiOverIpc(backend);
+  await openAppWindow();
 
   app.on('second-instance', () => {
     const [window] = BrowserWindow.getAllWindows();
@@ -53,7 +56,7 @@ async function main(): Promise<void> {
     }
   });
   app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) void openAppWindow(rendererDir);
+    if (BrowserWindow.getAllWindows().length === 0) void openAppWindow();
   });
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();

@@ -1,4 +1,4 @@
-// The API over Electron IPC: binds ipc-guard.ts's checks (our own page's main frame only, known methods,
+// The API over Electron IPC: binds ipc-guard.ts's checks (our app:// page's main frame only, known methods,
 // plain bounded payloads valid against the contract) to ipcMain, answering through the same backend as
 // the browser mode; pushes every backend event to every window. The checks live in ipc-guard.ts, which
 // does not import Electron, so Node tests exercise them. The only folder that may import 'electron' is
@@ -9,8 +9,8 @@ import type { ApiBackend } from '../server/index.js';
 import { EVENT_CHANNEL, INVOKE_CHANNEL } from './ipc-channels.js';
 import { createIpcGuard } from './ipc-guard.js';
 
-export function serveApiOverIpc(backend: ApiBackend, rendererDir: string): () => void {
-  const guard = createIpcGuard({ rendererDir, call: (method, payload) => backend.call(method, payload) });
+export function serveApiOverIpc(backend: ApiBackend): () => void {
+  const guard = createIpcGuard({ call: (method, payload) => backend.call(method, payload) });
   ipcMain.handle(
     INVOKE_CHANNEL,
     (event: IpcMainInvokeEvent, method: unknown, payload: unknown): Promise<ApiReply> =>

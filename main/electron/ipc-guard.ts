@@ -1,12 +1,19 @@
 // The checks every IPC call from a window passes before it reaches the API backend, kept apart from
 // Electron so that Node tests can run them without the Electron binary: the sender must be the main frame
-// of a page inside the built renderer folder (not another origin, another file:// page, a sub-frame or a
-// frame that navigated away), the method must be one of the contract's, and the payload must be plain
+// of a page of the app's own origin, app://attnvgg, which serves only the built renderer folder (not
+// another origin, a file:// page, a sub-frame or a frame that navigated away), the method must be one of
+// the contract's, and the payload must be plain
 // data of bounded size without prototype-polluting keys that the contract's zod schema accepts.
 // ipc-api.ts binds this to ipcMain. Must not import electron (nor renderer or cli).
-import { isAbsolute, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { API, isApiMethod, type ApiErrorData, type ApiMethod, type ApiReply } from '../api/index.js';
+import {
+  describeZodIssues,
+  isApiMethod,
+  parseApiRequest,
+  type ApiErrorData,
+  type ApiMethod,
+  type ApiReply,
+} from '../api/index.js';
+import { appUrl } from './app-scheme.js';
 import { METHOD_PATTERN } from './ipc-channels.js';
 
 /** What the guard needs to know of Electron's `event.senderFrame` (a WebFrameMain, or null once gone). */
@@ -38,36 +45,21 @@ const refused = (code: ApiErrorData['code'], message: string): ApiReply => ({
 });
 
 /**
- * True when `senderUrl` is a file:// page inside `rendererDir` (the built renderer folder). The URL is
- * parsed and turned into a path first, so `..`, `%2e%2e`, an encoded slash or a host (a network share)
- * cannot make another file look like ours.
+ * True when `senderUrl` is a page of the app's own origin (app://attnvgg, see app-scheme.ts), whose
+ * handler serves the built renderer folder and nothing else. file:// pages, other schemes, other hosts,
+ * a port or credentials do not pass.
  */
-export function fromOwnPage(senderUrl: string | undefined, rendererDir: string): boolean {
-  if (typeof senderUrl !== 'string' || senderUrl === '') return false;
-  let url: URL;
-  try {
-    url = new URL(senderUrl);
-  } catch {
-    return false;
-  }
-  if (url.protocol !== 'file:' || url.host !== '' || url.username !== '' || url.password !== '') return false;
-  let path: string;
-  try {
-    path = fileURLToPath(url); // refuses encoded slashes
-  } catch {
-    return false;
-  }
-  const inside = relative(resolve(rendererDir), path);
-  return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside);
+export function fromOwnPage(senderUrl: string | undefined): boolean {
+  return appUrl(senderUrl) !== null;
 }
 
 /** Why the frame is not our page, or null when it is. */
-export function senderProblem(frame: IpcSenderFrame | null | undefined, rendererDir: string): string | null {
+export function senderProblem(frame: IpcSenderFrame | null | undefined): string | null {
   if (!frame) return 'the calling page is gone';
   if (frame.detached === true) return 'the calling frame has navigated away or was removed';
   if (frame.parent !== null && frame.parent !== undefined)
     return 'calls from frames inside a page are not accepted';
-  if (!fromOwnPage(frame.url, rendererDir)) return 'the calling page is not one of the app’s own';
+  if (!fromOwnPage(frame.url)) return 'the calling page is not one of the app’s own';
   return null;
 }
 
@@ -117,16 +109,7 @@ export function payloadProblem(payload: unknown): string | null {
   return null;
 }
 
-function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  return issues
-    .slice(0, 5)
-    .map((i) => (i.path.length > 0 ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
-    .join('; ');
-}
-
 export interface IpcGuardOptions {
-  /** The built renderer folder: only pages inside it may call. */
-  rendererDir: string;
   /** Answers a checked call (main/server's ApiBackend.call, which dispatches to the handlers). */
   call: (method: ApiMethod, payload: unknown) => Promise<ApiReply>;
 }
@@ -144,10 +127,10 @@ export type IpcInvokeHandler = (
  * rest to `call`. Never throws: every refusal is an ApiReply with a plain message.
  */
 export function createIpcGuard(options: IpcGuardOptions): IpcInvokeHandler {
-  const { rendererDir, call } = options;
+  const { call } = options;
   return async (frame, method, payload) => {
     try {
-      const sender = senderProblem(frame, rendererDir);
+      const sender = senderProblem(frame);
       if (sender) return refused('refused', `Calls are accepted only from the app's own page: ${sender}.`);
       if (
         typeof method !== 'string' ||
@@ -158,11 +141,11 @@ export function createIpcGuard(options: IpcGuardOptions): IpcInvokeHandler {
         return refused('bad-request', `Unknown API method "${String(method).slice(0, 100)}".`);
       const shape = payloadProblem(payload);
       if (shape) return refused('bad-request', `The request to ${method} is not valid: ${shape}.`);
-      const parsed = API[method].request.safeParse(payload ?? {});
+      const parsed = parseApiRequest(method, payload);
       if (!parsed.success)
         return refused(
           'bad-request',
-          `The request to ${method} is not valid: ${describeIssues(parsed.error.issues)}.`,
+          `The request to ${method} is not valid: ${describeZodIssues(parsed.error)}.`,
         );
       return await call(method, payload);
     } catch (error) {

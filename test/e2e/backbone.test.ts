@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { backboneFileBytes } from '../helpers/backbone-file.js';
 import { browserTestsUnavailable, openBrowserSession, pageErrorsOf } from './browser-session.js';
+import { skipOrFail } from '../helpers/skip-or-fail.js';
 
 async function look(page: Page, name: string): Promise<void> {
   const dir = process.env.E2E_SHOTS;
@@ -25,7 +26,7 @@ async function look(page: Page, name: string): Promise<void> {
 
 test(
   'browser mode: add, download and train from a pretrained backbone',
-  { skip: browserTestsUnavailable() ?? false, timeout: 300_000 },
+  { skip: skipOrFail(browserTestsUnavailable()), timeout: 300_000 },
   async () => {
     const session = await openBrowserSession();
     const { page } = session;

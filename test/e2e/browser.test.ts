@@ -18,13 +18,14 @@ import {
   startTinyRun,
   until,
 } from './browser-session.js';
+import { skipOrFail } from '../helpers/skip-or-fail.js';
 
 /** The bound asserted on the page's longest task while training runs (generous: a shared 2-core machine). */
 const LONG_TASK_LIMIT_MS = 1000;
 
 test(
   'browser mode: dataset, live training, evaluation, attention gallery, export, classification',
-  { skip: browserTestsUnavailable() ?? false, timeout: 600_000 },
+  { skip: skipOrFail(browserTestsUnavailable()), timeout: 600_000 },
   async () => {
     const session = await openBrowserSession();
     const { page } = session;
@@ -214,7 +215,7 @@ test(
 
 test(
   'browser mode: the results of a classification of 5,000 files scroll without drawing them all',
-  { skip: browserTestsUnavailable() ?? false, timeout: 180_000 },
+  { skip: skipOrFail(browserTestsUnavailable()), timeout: 180_000 },
   async () => {
     const session = await openBrowserSession();
     const { page } = session;
@@ -345,6 +346,7 @@ test(
     try {
       const page = await app.firstWindow();
       await page.getByRole('heading', { name: 'Datasets' }).waitFor();
+      assert.match(page.url(), /^app:\/\/attnvgg\/index\.html/, 'the pages come from app://, not file://');
       const exposed = await page.evaluate<string[]>('Object.keys(window.attnvgg).sort()');
       assert.deepEqual(exposed, ['invoke', 'onEvent', 'pathForFile']);
       assert.equal(await page.evaluate<string>('typeof require + typeof process'), 'undefinedundefined');

@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseCompareReport } from '../../main/services/compare/compare-report.js';
 import { browserTestsUnavailable, openBrowserSession, pageErrorsOf, until } from './browser-session.js';
+import { skipOrFail } from '../helpers/skip-or-fail.js';
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 const digits = (text: string): string => text.replace(/\D/g, '');
 
 test(
   'browser mode: a comparison of attention against the plain model, followed live, its report on screen',
-  { skip: browserTestsUnavailable() ?? false, timeout: 300_000 },
+  { skip: skipOrFail(browserTestsUnavailable()), timeout: 300_000 },
   async () => {
     const session = await openBrowserSession();
     const { page } = session;

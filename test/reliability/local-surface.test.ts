@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import WebSocket from 'ws';
-import { API_METHODS } from '../../main/api/index.js';
+import { API_METHODS, takesNoArguments } from '../../main/api/index.js';
 import { METHOD_PATTERN } from '../../main/electron/ipc-channels.js';
 import { serveBrowserMode, type BrowserMode } from '../../main/server/index.js';
 import { tempShapesDataset, writeStubSite } from '../helpers/shapes-folder.js';
@@ -241,8 +241,9 @@ describe('the local surface of browser mode', () => {
     assert.ok((ok.result as { dataUrl: string | null }[])[0].dataUrl?.startsWith('data:image/png'));
   });
 
-  it('every API method refuses malformed arguments with a reply, and the server keeps answering', async () => {
+  it('every API method refuses every malformed argument with bad-request, and the server keeps answering', async () => {
     const hostile: unknown[] = [
+      undefined, // no payload on the wire at all
       null,
       'x',
       42,
@@ -260,9 +261,21 @@ describe('the local surface of browser mode', () => {
     ];
     for (const method of API_METHODS) {
       for (const payload of hostile) {
+        // No payload at all stands for "no arguments", which is right for the methods that take none.
+        if ((payload === null || payload === undefined) && takesNoArguments(method)) continue;
+        const what = `${method} ${JSON.stringify(payload)}`;
         const reply = await call(method, payload);
-        assert.equal(typeof reply.ok, 'boolean', `${method} ${JSON.stringify(payload)}`);
-        if (!reply.ok) assert.ok((reply.error?.message ?? '').length > 0);
+        assert.equal(reply.ok, false, `${what} was accepted`);
+        assert.equal(reply.error?.code, 'bad-request', `${what}: ${reply.error?.message}`);
+        assert.match(
+          reply.error?.message ?? '',
+          new RegExp(`^The request to ${method.replace('.', '\\.')} is not valid: .+`),
+        );
+      }
+      // A method that takes no arguments: nothing, null or {} is fine; any key is not.
+      if (takesNoArguments(method)) {
+        assert.equal((await call(method, null)).error?.code === 'bad-request', false, `${method} null`);
+        assert.equal((await call(method, { id: 5 })).error?.code, 'bad-request', `${method} {id: 5}`);
       }
     }
     for (const method of [

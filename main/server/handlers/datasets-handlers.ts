@@ -1,5 +1,6 @@
-// API handlers for datasets: scan a folder, the workspace's list, thumbnails of images inside the chosen
-// folders, and a folder listing for picking a folder in browser mode. Must not import electron or renderer.
+// API handlers for datasets: scan a folder, add it (only when it holds usable images), the workspace's
+// list, thumbnails of images inside the chosen folders, and a folder listing for picking a folder in
+// browser mode. Must not import electron or renderer.
 import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -79,6 +80,14 @@ export function datasetHandlers(context: BackendContext): DatasetHandlers {
 
     'datasets.add': async ({ path, name }) => {
       const summary = await scanSummary(context, path);
+      // A folder without a single usable image is not a dataset, and must not become a folder whose
+      // files the app may show or open (files.reveal): refuse it with the scan's own explanation.
+      const noImages = summary.errors.find((e) => e.code === 'no-images');
+      if (noImages || summary.stats.imagesUsable === 0)
+        throw new ApiError(
+          'bad-request',
+          `${summary.root} was not added: ${noImages?.message ?? 'it holds no usable images.'}`,
+        );
       const existing = (await workspace.datasets()).find((d) => d.path === summary.root);
       const entry: DatasetEntry = {
         id: existing?.id ?? workspace.newDatasetId(summary.root),

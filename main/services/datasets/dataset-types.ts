@@ -36,6 +36,7 @@ export type ProblemReason =
   | 'symlink-loop' // a link to a folder that contains it
   | 'folder-seen-twice' // a link to a folder already scanned elsewhere in the dataset
   | 'broken-link' // a link to nothing
+  | 'link-outside-folder' // a link whose target (links resolved) is outside the dataset folder
   | 'not-a-file' // a socket, pipe or device
   | 'unreadable-folder' // the folder cannot be listed
   | 'outside-class-folder'; // an image directly in the root (or the split folder), not in a class folder

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { realPathOrResolved } from '../storage/inside-folder.js';
 import { checkImageFile } from './check-image-file.js';
 import { DEFAULT_IMBALANCE_RATIO, datasetMessages } from './dataset-messages.js';
 import type {
@@ -82,7 +83,8 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
   const rootError = await checkRoot(absoluteRoot);
   if (rootError) return emptyScan(absoluteRoot, splitSettings, rootError, started);
 
-  const state = createWalkState();
+  // Links are followed only when their target stays inside the dataset folder (inside-folder.ts).
+  const state = createWalkState(await realPathOrResolved(absoluteRoot));
   const problems: DatasetProblem[] = [];
   const progress = createProgressReporter(options);
   const rootId = await folderId(absoluteRoot);

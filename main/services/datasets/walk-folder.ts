@@ -1,11 +1,14 @@
 // Walks a folder tree one directory entry at a time (fs.opendir, never a full listing in memory), following
 // symbolic links but never looping: every folder is identified by device + inode, a link back to a folder
-// on the current path is a loop, a link to a folder already walked is skipped. Hidden files and OS junk are
-// reported, not walked. Must not import electron or anything from main/electron, main/server, main/cli or
+// on the current path is a loop, a link to a folder already walked is skipped. A walk confined to a folder
+// (a dataset) follows a link only when its target stays inside that folder (storage/inside-folder.ts, the
+// rule thumbnails and "open" use too) and reports the others. Hidden files and OS junk are reported, not
+// walked. Must not import electron or anything from main/electron, main/server, main/cli or
 // renderer.
 import type { Dirent } from 'node:fs';
-import { lstat, opendir, stat } from 'node:fs/promises';
+import { lstat, opendir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isInside } from '../storage/inside-folder.js';
 import type { ProblemReason } from './dataset-types.js';
 
 export type WalkEntry =
@@ -54,10 +57,13 @@ export interface WalkState {
   visited: Set<FolderId>;
   /** Folders walked on their own (the class folders): a link inside another folder must not pull them in. */
   reserved: Set<FolderId>;
+  /** The real path (links resolved) that every followed link must stay inside; undefined: no limit. */
+  confineTo?: string;
 }
 
-export function createWalkState(): WalkState {
-  return { visited: new Set(), reserved: new Set() };
+/** `confineTo`: the real path of the folder links may not lead out of (see WalkState). */
+export function createWalkState(confineTo?: string): WalkState {
+  return { visited: new Set(), reserved: new Set(), ...(confineTo === undefined ? {} : { confineTo }) };
 }
 
 export async function folderId(path: string): Promise<FolderId> {
@@ -166,6 +172,11 @@ async function* walkEntry(
       }
       return;
     }
+    const outside = await linkLeavesFolder(path, state);
+    if (outside !== null) {
+      yield problem(path, relativePath, outside.reason, outside.message);
+      return;
+    }
   }
   if (isFile) {
     yield { kind: 'file', path, relativePath };
@@ -199,6 +210,26 @@ async function* walkEntry(
       'This is not a regular file (a pipe, socket or device): skipped.',
     );
   }
+}
+
+/** Why the link at `path` is not followed in a confined walk, or null when its target stays inside. */
+async function linkLeavesFolder(
+  path: string,
+  state: WalkState,
+): Promise<{ reason: ProblemReason; message: string } | null> {
+  if (state.confineTo === undefined) return null;
+  let target: string;
+  try {
+    target = await realpath(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { reason: 'unreadable', message: `This link cannot be followed (${code ?? 'error'}): skipped.` };
+  }
+  if (isInside(state.confineTo, target)) return null;
+  return {
+    reason: 'link-outside-folder',
+    message: `This link leads out of the dataset folder (to ${target}): skipped. Only links to files and folders inside the dataset are followed; copy or move what it points to into the dataset if it belongs there.`,
+  };
 }
 
 /** True when something (even a broken link) is at `path`. */

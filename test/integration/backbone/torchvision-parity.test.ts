@@ -19,10 +19,11 @@ import {
   loadBackboneWeights,
 } from '../../../main/services/backbone/load-backbone.js';
 import { pythonMissing, runPython } from '../../helpers/python.js';
+import { skipOrFail } from '../../helpers/skip-or-fail.js';
 import { relativeError } from '../../helpers/tf.js';
 import { testWeights } from '../../helpers/weights.js';
 
-const missing = pythonMissing(['torch', 'torchvision']);
+const missing = skipOrFail(pythonMissing(['torch', 'torchvision']));
 if (missing) console.log(`# skipping the torchvision vgg16_bn parity test: ${missing}`);
 
 const spec: ModelSpec = {
@@ -52,7 +53,7 @@ after(() => {
 for (const form of FORMS) {
   test(
     `torchvision vgg16_bn, BatchNorm ${form}: conv 13 features match PyTorch at S=224`,
-    { skip: missing ?? false },
+    { skip: missing },
     async () => {
       const file = join(dir, `${form}.onnx`);
       const report = await checkBackbone(file);

@@ -28,6 +28,7 @@ import type { EvaluationReport } from '../../../main/services/training/evaluate-
 import { loadRunModel } from '../../../main/services/training/load-run-model.js';
 import { readMetrics, readRunRecord } from '../../../main/services/training/run-folder.js';
 import { TrainingControl } from '../../../main/services/training/training-run.js';
+import { skipOrFail } from '../../helpers/skip-or-fail.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TRAINING = {
@@ -281,10 +282,10 @@ describe('compareAttention on a tiny shapes dataset', () => {
     const html = await readFile(join(outDir, 'compare.html'), 'utf8');
     assert.ok(html.includes(report.verdict.text.replace(/&/g, '&#38;')));
     assert.doesNotMatch(html, /<script/i);
-    if (!existsSync(CHROMIUM)) {
-      t.skip(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-      return;
-    }
+    const missing = skipOrFail(
+      existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM} (apt-get install chromium)`,
+    );
+    if (missing) return t.skip(missing);
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -13,9 +13,10 @@ import { decodeSafetensors, encodeSafetensors } from '../../../models/core/safet
 import type { ModelSpec } from '../../../models/core/spec.js';
 import { relativeError, useCpuBackend } from '../../helpers/tf.js';
 import { pythonMissing, runPython } from '../../helpers/python.js';
+import { skipOrFail } from '../../helpers/skip-or-fail.js';
 import { randomiseBatchNorm } from '../../helpers/weights.js';
 
-const missing = pythonMissing(['torch']);
+const missing = skipOrFail(pythonMissing(['torch']));
 if (missing) console.log(`# skipping PyTorch parity: ${missing}`);
 
 const variants: ModelSpec[] = [
@@ -56,7 +57,7 @@ const variants: ModelSpec[] = [
 for (const spec of variants)
   test(
     `TensorFlow.js forward equals PyTorch: S=${spec.inputSize} w=${spec.width} ${spec.attention ? `${spec.compatibility}/${spec.normalisation}` : 'no attention'}`,
-    { skip: missing ?? false },
+    { skip: missing },
     async () => {
       await useCpuBackend();
       const dir = mkdtempSync(join(tmpdir(), 'attnvgg-parity-'));

@@ -16,8 +16,9 @@ import { Optimizer, type OptimizerConfig } from '../../../models/train/optimizer
 import { trainStep } from '../../../models/train/step.js';
 import { relativeError, useCpuBackend } from '../../helpers/tf.js';
 import { pythonMissing, runPython } from '../../helpers/python.js';
+import { skipOrFail } from '../../helpers/skip-or-fail.js';
 
-const missing = pythonMissing(['torch']);
+const missing = skipOrFail(pythonMissing(['torch']));
 if (missing) console.log(`# skipping PyTorch training parity: ${missing}`);
 
 const cases: { spec: ModelSpec; opt: OptimizerConfig & { lr: number; labelSmoothing?: number } }[] = [
@@ -82,7 +83,7 @@ function torchSteps(dir: string, spec: ModelSpec, opt: object): Map<string, { da
 for (const { spec, opt } of cases)
   test(
     `gradients and 3 training steps equal PyTorch's: ${opt.name}, ${spec.attention ? `${spec.compatibility}/${spec.normalisation}` : 'no attention'}`,
-    { skip: missing ?? false },
+    { skip: missing },
     async () => {
       await useCpuBackend();
       const dir = mkdtempSync(join(tmpdir(), 'attnvgg-train-parity-'));

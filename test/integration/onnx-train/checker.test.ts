@@ -10,9 +10,10 @@ import type { ModelSpec } from '../../../models/core/spec.js';
 import { buildTrainingGraph, type TrainingGraphOptions } from '../../../models/onnx-train/train-graph.js';
 import { encodeModel } from '../../../models/onnx/proto.js';
 import { pythonMissing, runPython } from '../../helpers/python.js';
+import { skipOrFail } from '../../helpers/skip-or-fail.js';
 import { testWeights } from '../../helpers/weights.js';
 
-const missing = pythonMissing(['onnx']);
+const missing = skipOrFail(pythonMissing(['onnx']));
 if (missing) console.log(`# skipping the ONNX checker tests on training graphs: ${missing}`);
 
 const base: ModelSpec = {
@@ -46,7 +47,7 @@ const cases: [string, ModelSpec, TrainingGraphOptions][] = [
   ],
 ];
 
-test('training-step graphs pass onnx.checker (full_check)', { skip: missing ?? false }, () => {
+test('training-step graphs pass onnx.checker (full_check)', { skip: missing }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'attnvgg-train-checker-'));
   try {
     const files = cases.map(([name, spec, options], i) => {

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import type { ModelSpec } from '../../../models/core/spec.js';
 import { exportBackboneOnnx, exportOnnx } from '../../../models/onnx/export.js';
 import { pythonMissing, runPython } from '../../helpers/python.js';
+import { skipOrFail } from '../../helpers/skip-or-fail.js';
 import { testWeights } from '../../unit/models/onnx/onnx-fixtures.js';
 
-const missing = pythonMissing(['onnx']);
+const missing = skipOrFail(pythonMissing(['onnx']));
 if (missing) console.log(`# skipping the ONNX checker tests: ${missing}`);
 
 const base: ModelSpec = {
@@ -68,7 +69,7 @@ const cases: [string, () => Uint8Array, Record<string, (string | number)[]>][] =
   ],
 ];
 
-test('exported models pass onnx.checker.check_model(full_check=True)', { skip: missing ?? false }, () => {
+test('exported models pass onnx.checker.check_model(full_check=True)', { skip: missing }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'attnvgg-onnx-check-'));
   try {
     const files = cases.map(([, make], i) => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { APP_INDEX_URL } from '../../../main/electron/app-scheme.js';
 import type { ApiReply } from '../../../main/api/index.js';
 import {
   IPC_LIMITS,
@@ -17,14 +18,15 @@ import {
 } from '../../../main/electron/ipc-guard.js';
 
 const RENDERER = join('/opt', 'attnvgg', 'renderer');
-const OWN = pathToFileURL(join(RENDERER, 'index.html')).href;
+const OWN = APP_INDEX_URL;
+/** Where the page was before app://: the renderer's index.html as a file. */
+const OWN_AS_FILE = pathToFileURL(join(RENDERER, 'index.html')).href;
 
 const mainFrame = (url: string): IpcSenderFrame => ({ url, parent: null, detached: false });
 
 function recordingGuard(reply: ApiReply = { ok: true, result: 'handled' }) {
   const calls: { method: string; payload: unknown }[] = [];
   const guard = createIpcGuard({
-    rendererDir: RENDERER,
     call: async (method, payload) => {
       calls.push({ method, payload });
       return reply;
@@ -40,17 +42,28 @@ function refusal(reply: ApiReply, code: string, pattern: RegExp): void {
   assert.match(reply.error.message, pattern);
 }
 
-describe('fromOwnPage: only file:// pages inside the renderer folder', () => {
+describe('fromOwnPage: only pages of the app:// origin', () => {
   it('accepts the app page, with a query or a hash route', () => {
-    assert.equal(fromOwnPage(OWN, RENDERER), true);
-    assert.equal(fromOwnPage(`${OWN}#/classify`, RENDERER), true);
-    assert.equal(fromOwnPage(`${OWN}?theme=dark`, RENDERER), true);
-    assert.equal(fromOwnPage(pathToFileURL(join(RENDERER, 'sub', 'page.html')).href, RENDERER), true);
+    assert.equal(OWN, 'app://attnvgg/index.html');
+    assert.equal(fromOwnPage(OWN), true);
+    assert.equal(fromOwnPage(`${OWN}#/classify`), true);
+    assert.equal(fromOwnPage(`${OWN}?theme=dark`), true);
+    assert.equal(fromOwnPage('app://attnvgg/sub/page.html'), true);
   });
 
-  it('refuses other origins, other file:// pages and look-alike paths', () => {
+  it('refuses other origins, file:// pages (the renderer folder’s own included) and look-alikes', () => {
     const root = pathToFileURL(RENDERER).href;
     for (const url of [
+      OWN_AS_FILE, // the page as it was loaded before app://
+      'app://evil/index.html',
+      'app://attnvgg.evil.example/index.html',
+      'app://attnvggx/index.html',
+      'app://attnvgg:8080/index.html',
+      'app://user:pw@attnvgg/index.html',
+      'app:attnvgg/index.html',
+      'app:///index.html',
+      'apps://attnvgg/index.html',
+      'https://attnvgg/index.html',
       undefined,
       '',
       'not a url',
@@ -74,25 +87,25 @@ describe('fromOwnPage: only file:// pages inside the renderer folder', () => {
       `file://fileserver${RENDERER}/index.html`, // a network share with the same path
       `file://user:pw@${RENDERER}/index.html`,
     ])
-      assert.equal(fromOwnPage(url, RENDERER), false, String(url));
+      assert.equal(fromOwnPage(url), false, String(url));
   });
 });
 
 describe('senderProblem: the main frame of our page, still there', () => {
   it('accepts the main frame of our page', () => {
-    assert.equal(senderProblem(mainFrame(OWN), RENDERER), null);
-    assert.equal(senderProblem({ url: OWN, parent: null }, RENDERER), null, 'Electron without `detached`');
+    assert.equal(senderProblem(mainFrame(OWN)), null);
+    assert.equal(senderProblem({ url: OWN, parent: null }), null, 'Electron without `detached`');
   });
 
   it('refuses a missing, detached, navigated, foreign or nested frame', () => {
-    assert.match(senderProblem(null, RENDERER) ?? '', /gone/);
-    assert.match(senderProblem(undefined, RENDERER) ?? '', /gone/);
-    assert.match(senderProblem({ url: OWN, parent: null, detached: true }, RENDERER) ?? '', /navigated/);
+    assert.match(senderProblem(null) ?? '', /gone/);
+    assert.match(senderProblem(undefined) ?? '', /gone/);
+    assert.match(senderProblem({ url: OWN, parent: null, detached: true }) ?? '', /navigated/);
     // A frame that was ours and navigated elsewhere reports its new URL.
-    assert.match(senderProblem(mainFrame('https://evil.example/'), RENDERER) ?? '', /not one of the app/);
-    assert.match(senderProblem(mainFrame('file:///home/user/Downloads/x.html'), RENDERER) ?? '', /not one/);
+    assert.match(senderProblem(mainFrame('https://evil.example/')) ?? '', /not one of the app/);
+    assert.match(senderProblem(mainFrame('file:///home/user/Downloads/x.html')) ?? '', /not one/);
     // An iframe, even one showing our own page (our CSP allows none; a page that got one cannot call).
-    assert.match(senderProblem({ url: OWN, parent: mainFrame(OWN) }, RENDERER) ?? '', /frames inside a page/);
+    assert.match(senderProblem({ url: OWN, parent: mainFrame(OWN) }) ?? '', /frames inside a page/);
   });
 });
 
@@ -116,6 +129,7 @@ describe('createIpcGuard: refusals never reach the backend', () => {
     for (const frame of [
       mainFrame('https://evil.example/'),
       mainFrame('file:///tmp/evil.html'),
+      mainFrame(OWN_AS_FILE),
       { url: OWN, parent: null, detached: true },
       { url: OWN, parent: {} },
       null,
@@ -198,7 +212,6 @@ describe('createIpcGuard: refusals never reach the backend', () => {
 
   it('a backend that throws gives a failed reply, not an exception', async () => {
     const guard = createIpcGuard({
-      rendererDir: RENDERER,
       call: async () => {
         throw new Error('boom');
       },

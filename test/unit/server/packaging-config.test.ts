@@ -84,3 +84,39 @@ test('the package ships the compiled app and the built renderer, and names every
   for (const target of ['AppImage', 'deb', 'nsis', 'dmg']) assert.match(yaml, new RegExp(`- ${target}\\b`));
   assert.match(yaml, /^asar: true$/m);
 });
+
+/** The `key: value` lines of a top-level mapping block of the YAML file. */
+function mapField(yaml: string, field: string): Record<string, string> {
+  const lines = yaml.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`${field}:`));
+  assert.ok(start >= 0, `electron-builder.yml has ${field}`);
+  const out: Record<string, string> = {};
+  for (const line of lines.slice(start + 1)) {
+    if (/^\s*(#.*)?$/.test(line)) continue;
+    const m = /^\s+([A-Za-z]+):\s*(\S+)\s*$/.exec(line);
+    if (!m) break;
+    out[m[1]] = m[2];
+  }
+  return out;
+}
+
+test('the packaged Electron binary has its fuses set: no Node mode, no inspector, asar only and checked', () => {
+  const fuses = mapField(readFileSync('electron-builder.yml', 'utf8'), 'electronFuses');
+  assert.deepEqual(fuses, {
+    runAsNode: 'false',
+    enableNodeOptionsEnvironmentVariable: 'false',
+    enableNodeCliInspectArguments: 'false',
+    enableEmbeddedAsarIntegrityValidation: 'true',
+    onlyLoadAppFromAsar: 'true',
+    enableCookieEncryption: 'true',
+    grantFileProtocolExtraPrivileges: 'false',
+  });
+  // The names are electron-builder's own (a misspelt key would be an error at packaging time only).
+  const schema = JSON.parse(readFileSync('node_modules/app-builder-lib/scheme.json', 'utf8')) as {
+    definitions: { FuseOptionsV1: { properties: Record<string, { type: string }> } };
+    properties: { electronFuses: unknown };
+  };
+  const known = schema.definitions.FuseOptionsV1.properties;
+  for (const key of Object.keys(fuses)) assert.equal(known[key]?.type, 'boolean', `${key} is a fuse option`);
+  assert.ok(schema.properties.electronFuses, 'electronFuses is a top-level option');
+});

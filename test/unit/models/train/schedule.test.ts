@@ -4,16 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { scheduleAt } from '../../../../models/train/schedule.js';
 import { pythonMissing, runPython } from '../../../helpers/python.js';
+import { skipOrFail } from '../../../helpers/skip-or-fail.js';
 
-const missing = pythonMissing(['torch']);
+const missing = skipOrFail(pythonMissing(['torch']));
 if (missing) console.log(`# skipping the comparison with PyTorch's schedulers: ${missing}`);
 
-test(
-  "one-cycle equals PyTorch's OneCycleLR step by step (lr and momentum)",
-  { skip: missing ?? false },
-  () => {
-    const total = 47;
-    const script = `
+test("one-cycle equals PyTorch's OneCycleLR step by step (lr and momentum)", { skip: missing }, () => {
+  const total = 47;
+  const script = `
 import json, torch
 p = torch.nn.Parameter(torch.zeros(1))
 opt = torch.optim.SGD([p], lr=0.05, momentum=0.9)
@@ -24,17 +22,16 @@ for i in range(${total}):
     out.append([g['lr'], g['momentum']])
     opt.step(); s.step()
 print(json.dumps(out))`;
-    const expected = JSON.parse(runPython(['-c', script])) as [number, number][];
-    expected.forEach(([lr, momentum], step) => {
-      const v = scheduleAt({ name: 'onecycle', lr: 0.05 }, step, total);
-      assert.ok(Math.abs(v.lr - lr) <= 1e-9 + 1e-6 * lr, `step ${step}: lr ${v.lr} vs ${lr}`);
-      assert.ok(
-        Math.abs((v.momentum ?? 0) - momentum) < 1e-9,
-        `step ${step}: momentum ${v.momentum} vs ${momentum}`,
-      );
-    });
-  },
-);
+  const expected = JSON.parse(runPython(['-c', script])) as [number, number][];
+  expected.forEach(([lr, momentum], step) => {
+    const v = scheduleAt({ name: 'onecycle', lr: 0.05 }, step, total);
+    assert.ok(Math.abs(v.lr - lr) <= 1e-9 + 1e-6 * lr, `step ${step}: lr ${v.lr} vs ${lr}`);
+    assert.ok(
+      Math.abs((v.momentum ?? 0) - momentum) < 1e-9,
+      `step ${step}: momentum ${v.momentum} vs ${momentum}`,
+    );
+  });
+});
 
 test('one-cycle starts at lr/25, peaks at 30 %, ends at lr/25e4', () => {
   const total = 101;

@@ -15,6 +15,7 @@ import {
   type ClassifyResults,
 } from '../../../../main/services/classify/index.js';
 import { pythonMissing, runPython } from '../../../helpers/python.js';
+import { skipOrFail } from '../../../helpers/skip-or-fail.js';
 
 let dir = '';
 before(async () => {
@@ -31,7 +32,7 @@ test('.npy: header layout, and numpy reads the values back', async (t) => {
   const header = new TextDecoder().decode(bytes.subarray(10, 10 + headerLength));
   assert.match(header, /^\{'descr': '<f4', 'fortran_order': False, 'shape': \(2, 3\), \} *\n$/);
   assert.throws(() => encodeNpyFloat32([4], data), RangeError);
-  const missing = pythonMissing(['numpy']);
+  const missing = skipOrFail(pythonMissing(['numpy']));
   if (missing) return t.skip(missing);
   const path = join(dir, 'a.npy');
   await writeFile(path, bytes);

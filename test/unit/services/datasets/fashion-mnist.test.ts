@@ -14,6 +14,7 @@ import {
   writeFashionMnist,
 } from '../../../../main/services/datasets/fashion-mnist.js';
 import { scanDataset } from '../../../../main/services/datasets/scan-dataset.js';
+import { skipOrFail } from '../../../helpers/skip-or-fail.js';
 
 let base: string;
 let fake: string;
@@ -85,10 +86,12 @@ describe('Fashion-MNIST', () => {
   });
 
   it("Debian's files: a tiny perClass writes a dataset the scan accepts", async (t) => {
-    if (!existsSync(join(DEBIAN_FASHION_MNIST, 'train-images-idx3-ubyte.gz'))) {
-      t.skip(`${DEBIAN_FASHION_MNIST} is missing: apt-get install dataset-fashion-mnist`);
-      return;
-    }
+    const missing = skipOrFail(
+      existsSync(join(DEBIAN_FASHION_MNIST, 'train-images-idx3-ubyte.gz'))
+        ? null
+        : `${DEBIAN_FASHION_MNIST} is missing: apt-get install dataset-fashion-mnist`,
+    );
+    if (missing) return t.skip(missing);
     const out = join(base, 'out-debian');
     const summary = await writeFashionMnist(out, { perClass: 3, split: 'train' });
     assert.equal(summary.images, 30);

@@ -270,3 +270,38 @@ describe('scanDataset: splits', () => {
     assert.deepEqual(warning?.classes, ['b']);
   });
 });
+
+describe('scanDataset: symbolic links', () => {
+  it('follows a link only when its target stays inside the dataset; the rest are skipped with the reason', async () => {
+    const outside = join(base, 'links-outside');
+    const written = await writeDatasetFolder(outside, { loose: 2 });
+    const root = join(base, 'links');
+    await writeDatasetFolder(root, { cat: 2, dog: 2, 'extra/more': 1 });
+    // Inside: a file link and a folder link whose targets are in the dataset (another folder of it).
+    await symlink('../extra/more/000.png', join(root, 'cat', 'in-file.png'));
+    await symlink('../extra/more', join(root, 'dog', 'in-folder'));
+    // Outside: a file, a folder, and a link that only leaves through a second link.
+    await symlink(written.loose[0], join(root, 'cat', 'out-file.png'));
+    await symlink(outside, join(root, 'dog', 'out-folder'));
+    await symlink('out-file.png', join(root, 'cat', 'via-out.png'));
+    // The dataset itself reached through a link: its own links still count as inside.
+    const viaLink = join(base, 'links-alias');
+    await symlink(root, viaLink);
+
+    for (const path of [root, viaLink]) {
+      const scan = await scanDataset(path);
+      const items = scan.items.map((i) => i.relativePath).sort();
+      assert.ok(items.includes('cat/in-file.png'), items.join(', '));
+      assert.ok(items.includes('dog/in-folder/000.png'), items.join(', '));
+      assert.ok(!items.some((p) => p.includes('out') || p.includes('loose')), items.join(', '));
+      const outsideLinks = scan.problems.filter((p) => p.reason === 'link-outside-folder');
+      assert.deepEqual(outsideLinks.map((p) => p.path).sort(), [
+        'cat/out-file.png',
+        'cat/via-out.png',
+        'dog/out-folder',
+      ]);
+      for (const p of outsideLinks) assert.match(p.message, /leads out of the dataset folder/);
+      assert.ok(codes(scan.warnings).includes('files-skipped'));
+    }
+  });
+});

@@ -11,6 +11,7 @@ import {
   type AttentionMap,
 } from '../../../../main/services/heatmaps/index.js';
 import { pythonMissing, runPython } from '../../../helpers/python.js';
+import { skipOrFail } from '../../../helpers/skip-or-fail.js';
 
 const map2x2: AttentionMap = { width: 2, height: 2, data: new Float32Array([0, 1, 2, 3]) };
 
@@ -90,7 +91,7 @@ test('refusals in plain words', () => {
 });
 
 test('equals PyTorch interpolate(bilinear, align_corners=False) on a random 3x5 map to 7x4', (t) => {
-  const missing = pythonMissing(['torch']);
+  const missing = skipOrFail(pythonMissing(['torch']));
   if (missing) return t.skip(missing);
   const src = Float32Array.from({ length: 15 }, (_, i) => Math.sin(i * 1.7) + 1);
   const script =
