@@ -22,11 +22,12 @@ import type { ModelSpec } from '../../../models/core/spec.js';
 import type { NamedArray, Weights } from '../../../models/core/weights.js';
 import type { OptimizerConfig } from '../../../models/train/optimizer.js';
 import { pythonMissing, runPython } from '../../helpers/python.js';
+import { skipOrFail } from '../../helpers/skip-or-fail.js';
 import { relativeError } from '../../helpers/tf.js';
 import { testWeights } from '../../helpers/weights.js';
 import { makeBatch, movementError, runOnnx, SMALL_SPEC, zeroGradientNames, type Batch } from './engines.js';
 
-const missing = pythonMissing(['torch']);
+const missing = skipOrFail(pythonMissing(['torch']));
 if (missing) console.log(`# skipping the ONNX engine's PyTorch parity: ${missing}`);
 
 /** Adam and AdamW: compare only where |g| exceeds this share of the tensor's largest gradient. */
@@ -130,7 +131,7 @@ function pick(a: Float32Array, mask: boolean[]): Float32Array {
 }
 
 for (const c of cases)
-  test(`ONNX training engine equals PyTorch: ${c.name}`, { skip: missing ?? false }, async () => {
+  test(`ONNX training engine equals PyTorch: ${c.name}`, { skip: missing }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'attnvgg-onnx-torch-'));
     try {
       const weights = testWeights(c.spec, 41);
