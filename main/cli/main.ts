@@ -3,7 +3,7 @@
 // main/server or renderer.
 
 import { APP_VERSION } from '../services/app-version.js';
-import { EXIT, UserError, type Command, type CommandContext } from './command.js';
+import { EXIT, type Command, type CommandContext } from './command.js';
 import { backboneCommand } from './commands/backbone.js';
 import { benchCommand } from './commands/bench.js';
 import { classifyCommand } from './commands/classify.js';
@@ -17,6 +17,7 @@ import { resumeCommand } from './commands/resume.js';
 import { scanCommand } from './commands/scan.js';
 import { serveCommand } from './commands/serve.js';
 import { trainCommand } from './commands/train.js';
+import { exitCodeFor } from './exit-codes.js';
 
 export const COMMANDS: Command[] = [
   scanCommand,
@@ -75,11 +76,7 @@ export async function runCli(
     const e = error as Error;
     io.stderr.write(`attnvgg ${name}: ${e.message}\n`);
     if (debug && e.stack) io.stderr.write(`${e.stack}\n`);
-    if (error instanceof UserError) return error.exitCode;
-    // Errors of our own services carry plain-words messages; anything else is unexpected.
-    return /Error$/.test(e.name) && e.name !== 'Error' && e.name !== 'TypeError' && e.name !== 'RangeError'
-      ? EXIT.badInput
-      : EXIT.failed;
+    return exitCodeFor(error);
   }
 }
 
