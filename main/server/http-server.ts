@@ -98,7 +98,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (verdict.via === 'query')
       // Lets the page's own scripts and styles load without the token in their URLs.
       headers['set-cookie'] = `${tokenCookieName(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`;
-    sendFile(response, file, headers);
+    await sendFile(response, file, headers);
   };
 
   const server = createServer((request, response) => {
