@@ -279,8 +279,8 @@ test(
           for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
         }).observe({ type: 'longtask', buffered: true });`,
       });
-      // A same-tab address change without the token: the tab keeps it (sessionStorage), so this connects too.
-      await page.goto(`${session.app.server.url}#/classify`);
+      // The address of one screen with the token: `#/<screen>?token=…`.
+      await page.goto(`${session.app.server.url}#/classify?token=${session.app.server.token}`);
       await page
         .getByTestId('classify-rows')
         .filter({ hasText: `${ROWS} rows` })
