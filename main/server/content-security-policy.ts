@@ -1,16 +1,22 @@
 // The renderer's Content-Security-Policy, one per way the pages are served, sent as a response header
 // (renderer/index.html has no <meta> policy, so neither mode inherits the other's). Browser mode may talk
-// to its own server's WebSocket only (the exact port); the desktop window talks to nothing over the
-// network (its API is IPC). Pure strings: no imports, used by the loopback server and by Electron's
-// app:// handler. Must not import electron or renderer.
+// to its own server's WebSocket only (the exact port); the desktop window opens no WebSocket and reaches
+// nothing but its own app:// files (its API is IPC). Pure strings, no imports: used by the loopback
+// server and meant for Electron's app:// handler. Must not import electron or renderer.
 
-/** What both modes allow: the pages' own scripts and styles, pictures from data: and blob: URLs. */
+/**
+ * What both modes allow: the pages' own scripts; their own styles and Svelte's style attributes
+ * ('unsafe-inline'); pictures of their own and from data: and blob: URLs (thumbnails, heat-maps).
+ */
 const SHARED = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
   "font-src 'self'",
+  "object-src 'none'",
+  "frame-src 'none'",
+  "worker-src 'none'",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
@@ -23,7 +29,7 @@ export function browserModeContentSecurityPolicy(port: number): string {
   return [...SHARED, `connect-src ws://127.0.0.1:${port} ws://localhost:${port}`].join('; ');
 }
 
-/** The desktop window: no network connections at all (the API goes over IPC). */
+/** The desktop window (app://): no WebSocket, no loopback port, only its own files (the API goes over IPC). */
 export function desktopContentSecurityPolicy(): string {
-  return [...SHARED, "connect-src 'none'"].join('; ');
+  return [...SHARED, "connect-src 'self'"].join('; ');
 }
