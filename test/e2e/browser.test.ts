@@ -280,7 +280,8 @@ test(
           for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
         }).observe({ type: 'longtask', buffered: true });`,
       });
-      await page.goto(`${session.app.server.openUrl}#/classify`);
+      // The address of one screen with the token: `#/<screen>?token=…`.
+      await page.goto(`${session.app.server.url}#/classify?token=${session.app.server.token}`);
       await page
         .getByTestId('classify-rows')
         .filter({ hasText: `${ROWS} rows` })

@@ -1,8 +1,15 @@
-// `attnvgg serve`: the app in browser mode. Starts the API and the UI on 127.0.0.1 with a new access
-// token, prints the full address (token included) on a line of its own, and on Ctrl-C pauses any
+// `attnvgg serve`: the app in browser mode. Builds the app's pages first when a development checkout has
+// not built them (build-renderer.ts), starts the API and the UI on 127.0.0.1 with a new access token,
+// prints the full address (the token in its fragment) on a line of its own, and on Ctrl-C pauses any
 // training with a checkpoint before exiting. Must not import electron or anything from main/electron or renderer.
 import { resolve } from 'node:path';
-import { defaultWorkspaceDir, serveBrowserMode } from '../../server/index.js';
+import {
+  defaultWorkspaceDir,
+  findRendererDir,
+  RENDERER_MISSING,
+  serveBrowserMode,
+} from '../../server/index.js';
+import { buildRendererPages, sourceCheckoutRoot } from '../build-renderer.js';
 import { EXIT, UserError, type Command } from '../command.js';
 import { numberOption, parseOptions, stringOption } from '../parse-options.js';
 
@@ -13,6 +20,7 @@ export const serveCommand: Command = {
 
 Serves the app's pages and API on 127.0.0.1 only (never other machines), protected by a random access
 token made at each start. Open the printed address (it includes the token) in a browser on this machine.
+In a development checkout whose pages are not built yet, builds them first (as \`npm start\` does).
 
   --port N           the port (default: any free one)
   --workspace DIR    the workspace folder: datasets.json, runs/, models/ (default: ${defaultWorkspaceDir()})
@@ -31,6 +39,15 @@ Ctrl-C stops the server; a training run in progress pauses with a checkpoint and
     const port = numberOption(values, 'port', { integer: true, min: 0 });
     if (port !== undefined && port > 65535) throw new UserError('--port must be at most 65535', EXIT.usage);
     const workspace = stringOption(values, 'workspace');
+    if (!findRendererDir()) {
+      const root = sourceCheckoutRoot();
+      if (!root) throw new UserError(RENDERER_MISSING, EXIT.failed);
+      if (!buildRendererPages(root, context.stdout) || !findRendererDir())
+        throw new UserError(
+          `The build of the app's pages failed (see above). ${RENDERER_MISSING}`,
+          EXIT.failed,
+        );
+    }
     const mode = await serveBrowserMode({
       ...(port !== undefined ? { port } : {}),
       workspaceDir: workspace ? resolve(workspace) : defaultWorkspaceDir(),

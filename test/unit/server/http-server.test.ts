@@ -1,5 +1,6 @@
-// The browser-mode server's defences: the per-start token on every request and WebSocket, the Origin
-// and Host checks, static files that cannot leave their folder, and loopback only.
+// The browser-mode server's defences: the per-start token on the API's WebSocket (never in a cookie), the
+// Origin and Host checks on every request, the Content-Security-Policy header, static files that cannot
+// leave their folder, and loopback only.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -53,27 +54,27 @@ test('listens on 127.0.0.1 only, and refuses any other interface', async () => {
   const address = server.server.address();
   assert.ok(address && typeof address === 'object');
   assert.equal(address.address, '127.0.0.1');
-  assert.match(server.openUrl, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/);
+  assert.match(server.openUrl, /^http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]{20,}$/);
   for (const host of ['0.0.0.0', '::', '192.168.1.10', 'localhost.evil.com'])
     await assert.rejects(startServer({ backend, staticDir: dir, host }), /only on 127\.0\.0\.1/);
 });
 
-test('every request needs the token: query, header, bearer or the cookie set with the page', async () => {
-  assert.equal((await get('/')).status, 401);
-  assert.match((await get('/')).body, /full address/);
-  assert.equal((await get('/?token=wrong')).status, 401);
-  assert.equal((await get(`/?token=${server.token}x`)).status, 401);
-  const page = await get(withToken('/'));
-  assert.equal(page.status, 200);
-  assert.match(page.body, /<title>app<\/title>/);
-  assert.match(String(page.headers['content-security-policy']), /script-src 'self'/);
-  assert.equal(page.headers['referrer-policy'], 'no-referrer');
-  const cookie = String(page.headers['set-cookie']).split(';')[0];
-  assert.match(String(page.headers['set-cookie']), /HttpOnly; SameSite=Strict/);
-  assert.equal((await get('/assets/app.js', { cookie })).status, 200);
-  assert.equal((await get('/assets/app.js', { 'x-attnvgg-token': server.token })).status, 200);
-  assert.equal((await get('/assets/app.js', { authorization: `Bearer ${server.token}` })).status, 200);
-  assert.equal((await get('/assets/app.js', { cookie: 'attnvgg_token_1=nope' })).status, 401);
+test("the pages need no token and set no cookie; their CSP header allows only this server's WebSocket", async () => {
+  for (const path of ['/', withToken('/'), '/assets/app.js']) {
+    const page = await get(path);
+    assert.equal(page.status, 200, path);
+    assert.equal(page.headers['set-cookie'], undefined, `${path} sets no cookie`);
+    const csp = String(page.headers['content-security-policy']);
+    assert.match(csp, /script-src 'self'/);
+    assert.match(
+      csp,
+      new RegExp(`connect-src ws://127\\.0\\.0\\.1:${server.port} ws://localhost:${server.port}$`),
+    );
+    assert.doesNotMatch(csp, /:\*/, 'no wildcard port');
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(page.headers['referrer-policy'], 'no-referrer');
+  }
+  assert.match((await get('/')).body, /<title>app<\/title>/);
   // Each start makes a new token.
   const other = await startServer({ backend, staticDir: dir });
   assert.notEqual(other.token, server.token);
@@ -107,11 +108,11 @@ test('static paths cannot leave the renderer folder', async () => {
     '/assets',
   ];
   for (const path of attempts) {
-    const res = await get(withToken(path));
+    const res = await get(path);
     assert.ok([400, 404].includes(res.status), `${path} answered ${res.status}`);
     assert.doesNotMatch(res.body, /SECRET|root:/, path);
   }
-  assert.equal((await get(withToken('/assets/app.js'))).status, 200);
+  assert.equal((await get('/assets/app.js')).status, 200);
 });
 
 function openSocket(query: string, headers: Record<string, string> = {}): Promise<WebSocket> {
@@ -123,9 +124,13 @@ function openSocket(query: string, headers: Record<string, string> = {}): Promis
   });
 }
 
-test('the WebSocket needs the token and our origin', async () => {
+test('the WebSocket needs the token and our origin; the old cookie is no token', async () => {
   await assert.rejects(openSocket(''), /HTTP 401/);
   await assert.rejects(openSocket('?token=nope'), /HTTP 401/);
+  await assert.rejects(
+    openSocket('', { cookie: `attnvgg_token_${server.port}=${server.token}` }),
+    /HTTP 401/,
+  );
   await assert.rejects(openSocket(`?token=${server.token}`, { origin: 'http://evil.example' }), /HTTP 403/);
   const ws = await openSocket(`?token=${server.token}`, { origin: `http://127.0.0.1:${server.port}` });
   ws.close();
@@ -157,15 +162,12 @@ test('calls over the WebSocket get replies; events are pushed; bad messages get 
 });
 
 test('the API is not served over plain HTTP, and only GET is', async () => {
-  assert.equal((await get(withToken('/api'))).status, 426);
+  assert.equal((await get('/api')).status, 426);
   const post = await new Promise<number>((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port: server.port, path: withToken('/'), method: 'POST' },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
+    const req = request({ host: '127.0.0.1', port: server.port, path: '/', method: 'POST' }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
     req.on('error', reject);
     req.end();
   });
