@@ -90,7 +90,7 @@ function checkShards(shards: readonly ShardFolder[]): ShardFolder[] {
       );
     byIndex[shard.index] = s;
   }
-  const missing = byIndex.flatMap((s, k) => (s ? [] : [`${k}/${count}`]));
+  const missing = Array.from(byIndex, (s, k) => (s ? null : `${k}/${count}`)).filter((m) => m !== null);
   if (missing.length > 0)
     throw new MergeError(
       `Shard${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing: give the results folder of every shard (${count} in all).`,
