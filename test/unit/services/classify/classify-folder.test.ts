@@ -259,8 +259,37 @@ test('stopping: the results so far are saved as incomplete, and resume finishes 
   assert.equal(saved.complete, false);
   const rows = (await readFile(join(out, 'results.jsonl'), 'utf8')).trim().split('\n');
   assert.ok(rows.length >= 2 && rows.length < GOOD + BAD, `${rows.length} rows saved`);
+  // A resumed run stopped in its turn keeps the earlier rows and its own, in input order.
+  const again = new AbortController();
+  const stoppedAgain = await classifyFolder(model, [images], out, {
+    resume: true,
+    batch: 1,
+    signal: again.signal,
+    onProgress: (p) => {
+      if (p.done > rows.length) again.abort();
+    },
+  });
+  assert.equal(stoppedAgain.status, 'cancelled');
+  const kept = (await readFile(join(out, 'results.jsonl'), 'utf8')).trim().split('\n');
+  assert.ok(
+    kept.length > rows.length && kept.length < GOOD + BAD,
+    `${kept.length} rows after the second stop`,
+  );
+  const indices = kept.map((l) => (JSON.parse(l) as { index: number }).index);
+  assert.deepEqual(
+    indices,
+    [...indices].sort((x, y) => x - y),
+  );
+  assert.deepEqual(
+    (await readdir(out)).filter((f) => f.endsWith('.next')),
+    [],
+  );
   const finished = await classifyFolder(model, [images], out, { resume: true, batch: 2 });
   assert.equal(finished.status, 'completed');
+  assert.deepEqual(
+    (await resultsOf(finished)).results.map((r) => r.index),
+    Array.from({ length: GOOD + BAD }, (_, i) => i),
+  );
   assert.equal((await resultsOf(finished)).summary.images, GOOD + BAD);
 });
 
