@@ -22,6 +22,8 @@ import { makeRandomRun, TINY_SPEC } from '../../unit/services/export/run-fixture
 import { cli } from '../../helpers/cli.js';
 
 const CLI = resolve('main/cli/main.ts');
+/** The same command, reporting its peak memory (process.resourceUsage) on stderr at the end. */
+const CLI_RSS = resolve('test/integration/classify/cli-rss-child.ts');
 let dir = '';
 let model = '';
 let otherModel = '';
@@ -60,13 +62,12 @@ interface Child {
   stderr: string;
 }
 
-/** `attnvgg ...args` in a process of its own (through /usr/bin/time -v when `timed`). */
+/** `attnvgg ...args` in a process of its own (reporting its peak memory when `timed`). */
 function run(
   args: string[],
   opts: { timed?: boolean; killWhen?: () => Promise<boolean> } = {},
 ): Promise<Child> {
-  const argv = [process.execPath, '--import', 'tsx', CLI, ...args];
-  const [command, ...rest] = opts.timed ? ['/usr/bin/time', '-v', ...argv] : argv;
+  const [command, ...rest] = [process.execPath, '--import', 'tsx', opts.timed ? CLI_RSS : CLI, ...args];
   const child = spawn(command, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -280,10 +281,6 @@ test('merges that cannot be right are refused, saying what is wrong', async () =
 });
 
 test('a list of 1,000,000 lines: --plan and --limit stay within a memory bound', async (t) => {
-  if (!existsSync('/usr/bin/time')) {
-    t.skip('no /usr/bin/time to measure the peak memory of the child (apt-get install time)');
-    return;
-  }
   const big = join(dir, 'million.txt');
   const small = join(dir, 'thousand.txt');
   const picture = lines[0];
@@ -299,7 +296,7 @@ test('a list of 1,000,000 lines: --plan and --limit stay within a memory bound',
   await write(big, 1_000_000);
   await write(small, 1_000);
   const peakMb = (child: Child): number => {
-    const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(child.stderr);
+    const kb = /\{"maxRssKb":(\d+)\}\s*$/.exec(child.stderr);
     assert.ok(kb, `no peak memory in: ${child.stderr.slice(-500)}`);
     return Number(kb[1]) / 1024;
   };
