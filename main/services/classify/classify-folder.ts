@@ -9,10 +9,10 @@
 // units of one batch (batch-units.ts); each unit's rows are appended to results.jsonl and results.csv in
 // input order (result-files.ts) and summary.json is rewritten every few seconds and at the end; with
 // `resume` the earlier rows are streamed in step and the unchanged files are not classified again
-// (resume-results.ts). Must not import electron or anything from main/electron, main/server, main/cli or
+// (run-results.ts, resume-results.ts). Must not import electron or anything from main/electron, main/server, main/cli or
 // renderer.
 
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createSemaphore } from '../datasets/semaphore.js';
@@ -25,30 +25,15 @@ import { ImageError, imageErrorFromFileSystem } from '../images/image-error.js';
 import { normaliseRgb8 } from '../images/normalise.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { expectationsOf } from './check-model.js';
-import { batchUnits, type IndexedFile, type Unit, type UnitTally } from './batch-units.js';
+import { batchUnits, type IndexedFile, type Unit } from './batch-units.js';
 import { relativeSlashes } from './collect-files.js';
 import { STDIN_LIST } from './file-list.js';
 import { openInference, type InferenceRunner } from './inference-runner.js';
 import { openInputs, planInputs, type InputSpec } from './input-source.js';
 import { encodeNpyFloat32 } from './npy.js';
-import {
-  RESULTS_JSONL,
-  ResultWriter,
-  SUMMARY_FORMAT,
-  SUMMARY_JSON,
-  writeSummary,
-  type ResultsSummary,
-} from './result-files.js';
-import { modelFileSha256 } from './results-match.js';
-import {
-  RESULTS_CSV,
-  RESULTS_JSON,
-  withTiming,
-  type ClassifySettings,
-  type ImageResult,
-  type TopLabel,
-} from './results.js';
-import { openEarlier, stopEarly } from './resume-results.js';
+import { RESULTS_JSONL, SUMMARY_JSON, type ResultsSummary } from './result-files.js';
+import { RESULTS_CSV, type ClassifySettings, type ImageResult, type TopLabel } from './results.js';
+import { RunResults } from './run-results.js';
 import type { Shard } from './shard.js';
 import { sortFile } from './sort-into.js';
 
@@ -287,7 +272,6 @@ export async function classifyFolder(
 ): Promise<ClassifyOutcome> {
   checkOptions(options);
   const started = performance.now();
-  const startedAt = new Date().toISOString();
   const { sidecar } = await readSidecar(resolve(modelPath));
   const out = resolve(outDir);
   const sortRoot = options.sortInto ? resolve(options.sortInto) : null;
@@ -326,59 +310,30 @@ export async function classifyFolder(
   const plan = spec.list === STDIN_LIST ? null : await planInputs(spec, exclude, shard?.count ?? 1, limit);
   const total = plan ? plan.shards[shard?.index ?? 0].files : null;
   await mkdir(out, { recursive: true });
-  const model = {
-    path: resolve(modelPath),
-    modelId: sidecar.modelId,
-    sha256: await modelFileSha256(resolve(modelPath)),
-    classes: [...classes],
-  };
   const input = openInputs(spec, exclude, shard, limit);
-  const earlier = options.resume ? await openEarlier(out, { model, settings, input: input.record() }) : null;
-  const tally: UnitTally = { resumed: 0, skipped: [], skippedCount: 0 };
+  const run = await RunResults.open(out, modelPath, sidecar, settings, input, plan, options.resume ?? false);
   let runner: InferenceRunner | null = null;
-  if (total !== 0)
-    runner = await openInference(resolve(modelPath), {
-      threads,
-      worker: options.worker,
-      expect: expectationsOf(sidecar),
-    });
-  const writer = await ResultWriter.create(out, topK, earlier !== null).catch(async (e: unknown) => {
+  const openRunner = async (): Promise<InferenceRunner> =>
+    openInference(resolve(modelPath), { threads, worker: options.worker, expect: expectationsOf(sidecar) });
+  try {
+    if (total !== 0) runner = await openRunner();
+    await run.begin();
+  } catch (error) {
     await runner?.close();
-    throw e;
-  });
-  await rm(join(out, RESULTS_JSON), { force: true }); // the whole-set file of earlier versions
-  let classifiedNow = 0;
-  const summaryNow = (complete: boolean): ResultsSummary => {
-    const record = input.record();
-    return {
-      format: SUMMARY_FORMAT,
-      model,
-      settings,
-      input: {
-        ...record,
-        total: record.total ?? plan?.total ?? null,
-        listSha256: record.listSha256 ?? plan?.listSha256 ?? null,
-      },
-      startedAt,
-      updatedAt: new Date().toISOString(),
-      complete,
-      summary: withTiming(writer.counts, (performance.now() - started) / 1000, classifiedNow),
-      skipped: tally.skipped,
-      skippedCount: tally.skippedCount,
-    };
-  };
-
+    await run.end(false);
+    throw error;
+  }
   const progress = (): void => {
     const seconds = (performance.now() - started) / 1000;
-    const rate = seconds > 0 ? classifiedNow / seconds : 0;
-    const done = writer.counts.images;
+    const rate = seconds > 0 ? run.classifiedNow / seconds : 0;
+    const done = run.writer.counts.images;
     const left = Math.max(0, (total ?? done) - done);
     options.onProgress?.({
       done,
       total: total ?? done,
       totalKnown: total !== null,
-      failed: writer.counts.failed,
-      resumed: tally.resumed,
+      failed: run.writer.counts.failed,
+      resumed: run.tally.resumed,
       imagesPerSecond: rate,
       etaSeconds: rate > 0 ? left / rate : left === 0 ? 0 : Infinity,
     });
@@ -531,21 +486,21 @@ export async function classifyFolder(
         ),
       );
     }
-    await writer.append(
+    await run.writer.append(
       batch.unit.slots.map((slot) => ('row' in slot ? slot.row : (made.get(slot.todo.index) as ImageResult))),
     );
-    classifiedNow += batch.unit.todo.length;
+    run.classifiedNow += batch.unit.todo.length;
     progress();
   };
 
   let cancelled = false;
+  let failure: { error: unknown } | null = null;
   const saveEvery = (options.saveEverySeconds ?? 10) * 1000;
   let lastSave = performance.now();
-  const units = batchUnits(input.items, earlier, batchSize, tally);
+  const units = batchUnits(input.items, run.earlier, batchSize, run.tally);
   const ahead: Promise<Prepared | null>[] = [];
   try {
     progress();
-    await writeSummary(out, summaryNow(false));
     const wanted = [
       sidecar.outputs.probabilities,
       ...(wantMaps ? sidecar.outputs.attention.map((a) => a.name) : []),
@@ -570,40 +525,29 @@ export async function classifyFolder(
       if (!batch) break;
       fill();
       const n = batch.kept.length;
-      if (n > 0 && !runner)
-        runner = await openInference(resolve(modelPath), {
-          threads,
-          worker: options.worker,
-          expect: expectationsOf(sidecar),
-        });
+      if (n > 0) runner ??= await openRunner(); // standard input: not counted ahead
       const result =
         n > 0 && runner ? await runner.run({ shape: [n, 3, size, size], data: batch.x }, wanted) : null;
       await posting;
       posting = post(batch, result);
       if (performance.now() - lastSave > saveEvery) {
         await posting;
-        await writer.sync();
-        await writeSummary(out, summaryNow(false));
+        await run.save();
         lastSave = performance.now();
       }
     }
     await posting;
   } catch (error) {
-    await stopEarly(out, writer, earlier, topK);
-    await writeSummary(out, summaryNow(false)).catch(() => undefined);
-    throw error;
-  } finally {
-    await Promise.all(ahead.map((p) => p.catch(() => undefined)));
-    await units.return(undefined);
-    await runner?.close();
+    failure = { error };
   }
-  if (cancelled) await stopEarly(out, writer, earlier, topK);
-  else {
-    await earlier?.close();
-    await writer.finish();
+  await Promise.all(ahead.map((p) => p.catch(() => undefined)));
+  await units.return(undefined);
+  await (runner as InferenceRunner | null)?.close();
+  if (failure) {
+    await run.end(false).catch(() => undefined);
+    throw failure.error;
   }
-  const summary = summaryNow(!cancelled);
-  await writeSummary(out, summary);
+  const summary = await run.end(!cancelled);
   progress();
   return {
     status: cancelled ? 'cancelled' : 'completed',
