@@ -39,7 +39,7 @@ export function jobOf(record: ClassifyJobRecord): ClassifyJob {
   return job;
 }
 
-/** The results of a job (results.jsonl and summary.json, or an older job's results.json), read once per version of the files. */
+/** A job's results (results.jsonl + summary.json, or an older job's results.json), read once per version. */
 const resultsCache = new Map<string, { key: string; results: ClassifyResults }>();
 
 async function readJobResults(outDir: string): Promise<ClassifyResults | null> {

@@ -9,8 +9,8 @@
 // units of one batch (batch-units.ts); each unit's rows are appended to results.jsonl and results.csv in
 // input order (result-files.ts) and summary.json is rewritten every few seconds and at the end; with
 // `resume` the earlier rows are streamed in step and the unchanged files are not classified again
-// (run-results.ts, resume-results.ts). Must not import electron or anything from main/electron, main/server, main/cli or
-// renderer.
+// (run-results.ts, resume-results.ts). Must not import electron or anything from main/electron,
+// main/server, main/cli or renderer.
 
 import { mkdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -98,7 +98,7 @@ export interface ClassifyOptions {
 export interface ClassifyProgress {
   /** Files finished (classified or failed), including those taken from earlier results. */
   done: number;
-  /** Files of this run's input (of its shard, up to its limit); when not known (a list on standard input), `done`. */
+  /** Files of this run's input (its shard, up to its limit); `done` when not known (a list on stdin). */
   total: number;
   /** False when the input could not be counted ahead (a list on standard input). */
   totalKnown: boolean;

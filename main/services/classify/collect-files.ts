@@ -1,9 +1,9 @@
 // Turns the command line's "folders or files" into the ordered stream of files to classify: folders are
-// walked recursively in a stable order (datasets/walk-folder.ts: links followed without loops, hidden files and OS junk left
-// out), files are taken as they are, the output folders are never walked into, and every file gets a
-// stable output key (its path under its input, prefixed by the input's name when there are several
-// inputs) that names its heat-map files. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// walked recursively in a stable order (datasets/walk-folder.ts, one level at a time, each folder's
+// entries sorted: links followed without loops, hidden files and OS junk left out), files are taken as
+// they are, the output folders are never walked into, and every file gets a stable output key (its path
+// under its input, prefixed by the input's name when there are several inputs) that names its heat-map
+// files. Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 
 import { stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
