@@ -7,7 +7,6 @@
 // main/cli or renderer.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -28,19 +27,6 @@ export function listedKey(line: string): string {
     .filter((p) => p !== '' && p !== '.')
     .map((p) => (p === '..' ? '__' : p.replace(/:/g, '_')));
   return parts.join('/') || 'file';
-}
-
-/** Checks that the list can be opened before anything is written (stdin always can). */
-export async function checkFileList(source: string): Promise<void> {
-  if (source === STDIN_LIST) return;
-  const info = await stat(source).catch((e: NodeJS.ErrnoException) => {
-    throw new InputError(
-      e.code === 'ENOENT'
-        ? `The list ${source} does not exist.`
-        : `The list ${source} cannot be opened (${e.code ?? e.message}).`,
-    );
-  });
-  if (!info.isFile()) throw new InputError(`The list ${source} is not a file.`);
 }
 
 /** Streams the paths of the list at `source` ('-': `stdin`). */
