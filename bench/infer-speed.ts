@@ -258,7 +258,7 @@ async function childClassify(): Promise<Record<string, unknown>> {
       threads: int('threads', args.threads),
     });
     const seconds = (performance.now() - started) / 1000;
-    const { summary } = outcome.results;
+    const { summary } = outcome.summary;
     return {
       model: path.basename(args.model ?? ''),
       heatmaps: args.heatmaps,

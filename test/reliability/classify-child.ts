@@ -4,6 +4,7 @@
 //   node --import tsx test/reliability/classify-child.ts <images> <outDir> <model.onnx>...
 import { join } from 'node:path';
 import { classifyFolder } from '../../main/services/classify/index.js';
+import { resultsOf } from '../helpers/classify-results.js';
 
 const [images, outDir, ...models] = process.argv.slice(2);
 for (const [i, model] of models.entries()) {
@@ -13,7 +14,7 @@ for (const [i, model] of models.entries()) {
       worker: false,
       batch: 2,
     });
-    const failed = outcome.results.results.filter((r) => r.status === 'failed');
+    const failed = (await resultsOf(outcome)).results.filter((r) => r.status === 'failed');
     console.log(JSON.stringify({ model, outcome: outcome.status, failed: failed.length }));
   } catch (e) {
     const error = e as Error;

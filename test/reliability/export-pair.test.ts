@@ -26,6 +26,7 @@ import { listModels } from '../../main/server/handlers/models-handlers.js';
 import { Workspace } from '../../main/server/workspace.js';
 import { writeColourPictures } from '../helpers/pictures.js';
 import { makeRandomRun, TINY_SPEC } from '../unit/services/export/run-fixture.js';
+import { resultsOf } from '../helpers/classify-results.js';
 
 let dir = '';
 let runA = '';
@@ -169,9 +170,9 @@ describe('an export killed (SIGKILL) between its steps', () => {
       batch: 2,
     });
     assert.equal(outcome.status, 'completed');
-    assert.equal(outcome.results.model.modelId, idB);
-    assert.equal(outcome.results.results.filter((r) => r.status === 'ok').length, 2);
-    for (const r of outcome.results.results)
+    assert.equal((await resultsOf(outcome)).model.modelId, idB);
+    assert.equal((await resultsOf(outcome)).results.filter((r) => r.status === 'ok').length, 2);
+    for (const r of (await resultsOf(outcome)).results)
       assert.ok(['x', 'y', 'z'].includes(r.label ?? ''), r.label ?? '');
     assert.equal(await modelIdOnDisk(model), idB);
   });

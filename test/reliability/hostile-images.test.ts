@@ -18,6 +18,7 @@ import { decodeImageRgb8, ImageError } from '../../main/services/images/index.js
 import { startTraining } from '../../main/services/training/training-run.js';
 import type { TrainingEvent } from '../../main/services/training/training-events.js';
 import { makeHostileDataset, pngBomb, type HostileDataset } from '../fixtures/make-hostile-images.js';
+import { resultsOf } from '../helpers/classify-results.js';
 
 const MiB = 2 ** 20;
 let dir = '';
@@ -252,26 +253,26 @@ describe('hostile images', () => {
       },
     });
     assert.equal(outcome.status, 'completed');
-    const byPath = new Map(outcome.results.results.map((r) => [r.path, r]));
+    const byPath = new Map((await resultsOf(outcome)).results.map((r) => [r.path, r]));
     for (const bomb of data.bombs) {
       const r = byPath.get(bomb);
       assert.equal(r?.status, 'failed', bomb);
       assert.equal(r?.error?.reason, 'too-large');
     }
-    const failed = outcome.results.results.filter((r) => r.status === 'failed');
+    const failed = (await resultsOf(outcome)).results.filter((r) => r.status === 'failed');
     for (const r of failed) assert.ok(r.error && r.error.message.length > 10, `${r.file} has a reason`);
     // Folders are walked once: alpha may be reached through beta/other-class, so compare real paths.
     const okReal = new Set(
-      outcome.results.results.filter((r) => r.status === 'ok').map((r) => realpathSync(r.path)),
+      (await resultsOf(outcome)).results.filter((r) => r.status === 'ok').map((r) => realpathSync(r.path)),
     );
     for (const f of data.files.filter((x) => x.usable))
       assert.ok(
         okReal.has(realpathSync(join(data.root, f.relativePath))),
         `${f.relativePath} (${f.note}) is classified`,
       );
-    const nonUtf8 = outcome.results.results.find((r) => r.path.includes('\uFFFD'));
+    const nonUtf8 = (await resultsOf(outcome)).results.find((r) => r.path.includes('\uFFFD'));
     if (nonUtf8) assert.match(nonUtf8.error?.message ?? '', /UTF-8/);
-    for (const r of outcome.results.results.filter((x) => data.vanishing.includes(x.path)))
+    for (const r of (await resultsOf(outcome)).results.filter((x) => data.vanishing.includes(x.path)))
       if (r.status === 'failed') assert.equal(r.error?.reason, 'missing');
   });
 });

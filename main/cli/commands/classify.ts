@@ -1,6 +1,8 @@
 // `attnvgg classify <model.onnx> <folder-or-files...> --out <dir>`: batch classification with an
-// exported model, with optional heat-map overlays and sorting into class folders. Must not import
-// electron or anything from main/electron, main/server or renderer.
+// exported model, with optional heat-map overlays and sorting into class folders; the input may be a
+// list of paths (--files-from), one shard of it (--shard, for array jobs), and `classify merge` joins
+// the shards' results (classify-merge.ts). Must not import electron or anything from main/electron,
+// main/server or renderer.
 
 import { resolve } from 'node:path';
 import {
@@ -10,22 +12,36 @@ import {
   classifyFolder,
   type ClassifyProgress,
 } from '../../services/classify/classify-folder.js';
+import { planInputs, type InputSpec } from '../../services/classify/input-source.js';
+import { parseShard, ShardError, type Shard } from '../../services/classify/shard.js';
 import { MAP_LEVELS, type MapLevel } from '../../services/heatmaps/attention-map.js';
 import { COLORMAP_NAMES } from '../../services/heatmaps/colormap.js';
 import { EXIT, UserError, type Command } from '../command.js';
 import { choiceOption, numberOption, parseOptions, stringOption } from '../parse-options.js';
 import { bar, formatSeconds, outputMode, ProgressWriter } from '../progress-output.js';
+import { runClassifyMerge } from './classify-merge.js';
 
 const HELP = `Usage: attnvgg classify <model.onnx> <folder-or-files...> --out <dir> [options]
+       attnvgg classify <model.onnx> --files-from <list|-> --out <dir> [--shard K/N] [options]
+       attnvgg classify merge <out-dir> <shard-dir...>
 
 Classifies every picture in the folders (recursively) and files given, with the model exported by
 \`attnvgg export\` (its <model>.json must be beside it: the pictures are prepared exactly as in training).
-Writes <dir>/results.csv and <dir>/results.json (file, top labels and probabilities, time per image).
-Files that cannot be read are listed there with the reason; they never stop the run. Ctrl-C stops after
-the current batch and saves the results; --resume continues.
+Writes <dir>/results.jsonl (one JSON row per file, in input order, appended as it goes), <dir>/results.csv
+(the same rows) and <dir>/summary.json (model and its SHA-256, options, counts). Files that cannot be
+read are rows with the reason; they never stop the run. Ctrl-C stops after the current batch and saves
+the results; --resume continues.
 
 Options:
-  --out, -o DIR        output folder (required)
+  --out, -o DIR        output folder (required, except with --plan)
+  --files-from LIST    classify the paths listed in the text file LIST, one per line (- : standard
+                       input); blank lines are left out. Millions of lines are read as a stream
+  --shard K/N          classify only shard K (0 to N-1) of N: input number i (its line in the list,
+                       or its place in the sorted walk of the folders) belongs to shard i mod N. Give
+                       each shard its own --out; \`attnvgg classify merge\` joins them in input order
+  --limit N            stop after N files (of the shard)
+  --plan               print how many files each of the N shards gets (N from --shard, else 1), and
+                       classify nothing
   --top-k K            labels kept per image (default ${DEFAULT_TOP_K})
   --threshold P        below this top probability the label is "uncertain" (0-1, default 0: never)
   --heatmaps           write an overlay PNG of the attention map per image under DIR/heatmaps/
@@ -37,11 +53,13 @@ Options:
   --raw-maps FORMAT    also write the raw maps: json (one file, all levels) | npy (one per level)
   --sort-into DIR      copy each file into DIR/<label>/
   --link               with --sort-into: symbolic links instead of copies
-  --resume             skip files already in DIR/results.json (unchanged since; their rows stay as
-                       they were, so leave it out to apply new settings to every file)
+  --resume             skip files already in DIR/results.jsonl (unchanged since); only with the same
+                       model, shard and options as before (leave it out to start again)
   --batch B            images per inference run (default ${DEFAULT_BATCH})
   --threads N          inference threads (default: cores - 1, leaving one for decoding)
-  --json               progress and the summary as JSON lines on stdout`;
+  --json               progress and the summary as JSON lines on stdout
+
+Scale-out (Slurm array jobs, Kubernetes Indexed Jobs, a container image): see docs/scale-out.md.`;
 
 function levelOption(raw: string | undefined): MapLevel | undefined {
   if (raw === undefined) return undefined;
@@ -51,11 +69,22 @@ function levelOption(raw: string | undefined): MapLevel | undefined {
   return level as MapLevel;
 }
 
+function shardOption(raw: string | undefined): Shard | null {
+  if (raw === undefined) return null;
+  try {
+    return parseShard(raw);
+  } catch (error) {
+    if (error instanceof ShardError) throw new UserError(error.message, EXIT.usage);
+    throw error;
+  }
+}
+
 export const classifyCommand: Command = {
   name: 'classify',
   summary: 'classify folders of pictures with an exported model (results, heat-maps, sorting)',
   help: HELP,
   async run(context) {
+    if (context.argv[0] === 'merge') return runClassifyMerge({ ...context, argv: context.argv.slice(1) });
     const { values, positionals } = parseOptions(
       context.argv,
       {
@@ -75,6 +104,10 @@ export const classifyCommand: Command = {
         batch: { type: 'string' },
         threads: { type: 'string' },
         json: { type: 'boolean' },
+        'files-from': { type: 'string' },
+        shard: { type: 'string' },
+        limit: { type: 'string' },
+        plan: { type: 'boolean' },
       },
       this.help,
     );
@@ -83,12 +116,40 @@ export const classifyCommand: Command = {
       return EXIT.ok;
     }
     const out = stringOption(values, 'out');
-    if (positionals.length < 2 || !out)
+    const list = stringOption(values, 'files-from');
+    const [model, ...inputs] = positionals;
+    if (list !== undefined && inputs.length > 0)
       throw new UserError(
-        `Expected a model, at least one folder or file, and --out <dir>.\n\n${this.help}`,
+        `Give either folders and files or --files-from, not both (got ${inputs.join(' ')}).`,
         EXIT.usage,
       );
-    const [model, ...inputs] = positionals;
+    const spec: InputSpec = list !== undefined ? { list } : { paths: inputs };
+    if (!model || (list === undefined && inputs.length === 0) || (!out && !values.plan))
+      throw new UserError(
+        `Expected a model, at least one folder or file (or --files-from), and --out <dir>.\n\n${this.help}`,
+        EXIT.usage,
+      );
+    const shard = shardOption(stringOption(values, 'shard'));
+    const limit = numberOption(values, 'limit', { integer: true, min: 1 }) ?? null;
+    if (values.plan) {
+      const plan = await planInputs(spec, out ? [resolve(out)] : [], shard?.count ?? 1, limit);
+      if (values.json) context.stdout.write(`${JSON.stringify({ type: 'plan', ...plan })}\n`);
+      else {
+        context.stdout.write(
+          `${plan.total.toLocaleString('en')} files to classify` +
+            (plan.skipped > 0
+              ? ` (${plan.skipped.toLocaleString('en')} hidden or system files left out)`
+              : '') +
+            '\n',
+        );
+        for (const s of plan.shards)
+          context.stdout.write(
+            `shard ${s.shard}/${plan.shards.length}: ${s.files.toLocaleString('en')} files\n`,
+          );
+      }
+      return EXIT.ok;
+    }
+    if (!out) throw new UserError('--out is required.', EXIT.usage);
     const threshold = numberOption(values, 'threshold', { min: 0 });
     const opacity = numberOption(values, 'opacity', { min: 0 });
     for (const [name, v] of [
@@ -110,11 +171,13 @@ export const classifyCommand: Command = {
         return;
       }
       const text =
-        `${bar(p.total === 0 ? 1 : p.done / p.total)} ${p.done}/${p.total} images, ` +
+        (p.totalKnown
+          ? `${bar(p.total === 0 ? 1 : p.done / p.total)} ${p.done}/${p.total} images, `
+          : `${p.done} images, `) +
         `${p.imagesPerSecond.toFixed(0)} img/s, ETA ${formatSeconds(p.etaSeconds)}` +
         (p.failed > 0 ? `, ${p.failed} unreadable` : '');
       const now = Date.now();
-      const asLine = now - lastLine > 5000 || p.done === p.total;
+      const asLine = now - lastLine > 5000 || (p.totalKnown && p.done === p.total);
       if (asLine) lastLine = now;
       writer.transient(text, asLine);
     };
@@ -128,7 +191,7 @@ export const classifyCommand: Command = {
     process.on('SIGTERM', onSigint);
     let outcome;
     try {
-      outcome = await classifyFolder(resolve(model), inputs, resolve(out), {
+      outcome = await classifyFolder(resolve(model), spec, resolve(out), {
         topK: numberOption(values, 'top-k', { integer: true, min: 1 }),
         threshold,
         heatmaps: Boolean(values.heatmaps),
@@ -143,6 +206,8 @@ export const classifyCommand: Command = {
         resume: Boolean(values.resume),
         batch: numberOption(values, 'batch', { integer: true, min: 1 }),
         threads: numberOption(values, 'threads', { integer: true, min: 1 }),
+        ...(shard ? { shard } : {}),
+        ...(limit !== null ? { limit } : {}),
         signal: controller.signal,
         onProgress,
       });
@@ -151,13 +216,14 @@ export const classifyCommand: Command = {
       process.off('SIGTERM', onSigint);
       writer.end();
     }
-    const { summary } = outcome.results;
+    const { summary } = outcome.summary;
     if (mode === 'json') {
       writer.json({
         type: 'finished',
         status: outcome.status,
-        results: outcome.resultsPath,
+        results: outcome.rowsPath,
         csv: outcome.csvPath,
+        summaryFile: outcome.summaryPath,
         ...summary,
       });
     } else {

@@ -1,7 +1,7 @@
 // API handlers for classifying a folder with an exported model: start a job (a task worker; progress as
 // 'classify' events), cancel it, list the jobs, page through its result rows, and copy its results files
 // and overlays into a folder the user picks. Must not import electron or renderer.
-import { access, copyFile, cp, stat, readFile } from 'node:fs/promises';
+import { access, copyFile, cp, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import {
   ApiError,
@@ -14,6 +14,10 @@ import {
   HEATMAPS_FOLDER,
   RESULTS_CSV,
   RESULTS_JSON,
+  RESULTS_JSONL,
+  SUMMARY_JSON,
+  loadResults,
+  writeResultsJson,
   type ClassifyResults,
 } from '../../services/classify/index.js';
 import { ClassifyJobConflictError, type ClassifyJobRecord } from '../../services/jobs/index.js';
@@ -35,23 +39,25 @@ export function jobOf(record: ClassifyJobRecord): ClassifyJob {
   return job;
 }
 
-/** results.json of a job, parsed once per version of the file. */
+/** A job's results (results.jsonl + summary.json, or an older job's results.json), read once per version. */
 const resultsCache = new Map<string, { key: string; results: ClassifyResults }>();
 
 async function readJobResults(outDir: string): Promise<ClassifyResults | null> {
-  const file = join(outDir, RESULTS_JSON);
-  const info = await stat(file).catch(() => null);
-  if (!info) return null;
-  const key = `${info.size}:${info.mtimeMs}`;
+  const versions = await Promise.all(
+    [SUMMARY_JSON, RESULTS_JSONL, RESULTS_JSON].map((name) => stat(join(outDir, name)).catch(() => null)),
+  );
+  if (versions.every((v) => v === null)) return null;
+  const key = versions.map((v) => (v ? `${v.size}:${v.mtimeMs}` : '-')).join('|');
   const cached = resultsCache.get(outDir);
   if (cached?.key === key) return cached.results;
-  let results: ClassifyResults;
+  let results: ClassifyResults | null;
   try {
-    results = JSON.parse(await readFile(file, 'utf8')) as ClassifyResults;
-    if (!Array.isArray(results.results)) throw new Error('format');
+    results = await loadResults(outDir);
+    if (results && !Array.isArray(results.results)) throw new Error('format');
   } catch {
-    throw new ApiError('failed', `The results in ${file} are damaged; classify the folder again.`);
+    throw new ApiError('failed', `The results in ${outDir} are damaged; classify the folder again.`);
   }
+  if (!results) return null;
   resultsCache.set(outDir, { key, results });
   return results;
 }
@@ -183,17 +189,16 @@ export function classifyHandlers(context: BackendContext): ClassifyHandlers {
             `${taken.join(', ')} already ${taken.length === 1 ? 'exists' : 'exist'} there: choose another folder, or replace ${taken.length === 1 ? 'it' : 'them'}.`,
           );
       }
-      const source = join(job.outDir, RESULTS_JSON);
-      if (!(await exists(source)))
+      const results = await readJobResults(job.outDir);
+      if (!results)
         throw new ApiError(
           'not-available',
           'This classification has no results to export (it ended before the first batch).',
         );
       try {
         await copyFile(join(job.outDir, RESULTS_CSV), csv);
-        await copyFile(source, json);
-        const results = await readJobResults(job.outDir);
-        const overlays = (results?.results ?? []).filter((r) => r.overlay).length;
+        await writeResultsJson(json, results);
+        const overlays = results.results.filter((r) => r.overlay).length;
         if (overlays > 0)
           await cp(join(job.outDir, HEATMAPS_FOLDER), heatmaps, { recursive: true, force: true });
         return { folder: target, csv, json, overlays };

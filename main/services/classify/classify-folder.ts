@@ -4,10 +4,13 @@
 // own reader against the sidecar before the runtime loads it (check-model.ts), batches run on onnxruntime-node
 // in a worker thread while the main thread decodes the next batch and writes the previous one's outputs:
 // top-k labels, optional heat-map overlays and raw maps, optional sorting into per-class folders.
-// A file that cannot be read is a row with a reason, never a failure of the run. results.json and
-// results.csv are rewritten atomically every few seconds and at the end; with `resume` the files already
-// in results.json (same size and modification time) are not classified again. Must not import electron
-// or anything from main/electron, main/server, main/cli or renderer.
+// A file that cannot be read is a row with a reason, never a failure of the run. The input is streamed
+// (input-source.ts: folders in a stable walk, or a --files-from list; one shard of it, up to a limit) in
+// units of one batch (batch-units.ts); each unit's rows are appended to results.jsonl and results.csv in
+// input order (result-files.ts) and summary.json is rewritten every few seconds and at the end; with
+// `resume` the earlier rows are streamed in step and the unchanged files are not classified again
+// (run-results.ts, resume-results.ts). Must not import electron or anything from main/electron,
+// main/server, main/cli or renderer.
 
 import { mkdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -22,20 +25,16 @@ import { ImageError, imageErrorFromFileSystem } from '../images/image-error.js';
 import { normaliseRgb8 } from '../images/normalise.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { expectationsOf } from './check-model.js';
-import { collectInputFiles, relativeSlashes, type InputFile } from './collect-files.js';
+import { batchUnits, type IndexedFile, type Unit } from './batch-units.js';
+import { relativeSlashes } from './collect-files.js';
+import { STDIN_LIST } from './file-list.js';
 import { openInference, type InferenceRunner } from './inference-runner.js';
+import { openInputs, planInputs, type InputSpec } from './input-source.js';
 import { encodeNpyFloat32 } from './npy.js';
-import {
-  RESULTS_CSV,
-  RESULTS_FORMAT,
-  RESULTS_JSON,
-  readResults,
-  summarise,
-  writeResults,
-  type ClassifyResults,
-  type ImageResult,
-  type TopLabel,
-} from './results.js';
+import { RESULTS_JSONL, SUMMARY_JSON, type ResultsSummary } from './result-files.js';
+import { RESULTS_CSV, type ClassifySettings, type ImageResult, type TopLabel } from './results.js';
+import { RunResults } from './run-results.js';
+import type { Shard } from './shard.js';
 import { sortFile } from './sort-into.js';
 
 export const UNCERTAIN_LABEL = 'uncertain';
@@ -79,13 +78,17 @@ export interface ClassifyOptions {
   sortInto?: string;
   /** With sortInto: symbolic links instead of copies. */
   link?: boolean;
-  /** Skip files already in <out>/results.json with the same size and modification time. */
+  /** Skip files already in <out>/results.jsonl with the same size and modification time. */
   resume?: boolean;
+  /** Classify only this shard of the input (input number mod count = index). */
+  shard?: Shard;
+  /** Stop after this many inputs (of the shard). */
+  limit?: number;
   /** Files decoded at once (default 4). */
   decodeConcurrency?: number;
   /** Run onnxruntime in a worker thread (default true). */
   worker?: boolean;
-  /** Rewrite the results files at least this often while running (default 10 s). */
+  /** Flush the rows and rewrite summary.json at least this often while running (default 10 s). */
   saveEverySeconds?: number;
   /** Stops after the batch in progress; the results so far are saved and `resume` continues. */
   signal?: AbortSignal;
@@ -95,7 +98,10 @@ export interface ClassifyOptions {
 export interface ClassifyProgress {
   /** Files finished (classified or failed), including those taken from earlier results. */
   done: number;
+  /** Files of this run's input (its shard, up to its limit); `done` when not known (a list on stdin). */
   total: number;
+  /** False when the input could not be counted ahead (a list on standard input). */
+  totalKnown: boolean;
   failed: number;
   /** Taken from earlier results (resume). */
   resumed: number;
@@ -108,9 +114,11 @@ export interface ClassifyProgress {
 export interface ClassifyOutcome {
   status: 'completed' | 'cancelled';
   outDir: string;
-  resultsPath: string;
+  /** results.jsonl: one row per input. */
+  rowsPath: string;
   csvPath: string;
-  results: ClassifyResults;
+  summaryPath: string;
+  summary: ResultsSummary;
 }
 
 export class ClassifyError extends Error {
@@ -118,11 +126,11 @@ export class ClassifyError extends Error {
 }
 
 interface Prepared {
-  files: InputFile[];
+  unit: Unit;
   /** NCHW batch of the decoded files, in `kept` order. */
   x: Float32Array;
   kept: {
-    file: InputFile;
+    file: IndexedFile;
     decodeMs: number;
     bytes: number;
     mtimeMs: number;
@@ -155,6 +163,7 @@ function checkOptions(o: ClassifyOptions): void {
       `The PNG compression level must be a whole number from 0 to 9, got ${o.pngCompression}.`,
     );
   int('The decode concurrency', o.decodeConcurrency, 1);
+  int('The limit', o.limit, 1);
   if (o.threshold !== undefined && !(o.threshold >= 0 && o.threshold <= 1))
     throw new ClassifyError(`The threshold must be between 0 and 1, got ${o.threshold}.`);
   if (o.opacity !== undefined && !(o.opacity >= 0 && o.opacity <= 1))
@@ -167,7 +176,7 @@ function topLabels(probs: Float32Array, classes: readonly string[], k: number): 
   return order.slice(0, k).map((i) => ({ label: classes[i], probability: probs[i] }));
 }
 
-function failedResult(file: InputFile, raw: unknown, ms: number): ImageResult {
+function failedResult(file: IndexedFile, raw: unknown, ms: number): ImageResult {
   let error = raw;
   if (!(raw instanceof ImageError) && (raw as NodeJS.ErrnoException | undefined)?.code !== undefined)
     error = imageErrorFromFileSystem(raw, file.path); // gone since the walk, permissions, ...
@@ -179,6 +188,7 @@ function failedResult(file: InputFile, raw: unknown, ms: number): ImageResult {
           message: `The image could not be prepared (${(error as Error).message ?? String(error)}).`,
         };
   return {
+    index: file.index,
     file: file.file,
     path: file.path,
     status: 'failed',
@@ -223,21 +233,45 @@ function rawMapsJson(maps: readonly AttentionMap[]): string {
   })}\n`;
 }
 
+/** The settings recorded with the results (what shapes a row, and the speed knobs). */
+function settingsOf(
+  o: ClassifyOptions,
+  topK: number,
+  batch: number,
+  threads: number,
+  sortRoot: string | null,
+): ClassifySettings {
+  return {
+    topK,
+    threshold: o.threshold ?? 0,
+    batch,
+    threads,
+    heatmaps: o.heatmaps ?? false,
+    level: String(o.level ?? 'combined'),
+    colormap: o.colormap ?? 'turbo',
+    opacity: o.opacity ?? DEFAULT_OVERLAY_OPACITY,
+    sortInto: sortRoot,
+    link: o.link ?? false,
+    overlaySize: o.overlaySize ?? null,
+    legend: o.legend ?? false,
+    rawMaps: o.rawMaps ?? null,
+  };
+}
+
 /**
- * Classifies every image of `inputs` (folders, recursively, and files) with the exported model at
- * `modelPath` (its sidecar beside it), writing results.json, results.csv and the optional outputs into
- * `outDir`. Throws ClassifyError, SidecarError, ModelFileError or InputError for unusable arguments; files that cannot
- * be read are reported in the results.
+ * Classifies every image of `inputs` (folders, recursively, and files; or a `--files-from` list) with
+ * the exported model at `modelPath` (its sidecar beside it), appending results.jsonl and results.csv in
+ * `outDir` and keeping summary.json there, plus the optional outputs. Throws ClassifyError, SidecarError,
+ * ModelFileError or InputError for unusable arguments; files that cannot be read are rows with a reason.
  */
 export async function classifyFolder(
   modelPath: string,
-  inputs: readonly string[],
+  inputs: readonly string[] | InputSpec,
   outDir: string,
   options: ClassifyOptions = {},
 ): Promise<ClassifyOutcome> {
   checkOptions(options);
   const started = performance.now();
-  const startedAt = new Date().toISOString();
   const { sidecar } = await readSidecar(resolve(modelPath));
   const out = resolve(outDir);
   const sortRoot = options.sortInto ? resolve(options.sortInto) : null;
@@ -247,14 +281,14 @@ export async function classifyFolder(
     throw new ClassifyError(
       'This model was trained without attention (--no-attention), so it has no attention maps to draw.',
     );
+  const spec: InputSpec = 'length' in inputs ? { paths: inputs as readonly string[] } : inputs;
   const classes = sidecar.classes;
   const topK = Math.min(options.topK ?? DEFAULT_TOP_K, classes.length);
   const threshold = options.threshold ?? 0;
   const batchSize = options.batch ?? DEFAULT_BATCH;
   const threads = options.threads ?? defaultClassifyThreads();
+  const settings = settingsOf(options, topK, batchSize, threads, sortRoot);
   const level = options.level ?? 'combined';
-  const colormap = options.colormap ?? 'turbo';
-  const opacity = options.opacity ?? DEFAULT_OVERLAY_OPACITY;
   const pre = preprocessingOf(sidecar);
   const size = pre.size;
   const decode: DecodeOptions = {
@@ -268,110 +302,50 @@ export async function classifyFolder(
     options.overlaySize ??
     Math.max(size, Math.min(DEFAULT_OVERLAY_SIZE, Math.min(sourceWidth, sourceHeight)));
 
+  const shard = options.shard ?? null;
+  const limit = options.limit ?? null;
+  const exclude = sortRoot ? [out, sortRoot] : [out];
+  // The input read once ahead (not standard input): a missing input is refused before anything is
+  // written, and the progress has a total.
+  const plan = spec.list === STDIN_LIST ? null : await planInputs(spec, exclude, shard?.count ?? 1, limit);
+  const total = plan ? plan.shards[shard?.index ?? 0].files : null;
   await mkdir(out, { recursive: true });
-  const { files, problems } = await collectInputFiles(inputs, sortRoot ? [out, sortRoot] : [out]);
-
-  // Earlier results (resume): kept when the file is unchanged.
-  const done = new Map<string, ImageResult>();
-  const previous = options.resume ? await readResults(out) : null;
-  if (previous && previous.model.modelId !== sidecar.modelId)
-    throw new ClassifyError(
-      `The results in ${out} were made with another model (${previous.model.path}). Use another --out folder, or leave out --resume to start again.`,
-    );
-  if (previous) {
-    const current = new Set(files.map((f) => f.path));
-    for (const r of previous.results) {
-      if (!current.has(r.path)) {
-        done.set(r.path, r); // not among this run's inputs: kept as it was
-        continue;
-      }
-      if (r.bytes < 0) continue; // failed before its size was known: try again
-      const s = await stat(r.path).catch(() => null);
-      if (s && s.size === r.bytes && s.mtimeMs === r.mtimeMs) done.set(r.path, r);
-    }
+  const input = openInputs(spec, exclude, shard, limit);
+  const run = await RunResults.open(out, modelPath, sidecar, settings, input, plan, options.resume ?? false);
+  let runner: InferenceRunner | null = null;
+  const openRunner = async (): Promise<InferenceRunner> =>
+    openInference(resolve(modelPath), { threads, worker: options.worker, expect: expectationsOf(sidecar) });
+  try {
+    if (total !== 0) runner = await openRunner();
+    await run.begin();
+  } catch (error) {
+    await runner?.close();
+    await run.end(false);
+    throw error;
   }
-  const resumed = files.filter((f) => done.has(f.path)).length;
-  const todo = files.filter((f) => !done.has(f.path));
-  const skipped = problems
-    .filter((p) => p.ignorable)
-    .map((p) => ({ file: p.file, reason: p.reason, message: p.message }));
-  for (const p of problems.filter((q) => !q.ignorable))
-    done.set(p.path, {
-      file: p.file,
-      path: p.path,
-      status: 'failed',
-      label: null,
-      uncertain: false,
-      top: [],
-      ms: 0,
-      error: { reason: p.reason, message: p.message },
-      bytes: -1,
-      mtimeMs: -1,
-    });
-
-  const order = [...files.map((f) => f.path), ...problems.filter((p) => !p.ignorable).map((p) => p.path)];
-  const inOrder = new Set(order);
-  const extra = [...done.keys()].filter((p) => !inOrder.has(p));
-  // Folder problems (unreadable folders, broken links) are rows of their own, finished from the start.
-  const problemRows = order.length - files.length;
-  const total = order.length;
-  let classifiedNow = 0;
-  let finished = resumed + problemRows;
-  let failedCount = order.filter((p) => done.get(p)?.status === 'failed').length;
-  const snapshot = (complete: boolean): ClassifyResults => {
-    const results = [...order, ...extra].flatMap((p) => {
-      const r = done.get(p);
-      return r ? [r] : [];
-    });
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      format: RESULTS_FORMAT,
-      model: { path: resolve(modelPath), modelId: sidecar.modelId, classes: [...classes] },
-      settings: {
-        topK,
-        threshold,
-        batch: batchSize,
-        threads,
-        heatmaps,
-        level: String(level),
-        colormap,
-        opacity,
-        sortInto: sortRoot,
-        link: options.link ?? false,
-      },
-      startedAt,
-      updatedAt: new Date().toISOString(),
-      complete,
-      summary: summarise(results, seconds, classifiedNow),
-      skipped,
-      results,
-    };
-  };
-
   const progress = (): void => {
     const seconds = (performance.now() - started) / 1000;
-    const rate = seconds > 0 ? classifiedNow / seconds : 0;
-    const left = total - finished;
+    const rate = seconds > 0 ? run.classifiedNow / seconds : 0;
+    const done = run.writer.counts.images;
+    const left = Math.max(0, (total ?? done) - done);
     options.onProgress?.({
-      done: finished,
-      total,
-      failed: failedCount,
-      resumed,
+      done,
+      total: total ?? done,
+      totalKnown: total !== null,
+      failed: run.writer.counts.failed,
+      resumed: run.tally.resumed,
       imagesPerSecond: rate,
       etaSeconds: rate > 0 ? left / rate : left === 0 ? 0 : Infinity,
     });
   };
 
-  const batches: InputFile[][] = [];
-  for (let i = 0; i < todo.length; i += batchSize) batches.push(todo.slice(i, i + batchSize));
   const decodeSlots = createSemaphore(options.decodeConcurrency ?? 4);
   const postSlots = createSemaphore(options.decodeConcurrency ?? 4);
   const perImage = 3 * size * size;
 
-  const prepare = async (k: number): Promise<Prepared> => {
-    const batchFiles = batches[k];
+  const prepare = async (unit: Unit): Promise<Prepared> => {
     const decoded = await Promise.all(
-      batchFiles.map((file) =>
+      unit.todo.map((file) =>
         decodeSlots.run(async () => {
           const t0 = performance.now();
           let s: { size: number; mtimeMs: number } | null = null;
@@ -418,7 +392,7 @@ export async function classifyFolder(
           mtimeMs: d.mtimeMs ?? -1,
         });
     }
-    return { files: batchFiles, x, kept, failed };
+    return { unit, x, kept, failed };
   };
 
   const madeFolders = new Map<string, Promise<void>>();
@@ -446,9 +420,9 @@ export async function classifyFolder(
       const pixels = entry.pixels ?? (await decodeImageRgb8(file.path, { ...decode, size: side })).data;
       const png = await renderAttentionOverlay({ width: side, height: side, data: pixels }, maps, {
         level,
-        colormap,
-        opacity,
-        legend: options.legend ?? false,
+        colormap: options.colormap ?? 'turbo',
+        opacity: settings.opacity,
+        legend: settings.legend,
         compressionLevel: options.pngCompression ?? 3,
       });
       await writeBulkFile(`${base}.png`, png);
@@ -472,8 +446,7 @@ export async function classifyFolder(
     batch: Prepared,
     result: { outputs: Record<string, { shape: number[]; data: Float32Array }>; ms: number } | null,
   ): Promise<void> => {
-    for (const f of batch.failed) done.set(f.path, f);
-    failedCount += batch.failed.length;
+    const made = new Map<number, ImageResult>(batch.failed.map((f) => [f.index, f]));
     if (result) {
       const probs = result.outputs[sidecar.outputs.probabilities];
       const n = batch.kept.length;
@@ -486,6 +459,7 @@ export async function classifyFolder(
             const uncertain = top[0].probability < threshold;
             const label = uncertain ? UNCERTAIN_LABEL : top[0].label;
             const r: ImageResult = {
+              index: entry.file.index,
               file: entry.file.file,
               path: entry.file.path,
               status: 'ok',
@@ -507,76 +481,81 @@ export async function classifyFolder(
                 r.sortError = `Could not ${options.link ? 'link' : 'copy'} it into ${sortRoot}: ${(e as Error).message}`;
               }
             }
-            done.set(r.path, r);
+            made.set(r.index, r);
           }),
         ),
       );
     }
-    classifiedNow += batch.files.length;
-    finished += batch.files.length;
+    await run.writer.append(
+      batch.unit.slots.map((slot) => ('row' in slot ? slot.row : (made.get(slot.todo.index) as ImageResult))),
+    );
+    run.classifiedNow += batch.unit.todo.length;
     progress();
   };
 
-  let runner: InferenceRunner | null = null;
   let cancelled = false;
+  let failure: { error: unknown } | null = null;
   const saveEvery = (options.saveEverySeconds ?? 10) * 1000;
   let lastSave = performance.now();
+  const units = batchUnits(input.items, run.earlier, batchSize, run.tally);
+  const ahead: Promise<Prepared | null>[] = [];
   try {
     progress();
-    if (batches.length > 0)
-      runner = await openInference(resolve(modelPath), {
-        threads,
-        worker: options.worker,
-        expect: expectationsOf(sidecar),
-      });
     const wanted = [
       sidecar.outputs.probabilities,
       ...(wantMaps ? sidecar.outputs.attention.map((a) => a.name) : []),
     ];
-    // Batches k + 1 and k + 2 are being decoded while batch k runs: two in flight so the decode slots
-    // never idle at the end of a batch (the semaphore serves the earlier batch first).
-    const ahead: Promise<Prepared>[] = [];
-    let started = 0;
+    // Units k + 1 and k + 2 are being decoded while unit k runs: two in flight so the decode slots never
+    // idle at the end of a batch (the semaphore serves the earlier unit first).
+    const pull = async (): Promise<Prepared | null> => {
+      const next = await units.next();
+      return next.done ? null : prepare(next.value);
+    };
     const fill = (): void => {
-      while (ahead.length < PREFETCH_BATCHES && started < batches.length) ahead.push(prepare(started++));
+      while (ahead.length < PREFETCH_BATCHES) ahead.push(pull());
     };
     fill();
     let posting: Promise<void> = Promise.resolve();
-    for (let k = 0; k < batches.length; k++) {
+    for (;;) {
       if (options.signal?.aborted) {
         cancelled = true;
         break;
       }
-      const batch = await (ahead.shift() as Promise<Prepared>);
+      const batch = await (ahead.shift() as Promise<Prepared | null>);
+      if (!batch) break;
       fill();
       const n = batch.kept.length;
+      if (n > 0) runner ??= await openRunner(); // standard input: not counted ahead
       const result =
         n > 0 && runner ? await runner.run({ shape: [n, 3, size, size], data: batch.x }, wanted) : null;
       await posting;
       posting = post(batch, result);
       if (performance.now() - lastSave > saveEvery) {
         await posting;
-        await writeResults(out, snapshot(false));
+        await run.save();
         lastSave = performance.now();
       }
     }
     await posting;
-    await Promise.all(ahead.map((p) => p.catch(() => undefined)));
   } catch (error) {
-    await writeResults(out, snapshot(false)).catch(() => undefined);
-    throw error;
-  } finally {
-    await runner?.close();
+    failure = { error };
   }
-  const results = snapshot(!cancelled);
-  await writeResults(out, results);
+  await Promise.all(ahead.map((p) => p.catch(() => undefined)));
+  await units.return(undefined);
+  await (runner as InferenceRunner | null)?.close();
+  if (failure) {
+    await run.end(false).catch(() => undefined);
+    throw failure.error;
+  }
+  const summary = await run.end(!cancelled);
   progress();
   return {
     status: cancelled ? 'cancelled' : 'completed',
     outDir: out,
-    resultsPath: join(out, RESULTS_JSON),
+    rowsPath: join(out, RESULTS_JSONL),
     csvPath: join(out, RESULTS_CSV),
-    results,
+    summaryPath: join(out, SUMMARY_JSON),
+    summary,
   };
 }
 

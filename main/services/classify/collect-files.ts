@@ -1,14 +1,21 @@
-// Turns the command line's "folders or files" into the ordered list of files to classify: folders are
-// walked recursively (datasets/walk-folder.ts: links followed without loops, hidden files and OS junk left
-// out), files are taken as they are, the output folders are never walked into, and every file gets a
-// stable output key (its path under its input, prefixed by the input's name when there are several
-// inputs) that names its heat-map files. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// Turns the command line's "folders or files" into the ordered stream of files to classify: folders are
+// walked recursively in a stable order (datasets/walk-folder.ts, one level at a time, each folder's
+// entries sorted: links followed without loops, hidden files and OS junk left out), files are taken as
+// they are, the output folders are never walked into, and every file gets a stable output key (its path
+// under its input, prefixed by the input's name when there are several inputs) that names its heat-map
+// files. Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 
 import { stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import type { ProblemReason } from '../datasets/dataset-types.js';
-import { createWalkState, walkFolder } from '../datasets/walk-folder.js';
+import {
+  createWalkState,
+  folderId,
+  walkFolder,
+  type FolderId,
+  type WalkEntry,
+  type WalkState,
+} from '../datasets/walk-folder.js';
 
 export interface InputFile {
   /** The path as found: the input as given, joined with the path below it ('/' separators below it). */
@@ -44,25 +51,23 @@ function inside(path: string, folder: string): boolean {
   return path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
 }
 
+/** One thing found among the inputs, in input order: a file to classify or a problem with the reason. */
+export type InputEntry = { kind: 'file'; file: InputFile } | { kind: 'problem'; problem: InputProblem };
+
 /**
- * Lists the files of `inputs` (folders walked recursively, files as given; folders in file-name order),
- * leaving out anything inside `exclude` (the output folders). Throws InputError when an input is missing.
+ * The files of `inputs` one at a time, in a stable order that does not depend on the file system's
+ * listing order: inputs as given, each folder walked depth-first with its entries sorted by name (a
+ * folder's name compared with a '/' after it, so the order is that of the '/'-separated relative paths).
+ * Only one folder listing per level of depth is held, never the whole tree. Anything inside `exclude`
+ * (the output folders) is left out. Throws InputError when an input is missing.
  */
-export async function collectInputFiles(
+export async function* streamInputFiles(
   inputs: readonly string[],
   exclude: readonly string[] = [],
-): Promise<CollectedInputs> {
+): AsyncGenerator<InputEntry> {
   if (inputs.length === 0) throw new InputError('Give at least one folder or image file to classify.');
   const excluded = exclude.map((e) => resolve(e));
-  const files: InputFile[] = [];
-  const problems: InputProblem[] = [];
-  const keys = new Set<string>();
-  const uniqueKey = (key: string): string => {
-    let k = key;
-    for (let n = 2; keys.has(k); n++) k = `${key}~${n}`;
-    keys.add(k);
-    return k;
-  };
+  const fileKeys = new Set<string>();
   const prefixes = new Set<string>();
   const state = createWalkState();
   for (const input of inputs) {
@@ -77,7 +82,11 @@ export async function collectInputFiles(
       );
     }
     if (info.isFile()) {
-      files.push({ file: input, path: root, key: uniqueKey(basename(root)) });
+      // Files given one by one are few (a command line): their keys are kept unique by a suffix.
+      let key = basename(root);
+      for (let n = 2; fileKeys.has(key); n++) key = `${basename(root)}~${n}`;
+      fileKeys.add(key);
+      yield { kind: 'file', file: { file: input, path: root, key } };
       continue;
     }
     if (!info.isDirectory()) throw new InputError(`${input} is neither a folder nor a file.`);
@@ -88,23 +97,65 @@ export async function collectInputFiles(
       prefixes.add(prefix);
       prefix += '/';
     }
-    const found: InputFile[] = [];
-    for await (const entry of walkFolder(root, '', state)) {
+    for await (const entry of sortedWalk(root, '', state, [])) {
       if (excluded.some((folder) => inside(entry.path, folder))) continue;
       const file = join(input, ...entry.relativePath.split('/'));
-      if (entry.kind === 'file') found.push({ file, path: entry.path, key: prefix + entry.relativePath });
+      if (entry.kind === 'file')
+        yield { kind: 'file', file: { file, path: entry.path, key: prefix + entry.relativePath } };
       else if (entry.kind === 'problem')
-        problems.push({
-          file,
-          path: entry.path,
-          reason: entry.reason,
-          message: entry.message,
-          ignorable: IGNORABLE.has(entry.reason),
-        });
+        yield {
+          kind: 'problem',
+          problem: {
+            file,
+            path: entry.path,
+            reason: entry.reason,
+            message: entry.message,
+            ignorable: IGNORABLE.has(entry.reason),
+          },
+        };
     }
-    found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    for (const f of found) files.push({ ...f, key: uniqueKey(f.key) });
   }
+}
+
+/** Sort key of a walk entry: its name, with a '/' after a folder's. */
+function entryName(entry: WalkEntry): string {
+  const name = entry.relativePath.slice(entry.relativePath.lastIndexOf('/') + 1);
+  return entry.kind === 'folder' ? `${name}/` : name;
+}
+
+/** walk-folder.ts one level at a time (its checks for loops and folders reached twice), sorted. */
+async function* sortedWalk(
+  dir: string,
+  relativeTo: string,
+  state: WalkState,
+  ancestors: readonly FolderId[],
+): AsyncGenerator<WalkEntry> {
+  const listing: WalkEntry[] = [];
+  for await (const entry of walkFolder(dir, relativeTo, state, ancestors, { descend: false }))
+    listing.push(entry);
+  const keyed = listing.map((entry) => ({ entry, name: entryName(entry) }));
+  keyed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  let below: readonly FolderId[] | null = null;
+  for (const { entry } of keyed) {
+    if (entry.kind !== 'folder') {
+      yield entry;
+      continue;
+    }
+    below ??= [...ancestors, await folderId(dir)];
+    yield* sortedWalk(entry.path, entry.relativePath, state, below);
+  }
+}
+
+/** All of streamInputFiles at once, for inputs known to be small (tests, a handful of files). */
+export async function collectInputFiles(
+  inputs: readonly string[],
+  exclude: readonly string[] = [],
+): Promise<CollectedInputs> {
+  const files: InputFile[] = [];
+  const problems: InputProblem[] = [];
+  for await (const entry of streamInputFiles(inputs, exclude))
+    if (entry.kind === 'file') files.push(entry.file);
+    else problems.push(entry.problem);
   return { files, problems };
 }
 

@@ -1,6 +1,6 @@
-// The public surface of batch classification with exported models: classifyFolder, its results files,
-// the inference runner and the inference benchmark. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// The public surface of batch classification with exported models: classifyFolder, its inputs (folders,
+// lists, shards), its results files and their merge, the inference runner and the inference benchmark.
+// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 export {
   ClassifyError,
   DEFAULT_BATCH,
@@ -22,7 +22,34 @@ export {
   type ModelExpectations,
   type ModelFileProblem,
 } from './check-model.js';
-export { InputError, collectInputFiles, type InputFile, type InputProblem } from './collect-files.js';
+export {
+  InputError,
+  collectInputFiles,
+  streamInputFiles,
+  type InputEntry,
+  type InputFile,
+  type InputProblem,
+} from './collect-files.js';
+export { STDIN_LIST, readFileList } from './file-list.js';
+export {
+  openInputs,
+  planInputs,
+  type InputPlan,
+  type InputRecord,
+  type InputSpec,
+  type NumberedInput,
+} from './input-source.js';
+export { MergeError, mergeShards, type MergeOutcome } from './merge-results.js';
+export {
+  RESULTS_JSONL,
+  SUMMARY_FORMAT,
+  SUMMARY_JSON,
+  loadResults,
+  readRows,
+  readSummary,
+  type ResultsSummary,
+} from './result-files.js';
+export { ShardError, inShard, parseShard, type Shard } from './shard.js';
 export {
   InferSpeedError,
   measureInferSpeed,
@@ -47,6 +74,7 @@ export {
   ResultsError,
   readResults,
   resultsCsv,
+  writeResultsJson,
   type ClassifyResults,
   type ClassifySettings,
   type ClassifySummary,

@@ -1,9 +1,9 @@
-// The results of a classification run: one row per file (top-k labels and probabilities, time, the
-// heat-map files, or the reason the file could not be used), written as results.json (everything,
-// machine-readable) and results.csv (one line per file, for spreadsheets), both atomically (temporary
-// file, fsync, rename) so a reader or a run killed at any moment sees a whole file. results.json is what
-// `--resume` reads back. Must not import electron or anything from main/electron, main/server, main/cli
-// or renderer.
+// The results of a classification run: one row per file (its input index, top-k labels and probabilities,
+// time, the heat-map files, or the reason the file could not be used), their summary and CSV form, and
+// the whole-set results.json (format attnvgg-classify/1) that the app's export writes and that folders
+// classified by earlier versions hold. How rows are stored while a run goes on (results.jsonl, appended)
+// is result-files.ts. Must not import electron or anything from main/electron, main/server, main/cli or
+// renderer.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +19,8 @@ export interface TopLabel {
 }
 
 export interface ImageResult {
+  /** Position in the input (the walk of the folders, or the line of the file list, blank lines left out). */
+  index: number;
   /** The path as found (the input as given, joined with the path below it). */
   file: string;
   /** Absolute path. */
@@ -67,6 +69,10 @@ export interface ClassifySettings {
   opacity: number;
   sortInto: string | null;
   link: boolean;
+  /** Overlay side in pixels; null: the picture's own (capped). */
+  overlaySize?: number | null;
+  legend?: boolean;
+  rawMaps?: 'json' | 'npy' | null;
 }
 
 export interface ClassifySummary {
@@ -100,26 +106,31 @@ export class ResultsError extends Error {
   override name = 'ResultsError';
 }
 
-export function summarise(
-  results: readonly ImageResult[],
+/** A tally with no rows yet; countRow adds them one at a time, so millions of rows are never held. */
+export function emptySummary(): ClassifySummary {
+  return { images: 0, ok: 0, failed: 0, uncertain: 0, byLabel: {}, seconds: 0, imagesPerSecond: 0 };
+}
+
+export function countRow(summary: ClassifySummary, r: ImageResult): void {
+  summary.images++;
+  if (r.status !== 'ok' || r.label === null) {
+    summary.failed++;
+    return;
+  }
+  summary.ok++;
+  if (r.uncertain) summary.uncertain++;
+  summary.byLabel[r.label] = (summary.byLabel[r.label] ?? 0) + 1;
+}
+
+/** The tally of `counted` with this run's wall time and rate (files classified by this run). */
+export function withTiming(
+  counted: ClassifySummary,
   seconds: number,
   classifiedNow: number,
 ): ClassifySummary {
-  const byLabel: Record<string, number> = {};
-  let ok = 0;
-  let uncertain = 0;
-  for (const r of results) {
-    if (r.status !== 'ok' || r.label === null) continue;
-    ok++;
-    if (r.uncertain) uncertain++;
-    byLabel[r.label] = (byLabel[r.label] ?? 0) + 1;
-  }
   return {
-    images: results.length,
-    ok,
-    failed: results.length - ok,
-    uncertain,
-    byLabel,
+    ...counted,
+    byLabel: { ...counted.byLabel },
     seconds,
     imagesPerSecond: seconds > 0 ? classifiedNow / seconds : 0,
   };
@@ -132,32 +143,40 @@ function csvField(value: string | number | null | undefined): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** results.csv: file, status, label, top1, p1 .. topK, pK, ms, overlay, error_reason, error. */
+/** The header line of results.csv (with its line break): file, status, label, top1, p1 .. topK, pK, ms, ... */
+export function csvHeader(topK: number): string {
+  const header = ['file', 'status', 'label'];
+  for (let i = 1; i <= topK; i++) header.push(`top${i}`, `p${i}`);
+  header.push('ms', 'overlay', 'sorted_to', 'error_reason', 'error');
+  return `${header.join(',')}\r\n`;
+}
+
+/** One line of results.csv (with its line break). */
+export function csvLine(r: ImageResult, topK: number): string {
+  const row: (string | number | null | undefined)[] = [r.file, r.status, r.label];
+  for (let i = 0; i < topK; i++) {
+    const t = r.top[i];
+    row.push(t?.label, t === undefined ? undefined : Number(t.probability.toFixed(6)));
+  }
+  row.push(Number(r.ms.toFixed(2)), r.overlay, r.sortedTo, r.error?.reason, r.error?.message);
+  return `${row.map(csvField).join(',')}\r\n`;
+}
+
+/** results.csv: file, status, label, top1, p1 .. topK, pK, ms, overlay, sorted_to, error_reason, error. */
 export function resultsCsv(results: ClassifyResults): string {
   const k = results.settings.topK;
-  const header = ['file', 'status', 'label'];
-  for (let i = 1; i <= k; i++) header.push(`top${i}`, `p${i}`);
-  header.push('ms', 'overlay', 'sorted_to', 'error_reason', 'error');
-  const lines = [header.join(',')];
-  for (const r of results.results) {
-    const row: (string | number | null | undefined)[] = [r.file, r.status, r.label];
-    for (let i = 0; i < k; i++) {
-      const t = r.top[i];
-      row.push(t?.label, t === undefined ? undefined : Number(t.probability.toFixed(6)));
-    }
-    row.push(Number(r.ms.toFixed(2)), r.overlay, r.sortedTo, r.error?.reason, r.error?.message);
-    lines.push(row.map(csvField).join(','));
-  }
-  return `${lines.join('\r\n')}\r\n`;
+  return csvHeader(k) + results.results.map((r) => csvLine(r, k)).join('');
 }
 
-/** Writes results.json and results.csv into `outDir`, each atomically. */
-export async function writeResults(outDir: string, results: ClassifyResults): Promise<void> {
-  await writeFileAtomic(join(outDir, RESULTS_JSON), `${JSON.stringify(results, null, 1)}\n`);
-  await writeFileAtomic(join(outDir, RESULTS_CSV), resultsCsv(results));
+/** Writes the whole set as results.json at `path`, atomically (the app's export). */
+export async function writeResultsJson(path: string, results: ClassifyResults): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(results, null, 1)}\n`);
 }
 
-/** The results.json in `outDir`, or null when there is none. Throws ResultsError when it is damaged. */
+/**
+ * The results.json in `outDir` (written whole by versions before results.jsonl), or null when there is
+ * none. Throws ResultsError when it is damaged.
+ */
 export async function readResults(outDir: string): Promise<ClassifyResults | null> {
   const path = join(outDir, RESULTS_JSON);
   let text: string;

@@ -1,8 +1,9 @@
 // The registry of folder classifications: each runs in a task worker (background-task.ts) and writes
-// into its own folder under the workspace (job.json, results.json, results.csv, heatmaps/). The record
-// in job.json is written when the job starts and when it ends; its live progress is held here and
-// announced through `onChange` (at most a few times a second). One classification at a time: it uses
-// every core. Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// into its own folder under the workspace (job.json, results.jsonl, results.csv, summary.json,
+// heatmaps/). The record in job.json is written when the job starts and when it ends; its live progress
+// is held here and announced through `onChange` (at most a few times a second). One classification at a
+// time: it uses every core. Must not import electron or anything from main/electron, main/server,
+// main/cli or renderer.
 import type { ClassifyProgress as ServiceProgress } from '../classify/classify-folder.js';
 import type { ClassifySummary } from '../classify/results.js';
 import { runTask, TaskError } from './background-task.js';
@@ -19,7 +20,7 @@ import type { ClassifyTaskOptions } from './worker-protocol.js';
 
 export const CLASSIFY_JOB_FORMAT = 'attnvgg-classify-job/1';
 export { JOB_FILE } from './job-record.js';
-/** How often a running job rewrites results.json, so its rows show up while it runs. */
+/** How often a running job flushes its rows and rewrites summary.json while it runs (seconds). */
 const SAVE_EVERY_SECONDS = 2;
 
 export type ClassifyJobStatus = 'running' | 'completed' | 'cancelled' | 'failed';

@@ -35,7 +35,7 @@ async function run(): Promise<TaskOutcome> {
       signal: controller.signal,
       onProgress: (progress) => post({ type: 'progress', progress }),
     });
-    return { type: 'classified', status: outcome.status, summary: outcome.results.summary };
+    return { type: 'classified', status: outcome.status, summary: outcome.summary.summary };
   }
   if (order.kind === 'compare') {
     // Loaded here, not above: a classification or an export need not load TensorFlow.js.

@@ -72,7 +72,7 @@ export type TaskOrder =
       inputs: string[];
       outDir: string;
       options: ClassifyTaskOptions;
-      /** Rewrite results.json this often while running, so the UI sees rows early (seconds). */
+      /** Flush the rows and rewrite summary.json this often while running (seconds). */
       saveEverySeconds: number;
     }
   | { kind: 'export'; runDir: string; modelPath: string; overwrite: boolean }

@@ -20,6 +20,7 @@ import type { EvaluationReport } from '../../../main/services/training/evaluate-
 import { loadRunModel } from '../../../main/services/training/load-run-model.js';
 import { startTraining } from '../../../main/services/training/training-run.js';
 import { relativeError } from '../../helpers/tf.js';
+import { resultsOf } from '../../helpers/classify-results.js';
 
 let dir = '';
 let data = '';
@@ -72,7 +73,7 @@ test('classification equals the TensorFlow.js model on the training pipeline inp
   const model = join(dir, 'model.onnx');
   const folders = [join(data, 'test'), join(data, 'val')];
   const outcome = await classifyFolder(model, folders, join(dir, 'out'), { topK: 2 });
-  const results = outcome.results.results;
+  const results = (await resultsOf(outcome)).results;
   assert.equal(results.length, 8);
   assert.ok(results.every((r) => r.status === 'ok'));
   const { record, weights } = await loadRunModel(runDir);

@@ -34,6 +34,7 @@ import {
 } from '../../../main/services/training/training-run.js';
 import { backboneFileBytes, backboneTestSpec } from '../../helpers/backbone-file.js';
 import { makeTinyShapes } from '../training/tiny-run.js';
+import { resultsOf } from '../../helpers/classify-results.js';
 
 const root = await mkdtemp(join(tmpdir(), 'attnvgg-backbone-run-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -283,7 +284,7 @@ test('balanced preset with a backbone: l1, l2 cached, block 5 and the heads trai
       topK: 2,
     },
   );
-  const byPath = new Map(classified.results.results.map((r) => [r.path, r]));
+  const byPath = new Map((await resultsOf(classified)).results.map((r) => [r.path, r]));
   const testImages = await splitImages(dataset, 'test', record.classes);
   assert.equal(testImages.length, 8);
   const best = (await loadRunModel(runDir)).weights;

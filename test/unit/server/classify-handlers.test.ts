@@ -137,6 +137,7 @@ before(async () => {
     results: [
       {
         ...row,
+        index: 0,
         file: join(pictures, 'a.png'),
         path: join(pictures, 'a.png'),
         status: 'ok',
@@ -147,6 +148,7 @@ before(async () => {
       },
       {
         ...row,
+        index: 1,
         file: join(pictures, 'bad.jpg'),
         path: join(pictures, 'bad.jpg'),
         status: 'failed',
@@ -157,6 +159,7 @@ before(async () => {
       },
       {
         ...row,
+        index: 2,
         file: join(pictures, 'sub', 'b.png'),
         path: join(pictures, 'sub', 'b.png'),
         status: 'ok',

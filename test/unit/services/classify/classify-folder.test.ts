@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { openOnnxSession } from '../../../../models/onnx/session.js';
 import {
   ClassifyError,
+  ResultsError,
   classifyFolder,
   type ClassifyProgress,
   type ImageResult,
@@ -20,6 +21,7 @@ import { decodeImage } from '../../../../main/services/images/index.js';
 import { generateShapesDataset } from '../../../../main/services/sample/index.js';
 import { makeRandomRun, TINY_SPEC } from '../export/run-fixture.js';
 import { relativeError } from '../../../helpers/tf.js';
+import { resultsOf } from '../../../helpers/classify-results.js';
 
 let dir = '';
 let model = '';
@@ -96,7 +98,7 @@ test('every picture classified as onnxruntime does on the same pre-processed inp
     onProgress: (p) => events.push(p),
   });
   assert.equal(outcome.status, 'completed');
-  const { results, summary, skipped, complete } = outcome.results;
+  const { results, summary, skipped, complete } = await resultsOf(outcome);
   assert.ok(complete);
   assert.deepEqual([summary.images, summary.ok, summary.failed], [GOOD + BAD, GOOD, BAD]);
   assert.deepEqual(
@@ -134,11 +136,10 @@ test('in a worker or on the calling thread, the same results', async () => {
     threads: 1,
   });
   const strip = (r: ImageResult) => [r.file, r.label, r.top.map((t) => t.label)];
-  assert.deepEqual(a.results.results.map(strip), b.results.results.map(strip));
-  a.results.results.forEach((r, i) =>
-    r.top.forEach((t, k) =>
-      assert.ok(Math.abs(t.probability - b.results.results[i].top[k].probability) < 1e-5),
-    ),
+  const [ra, rb] = [(await resultsOf(a)).results, (await resultsOf(b)).results];
+  assert.deepEqual(ra.map(strip), rb.map(strip));
+  ra.forEach((r, i) =>
+    r.top.forEach((t, k) => assert.ok(Math.abs(t.probability - rb[i].top[k].probability) < 1e-5)),
   );
 });
 
@@ -151,7 +152,7 @@ test('heat-maps: an overlay PNG per picture and the raw maps, equal to the model
     level: 2,
     colormap: 'jet',
   });
-  const ok = outcome.results.results.filter((r) => r.status === 'ok');
+  const ok = (await resultsOf(outcome)).results.filter((r) => r.status === 'ok');
   const reference = await direct(ok.map((r) => r.path));
   for (const [n, r] of ok.entries()) {
     assert.ok(r.overlay?.startsWith('heatmaps/'));
@@ -179,12 +180,12 @@ test('heat-maps: an overlay PNG per picture and the raw maps, equal to the model
   const npy = await classifyFolder(model, [join(images, 'alpha.png')], join(dir, 'out-npy'), {
     rawMaps: 'npy',
   });
-  assert.deepEqual(npy.results.results[0].maps, [
+  assert.deepEqual((await resultsOf(npy)).results[0].maps, [
     'heatmaps/alpha.png.attention_1.npy',
     'heatmaps/alpha.png.attention_2.npy',
     'heatmaps/alpha.png.attention_3.npy',
   ]);
-  assert.equal(npy.results.results[0].overlay, undefined);
+  assert.equal((await resultsOf(npy)).results[0].overlay, undefined);
 });
 
 test('threshold and sorting: under the threshold the label is "uncertain"; files copied per label', async () => {
@@ -193,7 +194,7 @@ test('threshold and sorting: under the threshold the label is "uncertain"; files
     threshold: 0.99,
     sortInto: sorted,
   });
-  const ok = outcome.results.results.filter((r) => r.status === 'ok');
+  const ok = (await resultsOf(outcome)).results.filter((r) => r.status === 'ok');
   for (const r of ok) {
     assert.equal(r.uncertain, r.top[0].probability < 0.99);
     assert.equal(r.label, r.uncertain ? 'uncertain' : r.top[0].label);
@@ -204,7 +205,9 @@ test('threshold and sorting: under the threshold the label is "uncertain"; files
     .length;
   assert.equal(counted, GOOD);
   assert.ok(
-    outcome.results.results.filter((r) => r.status === 'failed').every((r) => r.sortedTo === undefined),
+    (await resultsOf(outcome)).results
+      .filter((r) => r.status === 'failed')
+      .every((r) => r.sortedTo === undefined),
   );
 });
 
@@ -219,8 +222,8 @@ test('resume: finished files are skipped, a changed file is classified again', a
     heatmaps: true,
     onProgress: (p) => events.push(p),
   });
-  assert.equal(events[0].resumed, GOOD + BAD);
-  assert.equal(again.results.summary.images, GOOD + BAD);
+  assert.equal(events[events.length - 1].resumed, GOOD + BAD, 'every row taken from the earlier run');
+  assert.equal((await resultsOf(again)).summary.images, GOOD + BAD);
   await assert.rejects(readFile(overlay), 'a skipped file is not drawn again');
   const changed = join(images, 'circle-0000.png');
   const later = new Date(Date.now() + 5000);
@@ -231,11 +234,11 @@ test('resume: finished files are skipped, a changed file is classified again', a
     onProgress: (p) => events.push(p),
   });
   assert.equal(
-    Math.round(third.results.results.find((r) => r.path === changed)?.mtimeMs ?? 0),
+    Math.round((await resultsOf(third)).results.find((r) => r.path === changed)?.mtimeMs ?? 0),
     later.getTime(),
   );
   await readFile(overlay); // drawn again
-  assert.equal(third.results.summary.images, GOOD + BAD);
+  assert.equal((await resultsOf(third)).summary.images, GOOD + BAD);
 });
 
 test('stopping: the results so far are saved as incomplete, and resume finishes them', async () => {
@@ -249,16 +252,45 @@ test('stopping: the results so far are saved as incomplete, and resume finishes 
     },
   });
   assert.equal(stopped.status, 'cancelled');
-  assert.equal(stopped.results.complete, false);
-  const saved = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as {
+  assert.equal((await resultsOf(stopped)).complete, false);
+  const saved = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as {
     complete: boolean;
-    results: unknown[];
   };
   assert.equal(saved.complete, false);
-  assert.ok(saved.results.length < GOOD + BAD);
+  const rows = (await readFile(join(out, 'results.jsonl'), 'utf8')).trim().split('\n');
+  assert.ok(rows.length >= 2 && rows.length < GOOD + BAD, `${rows.length} rows saved`);
+  // A resumed run stopped in its turn keeps the earlier rows and its own, in input order.
+  const again = new AbortController();
+  const stoppedAgain = await classifyFolder(model, [images], out, {
+    resume: true,
+    batch: 1,
+    signal: again.signal,
+    onProgress: (p) => {
+      if (p.done > rows.length) again.abort();
+    },
+  });
+  assert.equal(stoppedAgain.status, 'cancelled');
+  const kept = (await readFile(join(out, 'results.jsonl'), 'utf8')).trim().split('\n');
+  assert.ok(
+    kept.length > rows.length && kept.length < GOOD + BAD,
+    `${kept.length} rows after the second stop`,
+  );
+  const indices = kept.map((l) => (JSON.parse(l) as { index: number }).index);
+  assert.deepEqual(
+    indices,
+    [...indices].sort((x, y) => x - y),
+  );
+  assert.deepEqual(
+    (await readdir(out)).filter((f) => f.endsWith('.next')),
+    [],
+  );
   const finished = await classifyFolder(model, [images], out, { resume: true, batch: 2 });
   assert.equal(finished.status, 'completed');
-  assert.equal(finished.results.summary.images, GOOD + BAD);
+  assert.deepEqual(
+    (await resultsOf(finished)).results.map((r) => r.index),
+    Array.from({ length: GOOD + BAD }, (_, i) => i),
+  );
+  assert.equal((await resultsOf(finished)).summary.images, GOOD + BAD);
 });
 
 test('refusals: maps of a model without attention, results of another model, bad settings', async () => {
@@ -269,10 +301,10 @@ test('refusals: maps of a model without attention, results of another model, bad
     (e: unknown) => e instanceof ClassifyError && /without attention/.test(String(e)),
   );
   const plainRun = await classifyFolder(plain, [join(images, 'alpha.png')], join(dir, 'out-plain'));
-  assert.equal(plainRun.results.summary.ok, 1);
+  assert.equal((await resultsOf(plainRun)).summary.ok, 1);
   await assert.rejects(
     classifyFolder(model, [join(images, 'alpha.png')], join(dir, 'out-plain'), { resume: true }),
-    (e: unknown) => e instanceof ClassifyError && /another model/.test(String(e)),
+    (e: unknown) => e instanceof ResultsError && /another model/.test(String(e)),
   );
   await assert.rejects(classifyFolder(model, [images], join(dir, 'x'), { threshold: 2 }), ClassifyError);
   await assert.rejects(classifyFolder(model, [images], join(dir, 'x'), { link: true }), /--sort-into/);
