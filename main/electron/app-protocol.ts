@@ -4,12 +4,12 @@
 // header; 404 for anything else. Written against the web's Request and Response, so plain Node tests
 // run it. Must not import electron.
 import { readFile } from 'node:fs/promises';
+import { desktopContentSecurityPolicy } from '../server/content-security-policy.js';
 import { contentType, resolveStaticPath } from '../server/static-files.js';
 import { appUrl } from './app-scheme.js';
-import { DESKTOP_CSP } from './desktop-csp.js';
 
 const COMMON_HEADERS = {
-  'content-security-policy': DESKTOP_CSP,
+  'content-security-policy': desktopContentSecurityPolicy(),
   'x-content-type-options': 'nosniff',
   'cache-control': 'no-cache',
 } as const;

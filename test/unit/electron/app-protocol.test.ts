@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createAppProtocolHandler, resolveAppFile } from '../../../main/electron/app-protocol.js';
 import { APP_INDEX_URL, APP_ORIGIN, APP_SCHEME_DEFINITION } from '../../../main/electron/app-scheme.js';
-import { DESKTOP_CSP } from '../../../main/electron/desktop-csp.js';
+import { desktopContentSecurityPolicy } from '../../../main/server/content-security-policy.js';
 
 let dir: string;
 let renderer: string;
@@ -51,7 +51,7 @@ describe('the app:// handler', () => {
       const response = await get(url);
       assert.equal(response.status, 200, url);
       assert.equal(response.headers.get('content-type'), type, url);
-      assert.equal(response.headers.get('content-security-policy'), DESKTOP_CSP, url);
+      assert.equal(response.headers.get('content-security-policy'), desktopContentSecurityPolicy(), url);
       assert.equal(response.headers.get('x-content-type-options'), 'nosniff', url);
       assert.deepEqual(
         new Uint8Array(await response.arrayBuffer()),
@@ -88,7 +88,7 @@ describe('the app:// handler', () => {
       assert.equal(response.status, 404, url);
       const body = await response.text();
       assert.doesNotMatch(body, /SECRET|APP/, url);
-      assert.equal(response.headers.get('content-security-policy'), DESKTOP_CSP, url);
+      assert.equal(response.headers.get('content-security-policy'), desktopContentSecurityPolicy(), url);
     }
   });
 
@@ -131,13 +131,7 @@ describe('the app:// scheme and its binding', () => {
     assert.match(window, /protocol\.handle\(APP_SCHEME, createAppProtocolHandler\(rendererDir\)\)/);
     assert.match(window, /loadURL\(APP_INDEX_URL\)/);
     assert.doesNotMatch(window, /loadFile\(|file:\/\//);
-    for (const file of [
-      'app-protocol.ts',
-      'app-scheme.ts',
-      'desktop-csp.ts',
-      'external-links.ts',
-      'window-options.ts',
-    ])
+    for (const file of ['app-protocol.ts', 'app-scheme.ts', 'external-links.ts', 'window-options.ts'])
       assert.doesNotMatch(
         await readFile(join('main/electron', file), 'utf8'),
         /^import (?!type)[^;]*from ['"]electron['"]/m,

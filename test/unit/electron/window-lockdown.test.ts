@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { DESKTOP_CSP, DESKTOP_CSP_DIRECTIVES } from '../../../main/electron/desktop-csp.js';
+import { desktopContentSecurityPolicy } from '../../../main/server/content-security-policy.js';
 import { EXTERNAL_HOSTS, externalLinkAllowed } from '../../../main/electron/external-links.js';
 import { appWindowOptions } from '../../../main/electron/window-options.js';
 
@@ -38,20 +38,22 @@ describe('window options', () => {
 
 describe('the desktop CSP', () => {
   it('allows no WebSocket or loopback address, and scripts only from the app', () => {
-    assert.doesNotMatch(DESKTOP_CSP, /ws:|wss:|127\.0\.0\.1|localhost|\*/);
-    assert.deepEqual(DESKTOP_CSP_DIRECTIVES['script-src'], ["'self'"]);
-    assert.deepEqual(DESKTOP_CSP_DIRECTIVES['default-src'], ["'none'"]);
-    for (const directive of ['object-src', 'base-uri', 'form-action', 'frame-ancestors', 'frame-src'])
-      assert.deepEqual(DESKTOP_CSP_DIRECTIVES[directive], ["'none'"], directive);
-    assert.doesNotMatch(DESKTOP_CSP, /unsafe-eval|script-src[^;]*unsafe-inline/);
     // The header form: directives separated by "; ", each "name source ...".
-    const parsed = Object.fromEntries(
-      DESKTOP_CSP.split('; ').map((d) => {
-        const [name, ...sources] = d.split(' ');
-        return [name, sources];
-      }),
+    const directives = new Map(
+      desktopContentSecurityPolicy()
+        .split('; ')
+        .map((d) => {
+          const [name, ...sources] = d.split(' ');
+          return [name, sources];
+        }),
     );
-    assert.deepEqual(parsed, DESKTOP_CSP_DIRECTIVES);
+    assert.doesNotMatch(desktopContentSecurityPolicy(), /ws:|wss:|127\.0\.0\.1|localhost|\*/);
+    assert.deepEqual(directives.get('script-src'), ["'self'"]);
+    assert.deepEqual(directives.get('default-src'), ["'none'"]);
+    assert.deepEqual(directives.get('connect-src'), ["'self'"]);
+    for (const directive of ['object-src', 'base-uri', 'form-action', 'frame-ancestors', 'frame-src'])
+      assert.deepEqual(directives.get(directive), ["'none'"], directive);
+    assert.doesNotMatch(desktopContentSecurityPolicy(), /unsafe-eval|script-src[^;]*unsafe-inline/);
   });
 });
 
