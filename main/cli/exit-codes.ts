@@ -22,7 +22,9 @@ import { ClassifyError } from '../services/classify/classify-folder.js';
 import { InputError } from '../services/classify/collect-files.js';
 import { InferSpeedError } from '../services/classify/infer-speed.js';
 import { InferenceError } from '../services/classify/inference-runner.js';
+import { MergeError } from '../services/classify/merge-results.js';
 import { ResultsError } from '../services/classify/results.js';
+import { ShardError } from '../services/classify/shard.js';
 import { CompareError } from '../services/compare/compare-attention.js';
 import { CompareReportError } from '../services/compare/compare-report.js';
 import { FashionMnistError } from '../services/datasets/fashion-mnist.js';
@@ -74,6 +76,7 @@ export const INPUT_ERROR_CLASSES: readonly ErrorClass[] = [
   InferSpeedError,
   InferenceError,
   JobsInferenceError,
+  MergeError,
   InputError,
   JobConflictError,
   ModelFileError,
@@ -85,6 +88,7 @@ export const INPUT_ERROR_CLASSES: readonly ErrorClass[] = [
   ResumeError,
   RunFolderError,
   ServerStartError,
+  ShardError,
   SidecarError,
   SpecError,
   StorageError,
