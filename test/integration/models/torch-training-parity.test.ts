@@ -3,19 +3,19 @@
 // momentum and coupled weight decay, Adam, and BatchNorm's running averages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { AttentionVgg } from '../../../models/tfjs/model.js';
-import { initWeights, type Weights } from '../../../models/core/weights.js';
+import { initWeights } from '../../../models/core/weights.js';
 import { createRandom } from '../../../models/core/random.js';
-import { decodeSafetensors, encodeSafetensors } from '../../../models/core/safetensors.js';
 import { parameterLayout, type ModelSpec } from '../../../models/core/spec.js';
 import { Optimizer, type OptimizerConfig } from '../../../models/train/optimizer.js';
 import { trainStep } from '../../../models/train/step.js';
 import { relativeError, useCpuBackend } from '../../helpers/tf.js';
-import { pythonMissing, runPython } from '../../helpers/python.js';
+import { pythonMissing } from '../../helpers/python.js';
+import { torchSteps, writeTorchInputs } from '../../helpers/torch-steps.js';
 import { skipOrFail } from '../../helpers/skip-or-fail.js';
 
 const missing = skipOrFail(pythonMissing(['torch']));
@@ -58,28 +58,6 @@ const cases: { spec: ModelSpec; opt: OptimizerConfig & { lr: number; labelSmooth
   },
 ];
 
-function writeInputs(dir: string, weights: Weights, x: tf.Tensor4D, yData: Float32Array): void {
-  writeFileSync(join(dir, 'w.safetensors'), encodeSafetensors(weights));
-  const inputs = new Map([
-    ['x', { shape: x.shape, data: x.dataSync() as Float32Array }],
-    ['y', { shape: [yData.length], data: yData }],
-  ]);
-  writeFileSync(join(dir, 'x.safetensors'), encodeSafetensors(inputs));
-}
-
-function torchSteps(dir: string, spec: ModelSpec, opt: object): Map<string, { data: Float32Array }> {
-  runPython([
-    'test/fixtures/torch_attnvgg.py',
-    'train-steps',
-    JSON.stringify(spec),
-    join(dir, 'w.safetensors'),
-    join(dir, 'x.safetensors'),
-    join(dir, 'out.safetensors'),
-    JSON.stringify(opt),
-  ]);
-  return decodeSafetensors(readFileSync(join(dir, 'out.safetensors'))).tensors;
-}
-
 for (const { spec, opt } of cases)
   test(
     `gradients and 3 training steps equal PyTorch's: ${opt.name}, ${spec.attention ? `${spec.compatibility}/${spec.normalisation}` : 'no attention'}`,
@@ -93,7 +71,7 @@ for (const { spec, opt } of cases)
         const x = tf.randomNormal([n, spec.inputSize, spec.inputSize, 3], 0, 1, 'float32', 22) as tf.Tensor4D;
         const yData = Float32Array.from({ length: n }, (_, i) => i % spec.numClasses);
         const labels = tf.tensor1d(yData, 'int32');
-        writeInputs(dir, weights, x, yData);
+        writeTorchInputs(dir, weights, { shape: x.shape, data: x.dataSync() as Float32Array }, yData);
 
         // 1. Gradients: one plain SGD step with lr 1 moves each weight by minus its gradient.
         const torchGrad = torchSteps(dir, spec, {

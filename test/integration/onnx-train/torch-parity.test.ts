@@ -14,18 +14,17 @@
 // every case that uses it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeSafetensors, encodeSafetensors } from '../../../models/core/safetensors.js';
 import type { ModelSpec } from '../../../models/core/spec.js';
-import type { NamedArray, Weights } from '../../../models/core/weights.js';
 import type { OptimizerConfig } from '../../../models/train/optimizer.js';
-import { pythonMissing, runPython } from '../../helpers/python.js';
+import { pythonMissing } from '../../helpers/python.js';
+import { torchSteps, writeTorchInputs } from '../../helpers/torch-steps.js';
 import { skipOrFail } from '../../helpers/skip-or-fail.js';
 import { relativeError } from '../../helpers/tf.js';
 import { testWeights } from '../../helpers/weights.js';
-import { makeBatch, movementError, runOnnx, SMALL_SPEC, zeroGradientNames, type Batch } from './engines.js';
+import { makeBatch, movementError, runOnnx, SMALL_SPEC, zeroGradientNames } from './engines.js';
 
 const missing = skipOrFail(pythonMissing(['torch']));
 if (missing) console.log(`# skipping the ONNX engine's PyTorch parity: ${missing}`);
@@ -85,40 +84,6 @@ const cases: Case[] = [
   },
 ];
 
-interface TorchOptions {
-  optimizer: string;
-  lr: number;
-  momentum?: number;
-  weightDecay: number;
-  steps: number;
-  labelSmoothing: number;
-  epsilon?: number;
-  frozenBlocks: number;
-}
-
-function torchSteps(dir: string, spec: ModelSpec, opt: TorchOptions): Map<string, NamedArray> {
-  runPython([
-    'test/fixtures/torch_attnvgg.py',
-    'train-steps',
-    JSON.stringify(spec),
-    join(dir, 'w.safetensors'),
-    join(dir, 'x.safetensors'),
-    join(dir, 'out.safetensors'),
-    JSON.stringify(opt),
-  ]);
-  return decodeSafetensors(readFileSync(join(dir, 'out.safetensors'))).tensors;
-}
-
-function writeInputs(dir: string, spec: ModelSpec, weights: Weights, batch: Batch): void {
-  writeFileSync(join(dir, 'w.safetensors'), encodeSafetensors(weights));
-  const s = spec.inputSize;
-  const inputs = new Map([
-    ['x', { shape: [batch.n, s, s, 3], data: batch.nhwc }],
-    ['y', { shape: [batch.n], data: Float32Array.from(batch.labels) }],
-  ]);
-  writeFileSync(join(dir, 'x.safetensors'), encodeSafetensors(inputs));
-}
-
 /** The elements of a tensor whose gradient is large enough to compare an Adam step on. */
 function adamMask(gradient: Float32Array): boolean[] {
   let largest = 0;
@@ -136,7 +101,8 @@ for (const c of cases)
     try {
       const weights = testWeights(c.spec, 41);
       const batch = makeBatch(c.spec, 4, 42);
-      writeInputs(dir, c.spec, weights, batch);
+      const size = c.spec.inputSize;
+      writeTorchInputs(dir, weights, { shape: [batch.n, size, size, 3], data: batch.nhwc }, batch.labels);
       const zero = zeroGradientNames(c.spec);
 
       // (a) Gradients and running statistics: one SGD step, lr 1, no momentum, no decay.
@@ -181,7 +147,7 @@ for (const c of cases)
       // (b) Three steps of the optimiser under test.
       const steps = 3;
       const expected = torchSteps(dir, c.spec, {
-        optimizer: c.optimizer.name,
+        optimizer: c.optimizer.name as 'sgd' | 'adam' | 'adamw',
         lr: c.lr,
         momentum: c.optimizer.momentum,
         weightDecay: c.optimizer.weightDecay ?? 0,
