@@ -46,7 +46,9 @@ async function check(context: CommandContext, file: string, json: boolean, width
   const b = report.backbone!;
   const lines = [
     `${file}: usable as the VGG16_bn backbone (${formatBytes(report.bytes)}).`,
-    `  width ${b.width}, BatchNorm ${b.batchNorm}, written by ${b.producer}, ONNX IR ${b.irVersion}, opset ${b.opset}`,
+    b.form === 'onnx' || b.form === 'onnx-tar-gz'
+      ? `  width ${b.width}, BatchNorm ${b.batchNorm}, written by ${b.producer}, ONNX IR ${b.irVersion}, opset ${b.opset}`
+      : `  width ${b.width}, BatchNorm ${b.batchNorm}, ${b.producer}`,
     `  after the conv layers: ${b.classifier} (not imported: attnvgg trains its own head)`,
     ...report.notes.map((n) => `  note: ${n}`),
   ];

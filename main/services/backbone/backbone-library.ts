@@ -19,6 +19,9 @@ interface LibraryFile {
   backbones: Omit<BackboneEntry, 'present'>[];
 }
 
+/** The file names the library accepts (the form itself is told by content). */
+export const BACKBONE_FILE_EXTENSIONS = ['.onnx', '.pth', '.pt', '.safetensors', '.tar.gz', '.tgz'] as const;
+
 /** Checks a file as a backbone (load-backbone.ts checkBackbone; the server runs it in a worker). */
 export type BackboneChecker = (file: string) => Promise<BackboneReport>;
 
@@ -26,7 +29,8 @@ export type BackboneChecker = (file: string) => Promise<BackboneReport>;
 export function backboneSummary(report: BackboneReport): string {
   const b = report.backbone;
   if (!b) return 'not usable';
-  return `width ${b.width}, BatchNorm ${b.batchNorm}, ${b.producer || 'unknown producer'}, opset ${b.opset}`;
+  const made = b.form === 'onnx' || b.form === 'onnx-tar-gz' ? `, opset ${b.opset}` : '';
+  return `width ${b.width}, BatchNorm ${b.batchNorm}, ${b.producer || 'unknown producer'}${made}`;
 }
 
 export class BackboneLibrary {
@@ -106,8 +110,10 @@ export class BackboneLibrary {
    */
   async addFile(path: string, check: BackboneChecker): Promise<BackboneEntry> {
     const file = resolve(path);
-    if (!file.toLowerCase().endsWith('.onnx'))
-      throw new BackboneError(`${file} is not an ONNX file (.onnx): choose an exported VGG16_bn model.`);
+    if (!BACKBONE_FILE_EXTENSIONS.some((e) => file.toLowerCase().endsWith(e)))
+      throw new BackboneError(
+        `${basename(file)} is not a weights file: choose VGG16_bn weights (${BACKBONE_FILE_EXTENSIONS.join(', ')}).`,
+      );
     const report = await check(file);
     if (!report.usable) throw new BackboneError(`${basename(file)} cannot be used: ${report.problem}`);
     const picked = await usePickedBackbone(file);

@@ -50,8 +50,8 @@ test('picked files: added where they are, refused with the reason, one entry per
     return true;
   });
   const before = checks;
-  await assert.rejects(library.addFile(join(root, 'model.bin'), check), /not an ONNX file/);
-  assert.equal(checks, before, 'a file that is not .onnx is refused before it is read');
+  await assert.rejects(library.addFile(join(root, 'model.bin'), check), /not a weights file/);
+  assert.equal(checks, before, 'a file of another extension is refused before it is read');
   assert.deepEqual(await library.list(), []);
 
   const entry = await library.addFile(file, check);
