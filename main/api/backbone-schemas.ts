@@ -19,6 +19,8 @@ export const BackboneEntrySchema = z.object({
   /** 'file': picked by the user and used where it is; 'download': fetched into the workspace cache. */
   source: z.enum(['file', 'download']),
   url: z.string().optional(),
+  /** The catalogue entry it was downloaded as (backbones.catalogue), if any. */
+  catalogueId: z.string().optional(),
   addedAt: z.string(),
   /** What the check found, in a line: "width 1.0, BatchNorm kept, pytorch 2.1, opset 13". */
   summary: z.string(),

@@ -124,7 +124,12 @@ export class BackboneLibrary {
   }
 
   /** Records a file download.ts fetched into the cache; an unusable one is deleted and refused. */
-  async addDownload(got: CachedBackbone, url: string, check: BackboneChecker): Promise<BackboneEntry> {
+  async addDownload(
+    got: CachedBackbone,
+    url: string,
+    check: BackboneChecker,
+    catalogueId?: string,
+  ): Promise<BackboneEntry> {
     const report = await check(got.path);
     if (!report.usable) {
       if (dirname(got.path) === this.folder) await rm(got.path, { force: true });
@@ -132,13 +137,21 @@ export class BackboneLibrary {
     }
     const name = basename(new URL(url).pathname) || `${got.sha256.slice(0, 16)}.onnx`;
     return this.record(
-      { name, path: got.path, sha256: got.sha256, bytes: got.bytes, source: 'download', url },
+      {
+        name,
+        path: got.path,
+        sha256: got.sha256,
+        bytes: got.bytes,
+        source: 'download',
+        url,
+        ...(catalogueId ? { catalogueId } : {}),
+      },
       report,
     );
   }
 
   private record(
-    file: Pick<BackboneEntry, 'name' | 'path' | 'sha256' | 'bytes' | 'source' | 'url'>,
+    file: Pick<BackboneEntry, 'name' | 'path' | 'sha256' | 'bytes' | 'source' | 'url' | 'catalogueId'>,
     report: BackboneReport,
   ): Promise<BackboneEntry> {
     return this.update(async (list) => {
