@@ -7,7 +7,7 @@
 
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { BackboneEntry } from '../../api/backbone-schemas.js';
+import { BACKBONE_FILE_SUFFIXES, type BackboneEntry } from '../../api/backbone-schemas.js';
 import { writeJsonAtomic } from '../storage/atomic-write.js';
 import { backboneCacheDir, usePickedBackbone, type CachedBackbone } from './download.js';
 import { BackboneError, type BackboneReport } from './load-backbone.js';
@@ -18,9 +18,6 @@ interface LibraryFile {
   format: typeof LIBRARY_FORMAT;
   backbones: Omit<BackboneEntry, 'present'>[];
 }
-
-/** The file names the library accepts (the form itself is told by content). */
-export const BACKBONE_FILE_EXTENSIONS = ['.onnx', '.pth', '.pt', '.safetensors', '.tar.gz', '.tgz'] as const;
 
 /** Checks a file as a backbone (load-backbone.ts checkBackbone; the server runs it in a worker). */
 export type BackboneChecker = (file: string) => Promise<BackboneReport>;
@@ -110,9 +107,9 @@ export class BackboneLibrary {
    */
   async addFile(path: string, check: BackboneChecker): Promise<BackboneEntry> {
     const file = resolve(path);
-    if (!BACKBONE_FILE_EXTENSIONS.some((e) => file.toLowerCase().endsWith(e)))
+    if (!BACKBONE_FILE_SUFFIXES.some((e) => file.toLowerCase().endsWith(e)))
       throw new BackboneError(
-        `${basename(file)} is not a weights file: choose VGG16_bn weights (${BACKBONE_FILE_EXTENSIONS.join(', ')}).`,
+        `${basename(file)} is not a weights file: choose VGG16_bn weights (${BACKBONE_FILE_SUFFIXES.join(', ')}).`,
       );
     const report = await check(file);
     if (!report.usable) throw new BackboneError(`${basename(file)} cannot be used: ${report.problem}`);
