@@ -200,8 +200,8 @@ async function readZipCheckpoint(zip: ZipArchive): Promise<TensorFile> {
   return stateDictOf(value, 'PyTorch zip checkpoint');
 }
 
-async function readLegacyCheckpoint(source: ByteSource): Promise<TensorFile> {
-  const head = await source.read(0, Math.min(source.size, MAX_PICKLE_BYTES));
+/** The five pickles at the start of a legacy checkpoint, parsed from `head` (its first bytes). */
+function legacyPickles(source: ByteSource, head: Uint8Array) {
   const magic = loadPickle(head, 0);
   if (magic.value !== LEGACY_MAGIC)
     throw new WeightFileError(
@@ -235,6 +235,28 @@ async function readLegacyCheckpoint(source: ByteSource): Promise<TensorFile> {
     rebuildTensor: makeRebuild(readElements),
   });
   const keys = loadPickle(head, object.end);
+  return { object, keys, byKey, offsets };
+}
+
+/** True when a pickle ran past the bytes it was given (so more of the file may help). */
+function endedEarly(e: unknown): boolean {
+  return e instanceof WeightFileError && e.kind === 'malformed' && /ends early/.test(e.message);
+}
+
+async function readLegacyCheckpoint(source: ByteSource): Promise<TensorFile> {
+  // The pickles are small (about 20 kB for VGG16_bn): read 1 MiB, and more only when they need it.
+  let length = Math.min(source.size, 2 ** 20);
+  let parsed: ReturnType<typeof legacyPickles>;
+  for (;;) {
+    try {
+      parsed = legacyPickles(source, await source.read(0, length));
+      break;
+    } catch (e) {
+      if (!endedEarly(e) || length >= Math.min(source.size, MAX_PICKLE_BYTES)) throw e;
+      length = Math.min(source.size, MAX_PICKLE_BYTES, length * 4);
+    }
+  }
+  const { object, keys, byKey, offsets } = parsed;
   if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string'))
     throw malformed('the storage keys are not a list of names');
   // Storages follow in key order: an int64 element count, then the values.
