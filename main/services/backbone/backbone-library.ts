@@ -9,6 +9,7 @@ import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BACKBONE_FILE_SUFFIXES, type BackboneEntry } from '../../api/backbone-schemas.js';
 import { writeJsonAtomic } from '../storage/atomic-write.js';
+import { catalogueEntryWithHash } from './catalogue-download.js';
 import { backboneCacheDir, usePickedBackbone, type CachedBackbone } from './download.js';
 import { BackboneError, type BackboneReport } from './load-backbone.js';
 
@@ -114,8 +115,17 @@ export class BackboneLibrary {
     const report = await check(file);
     if (!report.usable) throw new BackboneError(`${basename(file)} cannot be used: ${report.problem}`);
     const picked = await usePickedBackbone(file);
+    // A catalogue file fetched by hand (offline) counts as that entry: its published checksum matches.
+    const catalogueId = catalogueEntryWithHash(picked.sha256)?.id;
     return this.record(
-      { name: basename(file), path: file, sha256: picked.sha256, bytes: picked.bytes, source: 'file' },
+      {
+        name: basename(file),
+        path: file,
+        sha256: picked.sha256,
+        bytes: picked.bytes,
+        source: 'file',
+        ...(catalogueId ? { catalogueId } : {}),
+      },
       report,
     );
   }

@@ -41,6 +41,13 @@ function catalogueEntryOrThrow(id: string): CatalogueEntry {
   return entry;
 }
 
+/** The catalogue entry whose published checksum a file of SHA-256 `sha256` matches (full hash or prefix). */
+export function catalogueEntryWithHash(sha256: string): CatalogueEntry | undefined {
+  return BACKBONE_CATALOGUE.map((e) => effectiveCatalogueEntry(e.id)).find((e) =>
+    e.checksum.kind === 'sha256' ? e.checksum.value === sha256 : sha256.startsWith(e.checksum.value),
+  );
+}
+
 /** What to tell a user who cannot download the entry here. */
 export function offlineAdvice(entry: CatalogueEntry): string {
   const check =

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -196,6 +196,28 @@ test('offline: the error names the file to fetch elsewhere and how to add it', a
         return true;
       },
     );
+  } finally {
+    undo();
+  }
+});
+
+test('a catalogue file fetched by hand and added counts as that entry: no download needed', async () => {
+  const id = 'onnx-model-zoo-vgg16bn-7';
+  const workspace = join(root, 'ws4');
+  const library = new BackboneLibrary(workspace);
+  const file = join(root, 'vgg16-bn-7.tar.gz');
+  writeFileSync(file, archive);
+  const undo = overrideCatalogueEntryForTests(id, {
+    url: 'http://127.0.0.1:1/unreachable.tar.gz',
+    checksum: { kind: 'sha256', value: sha },
+  });
+  try {
+    const added = await library.addFile(file, checkBackbone);
+    assert.equal(added.catalogueId, id);
+    assert.equal(added.source, 'file');
+    const got = await ensureCatalogueBackbone(id, library, checkBackbone, { workspace, retries: 0 });
+    assert.equal(got.downloaded, false);
+    assert.equal(got.entry.path, file);
   } finally {
     undo();
   }
