@@ -124,7 +124,7 @@ async function tour(session: BrowserSession, suffix: string, first: boolean): Pr
   const backbones = page.getByRole('region', { name: 'Pretrained backbones' });
   if (first) {
     // A pretrained backbone the user has (random weights here: nothing can be downloaded).
-    await page.getByLabel(/^ONNX file/).fill(await backboneFile(session));
+    await page.getByLabel(/^Weights file/).fill(await backboneFile(session));
     await backbones.getByRole('button', { name: 'Add', exact: true }).click();
     await backbones
       .getByRole('status')

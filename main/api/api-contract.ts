@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { AppInfoSchema, ExportResultSchema, ModelListSchema } from './app-schemas.js';
 import {
   BackboneAddRequestSchema,
+  BackboneCatalogueRequestSchema,
   BackboneDownloadRequestSchema,
   BackboneEntrySchema,
   BackboneIdSchema,
@@ -95,8 +96,8 @@ export const API = {
   'folders.list': method(
     z.strictObject({
       path: z.string().max(4096).optional(),
-      /** Also list the files of the folder with this extension (picking a backbone file). */
-      files: z.enum(['onnx']).optional(),
+      /** Also list the folder's files of this kind: 'weights' = backbone files (.onnx, .pth, .safetensors, .tar.gz ...). */
+      files: z.enum(['onnx', 'weights']).optional(),
     }),
     FolderListingSchema,
     'sub-folders of a folder (and its files of one kind), for picking a dataset or a file in browser mode',
@@ -151,17 +152,22 @@ export const API = {
   'backbones.list': method(
     NoArguments,
     BackboneListSchema,
-    'the pretrained VGG16_bn backbones of the workspace, and whether a download runs',
+    'the built-in catalogue of ImageNet weights, the pretrained VGG16_bn backbones of the workspace, and whether a download runs',
   ),
   'backbones.add': method(
     BackboneAddRequestSchema,
     BackboneEntrySchema,
-    'check an ONNX file the user picked (in a worker) and add it, used where it is; refused with the reason when it cannot be imported',
+    'check a weights file the user picked (ONNX, .pth, safetensors, .tar.gz; in a worker) and add it, used where it is; refused with the reason when it cannot be imported',
   ),
   'backbones.download': method(
     BackboneDownloadRequestSchema,
     BackboneEntrySchema,
     'download a backbone into the workspace cache (resumes, checks the SHA-256), check and add it (progress as backbone-download events)',
+  ),
+  'backbones.downloadCatalogue': method(
+    BackboneCatalogueRequestSchema,
+    BackboneEntrySchema,
+    'download a catalogue entry (ImageNet weights) into the workspace unless it is there, checked by its published checksum, and add it (progress as backbone-download events)',
   ),
   'backbones.cancelDownload': method(
     NoArguments,

@@ -19,6 +19,8 @@ export const BackboneEntrySchema = z.object({
   /** 'file': picked by the user and used where it is; 'download': fetched into the workspace cache. */
   source: z.enum(['file', 'download']),
   url: z.string().optional(),
+  /** The catalogue entry it was downloaded as (backbones.catalogue), if any. */
+  catalogueId: z.string().optional(),
   addedAt: z.string(),
   /** What the check found, in a line: "width 1.0, BatchNorm kept, pytorch 2.1, opset 13". */
   summary: z.string(),
@@ -29,7 +31,41 @@ export const BackboneEntrySchema = z.object({
 });
 export type BackboneEntry = z.infer<typeof BackboneEntrySchema>;
 
+/** File names a backbone may have (the form itself is told by content): ONNX, PyTorch, safetensors, archives. */
+export const BACKBONE_FILE_SUFFIXES = ['.onnx', '.pth', '.pt', '.safetensors', '.tar.gz', '.tgz'] as const;
+
+/** One entry of the built-in catalogue of ImageNet VGG16_bn weights (main/services/backbone/catalogue.ts). */
+export const CatalogueItemSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  publisher: z.string(),
+  url: z.string(),
+  fileName: z.string(),
+  /** Exact size when published. */
+  bytes: z.number().int().optional(),
+  /** The size as published ("528 MB"). */
+  sizeLabel: z.string(),
+  checksum: z.object({ kind: z.enum(['sha256', 'sha256-prefix']), value: z.string() }),
+  licence: z.string(),
+  form: z.string(),
+  top1: z.number(),
+  top1Source: z.string(),
+  preprocessing: z.object({
+    channels: z.literal('RGB'),
+    mean: z.tuple([z.number(), z.number(), z.number()]),
+    std: z.tuple([z.number(), z.number(), z.number()]),
+    inputSize: z.number().int(),
+    source: z.string(),
+  }),
+  note: z.string().optional(),
+  /** The workspace's backbone id once downloaded (its file still there); absent = not downloaded yet. */
+  backboneId: BackboneIdSchema.optional(),
+});
+export type CatalogueItem = z.infer<typeof CatalogueItemSchema>;
+
 export const BackboneListSchema = z.object({
+  /** The built-in catalogue, each entry saying whether it is downloaded. */
+  catalogue: z.array(CatalogueItemSchema),
   /** The workspace's download cache. */
   folder: z.string(),
   backbones: z.array(BackboneEntrySchema),
@@ -47,6 +83,7 @@ const Sha256 = z
   .regex(/^[0-9a-fA-F]{64}$/, 'A SHA-256 checksum is 64 hexadecimal digits.');
 
 export const BackboneAddRequestSchema = z.strictObject({ path: FilePath });
+export const BackboneCatalogueRequestSchema = z.strictObject({ id: z.string().trim().min(1).max(100) });
 export const BackboneDownloadRequestSchema = z.strictObject({
   url: z.string().trim().min(1).max(4096),
   sha256: Sha256.optional(),
@@ -60,6 +97,10 @@ export const BackboneDownloadEventSchema = z.object({
   total: z.number().int().optional(),
   /** Bytes that were already on disk from an earlier, interrupted download. */
   resumedFrom: z.number().int(),
+  /** Transfer speed of this download so far, bytes per second. */
+  bytesPerSecond: z.number().optional(),
+  /** The catalogue entry being downloaded, if it is one. */
+  catalogueId: z.string().optional(),
   message: z.string(),
 });
 export type BackboneDownloadEvent = z.infer<typeof BackboneDownloadEventSchema>;

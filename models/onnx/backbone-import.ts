@@ -58,21 +58,24 @@ function describeTail(index: GraphIndex, tail: readonly NodeProto[]): string {
     .join(' -> ');
 }
 
+/** Why a file of VGG16_bn width `fileWidth` cannot serve a model spec of width `specWidth`. */
+export function widthMismatchMessage(fileWidth: number, specWidth: number): string {
+  const hint =
+    fileWidth === IMAGENET_WIDTH
+      ? ' ImageNet VGG16_bn weights are width 1.0: set the width to 1.0 to use this backbone.'
+      : '';
+  return (
+    `The file holds VGG16_bn at width ${fileWidth} (conv 13 has ${channels({ width: fileWidth }, 512)} channels); ` +
+    `the model spec has width ${specWidth} (${channels({ width: specWidth }, 512)} channels).${hint}`
+  );
+}
+
 function importFrom(model: OnnxModel, options: ImportBackboneOptions): ImportedBackbone {
   // First read the width off the file, so that a width mismatch is named as such rather than as the
   // shape of conv 1; then every layer is checked against that width.
   const match = matchVggBackbone(model);
-  if (options.width !== undefined && options.width !== match.width) {
-    const hint =
-      match.width === IMAGENET_WIDTH
-        ? ' ImageNet VGG16_bn weights are width 1.0: set the width to 1.0 to use this backbone.'
-        : '';
-    throw new OnnxError(
-      'mismatch',
-      `The file holds VGG16_bn at width ${match.width} (conv 13 has ${channels(match, 512)} channels); ` +
-        `the model spec has width ${options.width} (${channels({ width: options.width }, 512)} channels).${hint}`,
-    );
-  }
+  if (options.width !== undefined && options.width !== match.width)
+    throw new OnnxError('mismatch', widthMismatchMessage(match.width, options.width));
   const trainingModeBatchNorm = match.stack.stages.filter(
     (s) =>
       s.batchNorm &&

@@ -55,7 +55,7 @@ test(
       await panel.getByText('None yet').waitFor();
 
       // A file that is not a model: refused with the reason, nothing listed.
-      await page.getByLabel(/^ONNX file/).fill(join(models, 'resnet.onnx'));
+      await page.getByLabel(/^Weights file/).fill(join(models, 'resnet.onnx'));
       await panel.getByRole('button', { name: 'Add', exact: true }).click();
       await panel
         .getByRole('alert')
@@ -64,7 +64,7 @@ test(
       await look(page, 'backbone-refused');
 
       // The real one, picked with the in-app browser (opened on the folder typed).
-      await page.getByLabel(/^ONNX file/).fill(session.dir);
+      await page.getByLabel(/^Weights file/).fill(session.dir);
       await panel.getByRole('button', { name: 'Browse…' }).click();
       const browser = panel.getByLabel('Folder browser');
       await browser.getByRole('button', { name: '📁 my-models' }).waitFor();
@@ -92,7 +92,15 @@ test(
       const startFrom = page.getByLabel('Start from');
       const options = await startFrom.locator('option').allTextContents();
       assert.deepEqual(options.slice(0, 1), ['Random weights (train from scratch)']);
-      assert.equal(options.length, 3, `both backbones are offered: ${options.join(' | ')}`);
+      assert.equal(
+        options.filter((o) => o.startsWith('Pretrained backbone: ')).length,
+        2,
+        `both backbones are offered: ${options.join(' | ')}`,
+      );
+      assert.ok(
+        options.includes('ImageNet VGG16_bn (torchvision, 528 MB, not downloaded yet)'),
+        options.join(' | '),
+      );
       await startFrom.selectOption({ label: 'Pretrained backbone: vgg16_bn.onnx' });
       await page
         .getByRole('radio', { name: /^Quick \(5 epochs at 224 px\): the backbone stays frozen; / })

@@ -1,37 +1,50 @@
-// `attnvgg backbone check <file.onnx>` (can this file be imported as the pretrained VGG16_bn backbone, and
-// why not) and `attnvgg backbone download` (fetch one into the workspace cache, resumable, checksummed).
+// `attnvgg backbone list` (the built-in catalogue of ImageNet VGG16_bn weights and the workspace's
+// backbones), `backbone download <id>` (a catalogue entry, or any --url; resumable, checksummed),
+// `backbone add <file>` (a file fetched elsewhere, used where it is) and `backbone check <file>` (can this
+// file be imported as the pretrained VGG16_bn backbone, and why not).
 // Must not import electron or anything from main/electron or renderer.
 
 import { resolve } from 'node:path';
+import { BackboneLibrary } from '../../services/backbone/backbone-library.js';
+import { BACKBONE_CATALOGUE } from '../../services/backbone/catalogue.js';
+import { downloadedCatalogueEntry } from '../../services/backbone/catalogue-download.js';
 import { checkBackbone } from '../../services/backbone/load-backbone.js';
 import {
   BACKBONE_SHA256_ENV,
   BACKBONE_URL_ENV,
   defaultBackboneSource,
   downloadBackbone,
-  type DownloadProgress,
 } from '../../services/backbone/download.js';
 import { defaultWorkspaceDir } from '../../server/default-workspace.js';
+import {
+  downloadProgressWriter,
+  fetchCatalogueBackbone,
+  formatBytes,
+  isCatalogueId,
+} from '../backbone-download.js';
 import { EXIT, UserError, type Command, type CommandContext } from '../command.js';
 import { numberOption, parseOptions, stringOption } from '../parse-options.js';
 
-const HELP = `Usage: attnvgg backbone check <file.onnx> [--width W] [--json]
-       attnvgg backbone download [--url U] [--sha256 H] [--workspace DIR] [--json]
+const HELP = `Usage: attnvgg backbone list [--workspace DIR] [--json]
+       attnvgg backbone download <id> [--workspace DIR] [--json]
+       attnvgg backbone download --url U [--sha256 H] [--workspace DIR] [--json]
+       attnvgg backbone add <file> [--workspace DIR] [--json]
+       attnvgg backbone check <file> [--width W] [--json]
 
-check     says whether an ONNX file can be imported as the pretrained VGG16_bn backbone (torchvision's
-          vgg16_bn exported with torch.onnx.export, BatchNorm folded or kept; the ONNX Model Zoo's
-          vgg16-bn) and, if not, what differs. --width W also requires that width (ImageNet: 1.0).
-          Exit 0 usable, 3 unusable.
-download  fetches a backbone into <workspace>/backbones/<sha256>.onnx with progress; a dropped
-          transfer resumes (run it again), and the file is kept only if its SHA-256 matches.
-          --url and --sha256 default to $${BACKBONE_URL_ENV} and $${BACKBONE_SHA256_ENV}; without a
-          checksum the file is kept unverified under the hash it has.
-          --workspace defaults to ${defaultWorkspaceDir()}.
-Offline, pass the file you have to \`attnvgg backbone check\` and to training directly.`;
-
-function formatBytes(n: number): string {
-  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${n} bytes`;
-}
+list      the built-in catalogue of ImageNet VGG16_bn weights (id, size, source, licence, top-1) with
+          whether each is downloaded, and the workspace's backbones.
+download  fetches catalogue entry <id> (e.g. torchvision-vgg16bn) into <workspace>/backbones/ with
+          progress and speed, checks its SHA-256 (or the prefix torch.hub checks) and lists it; a
+          dropped transfer resumes (run it again). With --url instead: any file, kept only if its
+          SHA-256 matches --sha256 (defaults: $${BACKBONE_URL_ENV}, $${BACKBONE_SHA256_ENV}). Proxies
+          from HTTPS_PROXY / HTTP_PROXY / NO_PROXY are used.
+add       lists a file you fetched elsewhere (.pth, .safetensors, .tar.gz, .onnx), used where it is.
+check     says whether a file can be imported as the pretrained VGG16_bn backbone (torchvision's
+          vgg16_bn as .pth or exported to ONNX, timm's safetensors, the ONNX Model Zoo's vgg16-bn
+          .onnx or .tar.gz) and, if not, what differs. --width W also requires that width (ImageNet:
+          1.0). Exit 0 usable, 3 unusable.
+--workspace defaults to ${defaultWorkspaceDir()}.
+Offline: \`attnvgg backbone download <id>\` says which file to fetch elsewhere; then \`attnvgg backbone add\` it.`;
 
 async function check(context: CommandContext, file: string, json: boolean, width?: number): Promise<number> {
   const report = await checkBackbone(resolve(file), width === undefined ? {} : { width });
@@ -46,7 +59,9 @@ async function check(context: CommandContext, file: string, json: boolean, width
   const b = report.backbone!;
   const lines = [
     `${file}: usable as the VGG16_bn backbone (${formatBytes(report.bytes)}).`,
-    `  width ${b.width}, BatchNorm ${b.batchNorm}, written by ${b.producer}, ONNX IR ${b.irVersion}, opset ${b.opset}`,
+    b.form === 'onnx' || b.form === 'onnx-tar-gz'
+      ? `  width ${b.width}, BatchNorm ${b.batchNorm}, written by ${b.producer}, ONNX IR ${b.irVersion}, opset ${b.opset}`
+      : `  width ${b.width}, BatchNorm ${b.batchNorm}, ${b.producer}`,
     `  after the conv layers: ${b.classifier} (not imported: attnvgg trains its own head)`,
     ...report.notes.map((n) => `  note: ${n}`),
   ];
@@ -54,19 +69,63 @@ async function check(context: CommandContext, file: string, json: boolean, width
   return EXIT.ok;
 }
 
-function progressWriter(context: CommandContext, json: boolean): (p: DownloadProgress) => void {
-  let lastShown = 0;
-  return (p) => {
-    const now = Date.now();
-    if (p.phase === 'download' && now - lastShown < 500 && p.received !== p.total) return;
-    lastShown = now;
-    if (json) context.stdout.write(`${JSON.stringify({ type: 'progress', ...p })}\n`);
-    else if (p.phase === 'verify') context.stderr.write('checking the SHA-256 ...\n');
-    else
-      context.stderr.write(
-        `${formatBytes(p.received)}${p.total ? ` of ${formatBytes(p.total)} (${((100 * p.received) / p.total).toFixed(0)} %)` : ''}\n`,
-      );
-  };
+function workspaceOf(values: Record<string, string | boolean | undefined>): string {
+  return resolve(stringOption(values, 'workspace') ?? defaultWorkspaceDir());
+}
+
+async function list(context: CommandContext, workspace: string, json: boolean): Promise<number> {
+  const library = new BackboneLibrary(workspace);
+  const catalogue = await Promise.all(
+    BACKBONE_CATALOGUE.map(async (e) => ({
+      ...e,
+      downloaded: (await downloadedCatalogueEntry(library, e.id)) ?? null,
+    })),
+  );
+  const backbones = await library.list();
+  if (json) {
+    context.stdout.write(`${JSON.stringify({ catalogue, backbones })}\n`);
+    return EXIT.ok;
+  }
+  const lines = ['Catalogue (attnvgg backbone download <id>):'];
+  for (const e of catalogue)
+    lines.push(
+      `  ${e.id.padEnd(26)} ${e.sizeLabel.padStart(7)}  ${e.downloaded ? 'downloaded' : 'not downloaded yet'}`,
+      `      ${e.title}; top-1 ${e.top1} %; ${e.licence}`,
+      `      ${e.url} (${e.checksum.kind === 'sha256' ? 'SHA-256 pinned' : `SHA-256 prefix ${e.checksum.value} only`})`,
+    );
+  lines.push(`In ${workspace}:`);
+  if (backbones.length === 0) lines.push('  none yet');
+  for (const b of backbones)
+    lines.push(
+      `  ${b.id}  ${b.name}  ${formatBytes(b.bytes)}  ${b.summary}${b.present ? '' : '  (file missing)'}`,
+    );
+  context.stdout.write(`${lines.join('\n')}\n`);
+  return EXIT.ok;
+}
+
+async function add(context: CommandContext, file: string, workspace: string, json: boolean): Promise<number> {
+  const entry = await new BackboneLibrary(workspace).addFile(file, checkBackbone);
+  if (json) context.stdout.write(`${JSON.stringify(entry)}\n`);
+  else
+    context.stdout.write(
+      `Added ${entry.name} (${formatBytes(entry.bytes)}): ${entry.summary}. Its id is ${entry.id}.\n`,
+    );
+  return EXIT.ok;
+}
+
+async function downloadEntry(
+  context: CommandContext,
+  id: string,
+  workspace: string,
+  json: boolean,
+): Promise<number> {
+  const { entry, downloaded } = await fetchCatalogueBackbone(context, id, workspace, json);
+  if (json) context.stdout.write(`${JSON.stringify({ type: 'done', downloaded, ...entry })}\n`);
+  else
+    context.stdout.write(
+      `${downloaded ? 'Downloaded' : 'Already downloaded'}: ${id} -> ${entry.path} (${formatBytes(entry.bytes)}; ${entry.summary}).\n`,
+    );
+  return EXIT.ok;
 }
 
 async function download(
@@ -78,11 +137,11 @@ async function download(
   const url = stringOption(values, 'url') ?? fallback?.url;
   if (!url)
     throw new UserError(
-      `No backbone URL: pass --url (and --sha256), or set ${BACKBONE_URL_ENV}.\n\n${HELP}`,
+      `Name a catalogue entry (attnvgg backbone list), or pass --url (and --sha256), or set ${BACKBONE_URL_ENV}.\n\n${HELP}`,
       EXIT.usage,
     );
   const sha256 = stringOption(values, 'sha256') ?? (values.url === undefined ? fallback?.sha256 : undefined);
-  const workspace = resolve(stringOption(values, 'workspace') ?? defaultWorkspaceDir());
+  const workspace = workspaceOf(values);
   const controller = new AbortController();
   const stop = () => controller.abort(new Error('interrupted'));
   process.once('SIGINT', stop);
@@ -90,7 +149,7 @@ async function download(
     const got = await downloadBackbone(sha256 ? { url, sha256 } : { url }, {
       workspace,
       signal: controller.signal,
-      onProgress: progressWriter(context, json),
+      onProgress: downloadProgressWriter(context, json),
     });
     if (json) context.stdout.write(`${JSON.stringify({ type: 'done', ...got })}\n`);
     else
@@ -111,7 +170,7 @@ async function download(
 
 export const backboneCommand: Command = {
   name: 'backbone',
-  summary: 'check or download a pretrained VGG16_bn backbone (ONNX)',
+  summary: 'list, download, add or check pretrained VGG16_bn backbones (ImageNet weights)',
   help: HELP,
   async run(context) {
     const { values, positionals } = parseOptions(
@@ -135,13 +194,26 @@ export const backboneCommand: Command = {
       if (rest.length !== 1) throw new UserError(`Expected one ONNX file to check.\n\n${HELP}`, EXIT.usage);
       return check(context, rest[0], json, numberOption(values, 'width', { min: 0 }));
     }
+    if (action === 'list') return list(context, workspaceOf(values), json);
+    if (action === 'add') {
+      if (rest.length !== 1) throw new UserError(`Expected one file to add.\n\n${HELP}`, EXIT.usage);
+      return add(context, rest[0], workspaceOf(values), json);
+    }
     if (action === 'download') {
-      if (rest.length !== 0)
-        throw new UserError(`download takes no file argument (use --url).\n\n${HELP}`, EXIT.usage);
+      if (rest.length > 1 || (rest.length === 1 && values.url !== undefined))
+        throw new UserError(`download takes one catalogue id, or --url.\n\n${HELP}`, EXIT.usage);
+      if (rest.length === 1) {
+        if (!isCatalogueId(rest[0]))
+          throw new UserError(
+            `"${rest[0]}" is not in the catalogue. Should be one of: ${BACKBONE_CATALOGUE.map((e) => e.id).join(', ')}`,
+            EXIT.usage,
+          );
+        return downloadEntry(context, rest[0], workspaceOf(values), json);
+      }
       return download(context, values, json);
     }
     throw new UserError(
-      `${action ? `Unknown action "${action}". ` : ''}Should be one of: check, download\n\n${HELP}`,
+      `${action ? `Unknown action "${action}". ` : ''}Should be one of: list, download, add, check\n\n${HELP}`,
       EXIT.usage,
     );
   },

@@ -1,13 +1,17 @@
 // `attnvgg train <folder>`: trains a model on a folder of class sub-folders into a run folder.
 // Must not import electron or anything from main/electron, main/server or renderer.
 
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BACKEND_NAMES, type BackendName } from '../../../models/tfjs/backend.js';
 import { OPTIMIZER_NAMES } from '../../../models/train/optimizer.js';
 import { SCHEDULE_NAMES } from '../../../models/train/schedule.js';
+import { catalogueEntry } from '../../services/backbone/catalogue.js';
 import { PRESET_NAMES, type TrainingConfig } from '../../services/training/training-config.js';
 import { ENGINE_NAMES, type EngineName } from '../../services/training/training-engine.js';
 import { startTraining, TrainingControl } from '../../services/training/training-run.js';
+import { defaultWorkspaceDir } from '../../server/default-workspace.js';
+import { fetchCatalogueBackbone, isCatalogueId } from '../backbone-download.js';
 import { EXIT, UserError, type Command, type CommandContext } from '../command.js';
 import {
   choiceOption,
@@ -50,10 +54,14 @@ export const TRAINING_OPTIONS: OptionSpec = {
 export const BACKBONE_OPTIONS: OptionSpec = {
   backbone: { type: 'string' },
   'cached-views': { type: 'string' },
+  workspace: { type: 'string' },
 };
 
 export const BACKBONE_OPTIONS_HELP = `Pretrained backbone (docs/transfer.md):
-  --backbone FILE        start from a pretrained VGG16_bn (.onnx; \`attnvgg backbone check\` tests a file).
+  --backbone ID|FILE     start from a pretrained VGG16_bn: a catalogue id (\`attnvgg backbone list\`;
+                         e.g. torchvision-vgg16bn, downloaded into the workspace first if needed, its
+                         preprocessing used) or a file (.pth, .safetensors, .tar.gz, .onnx;
+                         \`attnvgg backbone check\` tests one).
                          The width is 1.0 and the presets become: quick (the default) = blocks 1-5
                          frozen, only the attention heads and classifier train, on backbone features
                          computed once (Adam, lr 1e-3, batch 32, 5 epochs); balanced = blocks 1-4
@@ -61,7 +69,8 @@ export const BACKBONE_OPTIONS_HELP = `Pretrained backbone (docs/transfer.md):
                          frozen; the input size defaults to 224
   --cached-views N       with blocks 1-5 or 1-4 frozen (quick, balanced): views stored per training
                          image, view 0 plain, the others augmented (default 1; memory and caching time
-                         grow with N)`;
+                         grow with N)
+  --workspace DIR        where catalogue downloads are kept (default: the app's workspace)`;
 
 export const TRAINING_OPTIONS_HELP = `Training options:
   --out, -o DIR          run folder to create (default: runs/<date-time> under the current folder)
@@ -119,6 +128,24 @@ function backboneOption(values: ParsedOptions['values']): string | undefined {
   return file === undefined ? undefined : resolve(file);
 }
 
+/**
+ * `--backbone <catalogue id>` (when no file of that name is here): downloads the entry if needed and
+ * returns the settings that use it: its file, and the mean and standard deviation its weights were
+ * trained with (the run and then the export sidecar carry them).
+ */
+async function catalogueBackbone(
+  context: CommandContext,
+  values: ParsedOptions['values'],
+): Promise<Partial<TrainingConfig>> {
+  const id = stringOption(values, 'backbone');
+  if (id === undefined || !isCatalogueId(id) || existsSync(id)) return {};
+  const workspace = resolve(stringOption(values, 'workspace') ?? defaultWorkspaceDir());
+  const { entry, downloaded } = await fetchCatalogueBackbone(context, id, workspace, Boolean(values.json));
+  if (!values.json) context.stderr.write(`${downloaded ? 'Downloaded' : 'Using'} ${id}: ${entry.path}\n`);
+  const { preprocessing } = catalogueEntry(id)!;
+  return { backbone: entry.path, mean: preprocessing.mean, std: preprocessing.std };
+}
+
 export function defaultRunDir(): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19);
   return resolve('runs', stamp);
@@ -159,7 +186,7 @@ Writes a run folder: run.json, metrics.jsonl, checkpoints/, evaluation.json (acc
 precision/recall/F1, confusion matrix). Ctrl-C stops after the current step with a checkpoint;
 \`attnvgg resume <run>\` continues.
 
-  attnvgg train photos/ --backbone vgg16_bn.onnx --preset quick
+  attnvgg train photos/ --backbone torchvision-vgg16bn --preset quick
 
 ${TRAINING_OPTIONS_HELP}
 
@@ -179,6 +206,8 @@ ${BACKBONE_OPTIONS_HELP}`,
         `Expected one dataset folder, got ${positionals.length}.\n\n${this.help}`,
         EXIT.usage,
       );
-    return (await runTrainingCommand(context, positionals[0], values)).code;
+    return (
+      await runTrainingCommand(context, positionals[0], values, await catalogueBackbone(context, values))
+    ).code;
   },
 };

@@ -1,21 +1,39 @@
-// API handlers for pretrained backbones: list them, add a file the user picked (checked in a task worker,
-// since reading and parsing a 528 MB ONNX file must not stall the server), download one into the
-// workspace cache with progress events (one download at a time, cancellable; what arrived is kept so the
-// next download of that URL resumes), and remove one. Must not import electron or renderer.
-import { ApiError, type ApiHandlers, type BackboneDownloadEvent } from '../../api/index.js';
+// API handlers for pretrained backbones: list them with the built-in catalogue of ImageNet weights, add a
+// file the user picked (checked in a task worker, since reading and parsing a 528 MB file must not stall
+// the server), download a catalogue entry or any address into the workspace cache with progress events
+// (one download at a time, cancellable; what arrived is kept so the next download resumes), and remove
+// one. Must not import electron or renderer.
+import {
+  ApiError,
+  type ApiHandlers,
+  type BackboneDownloadEvent,
+  type BackboneEntry,
+} from '../../api/index.js';
+import { BACKBONE_CATALOGUE } from '../../services/backbone/catalogue.js';
+import {
+  effectiveCatalogueEntry,
+  ensureCatalogueBackbone,
+} from '../../services/backbone/catalogue-download.js';
 import { BackboneError } from '../../services/backbone/load-backbone.js';
 import type { BackboneReport } from '../../services/backbone/load-backbone.js';
 import {
   BackboneDownloadError,
   defaultBackboneSource,
   downloadBackbone,
+  type CachedBackbone,
+  type DownloadOptions,
 } from '../../services/backbone/download.js';
 import { runTask, TaskError } from '../../services/jobs/index.js';
 import type { BackendContext } from '../backend-context.js';
 
 type BackboneHandlers = Pick<
   ApiHandlers,
-  'backbones.list' | 'backbones.add' | 'backbones.download' | 'backbones.cancelDownload' | 'backbones.remove'
+  | 'backbones.list'
+  | 'backbones.add'
+  | 'backbones.download'
+  | 'backbones.downloadCatalogue'
+  | 'backbones.cancelDownload'
+  | 'backbones.remove'
 >;
 
 /** Progress events at most this often while bytes arrive. */
@@ -44,14 +62,93 @@ export function backboneHandlers(context: BackendContext): BackboneHandlers {
 
   const announce = (event: BackboneDownloadEvent) => context.emit({ type: 'backbone-download', event });
 
+  /**
+   * Runs one download (a catalogue entry or an address) with progress events: one at a time, cancellable.
+   * `fetch` downloads (and lists) with the progress callback and signal it is given.
+   */
+  const runDownload = async (
+    url: string,
+    catalogueId: string | undefined,
+    fetch: (
+      options: Omit<DownloadOptions, 'workspace'>,
+    ) => Promise<{ entry: BackboneEntry; got?: CachedBackbone; downloaded?: boolean }>,
+  ): Promise<BackboneEntry> => {
+    if (download)
+      throw new ApiError(
+        'conflict',
+        `A backbone is being downloaded from ${download.url} now: wait for it or cancel it first.`,
+      );
+    const controller = new AbortController();
+    download = { controller, url };
+    const started = Date.now();
+    let last = { received: 0, total: undefined as number | undefined, resumedFrom: 0, bytesPerSecond: 0 };
+    let lastSent = 0;
+    const ids = catalogueId ? { catalogueId } : {};
+    try {
+      const { entry, got, downloaded } = await fetch({
+        signal: controller.signal,
+        onProgress: (p) => {
+          const seconds = (Date.now() - started) / 1000;
+          last = {
+            received: p.received,
+            total: p.total,
+            resumedFrom: p.resumedFrom,
+            bytesPerSecond: seconds > 0 ? Math.round((p.received - p.resumedFrom) / seconds) : 0,
+          };
+          const now = Date.now();
+          if (p.phase === 'download' && now - lastSent < PROGRESS_INTERVAL_MS && p.received !== p.total)
+            return;
+          lastSent = now;
+          announce({
+            stage: p.phase,
+            url,
+            ...ids,
+            ...last,
+            message:
+              p.phase === 'verify'
+                ? 'Checking the SHA-256 of the downloaded file…'
+                : `Downloading: ${mib(p.received)}${p.total ? ` of ${mib(p.total)}` : ''}, ${mib(last.bytesPerSecond)}/s${p.resumedFrom > 0 ? ` (resumed at ${mib(p.resumedFrom)})` : ''}`,
+          });
+        },
+      });
+      const verified = got ? (got.verified ? ', SHA-256 verified' : ', no checksum given to verify') : '';
+      announce({
+        stage: 'finished',
+        url,
+        ...ids,
+        ...last,
+        received: entry.bytes,
+        message: (got ? got.cached : !downloaded)
+          ? `${entry.name} was already downloaded; it is ready.`
+          : `Downloaded ${entry.name} (${mib(entry.bytes)})${got ? verified : ', checksum verified'}.`,
+      });
+      return entry;
+    } catch (error) {
+      const cancelled = controller.signal.aborted;
+      const message = cancelled
+        ? `The download was cancelled; the ${mib(last.received)} that arrived are kept, and downloading it again resumes from there.`
+        : `The download failed: ${(error as Error).message}`;
+      announce({ stage: cancelled ? 'cancelled' : 'failed', url, ...ids, ...last, message });
+      if (cancelled) throw new ApiError('failed', message);
+      throw asApiError(error);
+    } finally {
+      download = null;
+    }
+  };
+
   return {
     'backbones.list': async () => {
       const source = defaultBackboneSource();
+      const listed = await backbones.list().catch((e: unknown) => {
+        throw asApiError(e);
+      });
       return {
-        folder: backbones.folder,
-        backbones: await backbones.list().catch((e: unknown) => {
-          throw asApiError(e);
+        catalogue: BACKBONE_CATALOGUE.map((e) => {
+          const got = listed.find((b) => b.catalogueId === e.id && b.present);
+          return { ...e, ...(got ? { backboneId: got.id } : {}) };
         }),
+        folder: backbones.folder,
+        backbones: listed,
         ...(source ? { defaultSource: source } : {}),
         downloading: download !== null,
       };
@@ -65,60 +162,35 @@ export function backboneHandlers(context: BackendContext): BackboneHandlers {
       }
     },
 
-    'backbones.download': async ({ url, sha256 }) => {
-      if (download)
-        throw new ApiError(
-          'conflict',
-          `A backbone is being downloaded from ${download.url} now: wait for it or cancel it first.`,
-        );
-      const controller = new AbortController();
-      download = { controller, url };
-      let last = { received: 0, total: undefined as number | undefined, resumedFrom: 0 };
-      let lastSent = 0;
-      try {
+    'backbones.download': ({ url, sha256 }) =>
+      runDownload(url, undefined, async (options) => {
         const got = await downloadBackbone(sha256 ? { url, sha256 } : { url }, {
+          ...options,
           workspace: context.workspace.root,
-          signal: controller.signal,
-          onProgress: (p) => {
-            last = { received: p.received, total: p.total, resumedFrom: p.resumedFrom };
-            const now = Date.now();
-            if (p.phase === 'download' && now - lastSent < PROGRESS_INTERVAL_MS && p.received !== p.total)
-              return;
-            lastSent = now;
-            announce({
-              stage: p.phase,
-              url,
-              ...last,
-              message:
-                p.phase === 'verify'
-                  ? 'Checking the SHA-256 of the downloaded file…'
-                  : `Downloading: ${mib(p.received)}${p.total ? ` of ${mib(p.total)}` : ''}${p.resumedFrom > 0 ? ` (resumed at ${mib(p.resumedFrom)})` : ''}`,
-            });
-          },
         });
-        announce({ stage: 'check', url, ...last, message: 'Checking that the file is a VGG16_bn backbone…' });
-        const entry = await backbones.addDownload(got, url, check);
         announce({
-          stage: 'finished',
+          stage: 'check',
           url,
-          ...last,
           received: got.bytes,
-          message: got.cached
-            ? `${entry.name} was already downloaded (SHA-256 matches); it is ready.`
-            : `Downloaded ${entry.name} (${mib(got.bytes)})${got.verified ? ', SHA-256 verified' : ', no checksum given to verify'}.`,
+          resumedFrom: 0,
+          message: 'Checking that the file is a VGG16_bn backbone…',
         });
-        return entry;
-      } catch (error) {
-        const cancelled = controller.signal.aborted;
-        const message = cancelled
-          ? `The download was cancelled; the ${mib(last.received)} that arrived are kept, and downloading the same URL again resumes from there.`
-          : `The download failed: ${(error as Error).message}`;
-        announce({ stage: cancelled ? 'cancelled' : 'failed', url, ...last, message });
-        if (cancelled) throw new ApiError('failed', message);
-        throw asApiError(error);
-      } finally {
-        download = null;
-      }
+        return { entry: await backbones.addDownload(got, url, check), got };
+      }),
+
+    'backbones.downloadCatalogue': ({ id }) => {
+      if (!BACKBONE_CATALOGUE.some((e) => e.id === id))
+        throw new ApiError(
+          'not-found',
+          `"${id}" is not in the catalogue. Should be one of: ${BACKBONE_CATALOGUE.map((e) => e.id).join(', ')}.`,
+        );
+      return runDownload(effectiveCatalogueEntry(id).url, id, async (options) => {
+        const { entry, downloaded } = await ensureCatalogueBackbone(id, backbones, check, {
+          ...options,
+          workspace: context.workspace.root,
+        });
+        return { entry, downloaded };
+      });
     },
 
     'backbones.cancelDownload': async () => {

@@ -5,7 +5,13 @@ import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { ApiError, type ApiHandlers, type DatasetEntry, type Thumbnail } from '../../api/index.js';
+import {
+  ApiError,
+  BACKBONE_FILE_SUFFIXES,
+  type ApiHandlers,
+  type DatasetEntry,
+  type Thumbnail,
+} from '../../api/index.js';
 import { scanDataset } from '../../services/datasets/index.js';
 import { decodeImageRgb8 } from '../../services/images/index.js';
 import type { BackendContext } from '../backend-context.js';
@@ -129,10 +135,10 @@ export function datasetHandlers(context: BackendContext): DatasetHandlers {
       const entries = await readdir(folder, { withFileTypes: true }).catch((error: Error) => {
         throw new ApiError('failed', `Cannot list ${folder}: ${error.message}`);
       });
-      const visible = (kind: 'folder' | 'file', suffix = '') =>
+      const visible = (kind: 'folder' | 'file', suffixes: readonly string[] = ['']) =>
         entries
           .filter((e) => (kind === 'folder' ? e.isDirectory() : e.isFile()) && !e.name.startsWith('.'))
-          .filter((e) => e.name.toLowerCase().endsWith(suffix))
+          .filter((e) => suffixes.some((suffix) => e.name.toLowerCase().endsWith(suffix)))
           .map((e) => join(folder, e.name))
           .sort((a, b) => a.localeCompare(b));
       const parent = dirname(folder);
@@ -140,7 +146,9 @@ export function datasetHandlers(context: BackendContext): DatasetHandlers {
         path: folder,
         parent: parent === folder ? null : parent,
         folders: visible('folder'),
-        ...(files ? { files: visible('file', `.${files}`) } : {}),
+        ...(files
+          ? { files: visible('file', files === 'weights' ? BACKBONE_FILE_SUFFIXES : [`.${files}`]) }
+          : {}),
       };
     },
   };

@@ -8,7 +8,7 @@ import { readRunRecord, writeRunRecord } from '../../services/training/run-folde
 import type { BackendContext } from '../backend-context.js';
 import { readRunDetails, readRunSummary } from '../run-summaries.js';
 import { refuseWhileHeavyJobRuns } from './heavy-jobs.js';
-import { requireBackbone, requireTrainableDataset, resolveRequestedConfig } from './training-request.js';
+import { backboneSettings, requireTrainableDataset, resolveRequestedConfig } from './training-request.js';
 
 type TrainingHandlers = Pick<
   ApiHandlers,
@@ -114,7 +114,7 @@ export function trainingHandlers(context: BackendContext): TrainingHandlersWithS
       const partial: Partial<TrainingConfig> & { dataset: string } = {
         ...(settings as TrainingSettings as Partial<TrainingConfig>),
         dataset: entry.path,
-        ...(backboneId ? { backbone: await requireBackbone(context, backboneId) } : {}),
+        ...(backboneId ? await backboneSettings(context, backboneId) : {}),
       };
       const config = resolveRequestedConfig(partial, preset);
       refuseWhileHeavyJobRuns(context, 'training');

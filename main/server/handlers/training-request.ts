@@ -9,6 +9,7 @@ import {
   type PresetName,
   type TrainingConfig,
 } from '../../services/training/training-config.js';
+import { catalogueEntry } from '../../services/backbone/catalogue.js';
 import { BackboneError } from '../../services/backbone/load-backbone.js';
 import type { BackendContext } from '../backend-context.js';
 import type { Workspace } from '../workspace.js';
@@ -55,4 +56,19 @@ export async function requireBackbone(
     if (error instanceof BackboneError) throw new ApiError('not-found', error.message);
     throw error;
   }
+}
+
+/**
+ * The settings a run from backbone `id` takes: its file, and for a catalogue download the mean and
+ * standard deviation its weights were trained with (the export sidecar then carries them, so training
+ * and classification cannot drift).
+ */
+export async function backboneSettings(
+  context: Pick<BackendContext, 'backbones'>,
+  id: string,
+): Promise<Pick<TrainingConfig, 'backbone'> & Partial<Pick<TrainingConfig, 'mean' | 'std'>>> {
+  const backbone = await requireBackbone(context, id);
+  const catalogueId = (await context.backbones.get(id))?.catalogueId;
+  const preprocessing = catalogueId ? catalogueEntry(catalogueId)?.preprocessing : undefined;
+  return preprocessing ? { backbone, mean: preprocessing.mean, std: preprocessing.std } : { backbone };
 }

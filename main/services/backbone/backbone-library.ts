@@ -7,8 +7,9 @@
 
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { BackboneEntry } from '../../api/backbone-schemas.js';
+import { BACKBONE_FILE_SUFFIXES, type BackboneEntry } from '../../api/backbone-schemas.js';
 import { writeJsonAtomic } from '../storage/atomic-write.js';
+import { catalogueEntryWithHash } from './catalogue-download.js';
 import { backboneCacheDir, usePickedBackbone, type CachedBackbone } from './download.js';
 import { BackboneError, type BackboneReport } from './load-backbone.js';
 
@@ -26,7 +27,8 @@ export type BackboneChecker = (file: string) => Promise<BackboneReport>;
 export function backboneSummary(report: BackboneReport): string {
   const b = report.backbone;
   if (!b) return 'not usable';
-  return `width ${b.width}, BatchNorm ${b.batchNorm}, ${b.producer || 'unknown producer'}, opset ${b.opset}`;
+  const made = b.form === 'onnx' || b.form === 'onnx-tar-gz' ? `, opset ${b.opset}` : '';
+  return `width ${b.width}, BatchNorm ${b.batchNorm}, ${b.producer || 'unknown producer'}${made}`;
 }
 
 export class BackboneLibrary {
@@ -106,19 +108,35 @@ export class BackboneLibrary {
    */
   async addFile(path: string, check: BackboneChecker): Promise<BackboneEntry> {
     const file = resolve(path);
-    if (!file.toLowerCase().endsWith('.onnx'))
-      throw new BackboneError(`${file} is not an ONNX file (.onnx): choose an exported VGG16_bn model.`);
+    if (!BACKBONE_FILE_SUFFIXES.some((e) => file.toLowerCase().endsWith(e)))
+      throw new BackboneError(
+        `${basename(file)} is not a weights file: choose VGG16_bn weights (${BACKBONE_FILE_SUFFIXES.join(', ')}).`,
+      );
     const report = await check(file);
     if (!report.usable) throw new BackboneError(`${basename(file)} cannot be used: ${report.problem}`);
     const picked = await usePickedBackbone(file);
+    // A catalogue file fetched by hand (offline) counts as that entry: its published checksum matches.
+    const catalogueId = catalogueEntryWithHash(picked.sha256)?.id;
     return this.record(
-      { name: basename(file), path: file, sha256: picked.sha256, bytes: picked.bytes, source: 'file' },
+      {
+        name: basename(file),
+        path: file,
+        sha256: picked.sha256,
+        bytes: picked.bytes,
+        source: 'file',
+        ...(catalogueId ? { catalogueId } : {}),
+      },
       report,
     );
   }
 
   /** Records a file download.ts fetched into the cache; an unusable one is deleted and refused. */
-  async addDownload(got: CachedBackbone, url: string, check: BackboneChecker): Promise<BackboneEntry> {
+  async addDownload(
+    got: CachedBackbone,
+    url: string,
+    check: BackboneChecker,
+    catalogueId?: string,
+  ): Promise<BackboneEntry> {
     const report = await check(got.path);
     if (!report.usable) {
       if (dirname(got.path) === this.folder) await rm(got.path, { force: true });
@@ -126,13 +144,21 @@ export class BackboneLibrary {
     }
     const name = basename(new URL(url).pathname) || `${got.sha256.slice(0, 16)}.onnx`;
     return this.record(
-      { name, path: got.path, sha256: got.sha256, bytes: got.bytes, source: 'download', url },
+      {
+        name,
+        path: got.path,
+        sha256: got.sha256,
+        bytes: got.bytes,
+        source: 'download',
+        url,
+        ...(catalogueId ? { catalogueId } : {}),
+      },
       report,
     );
   }
 
   private record(
-    file: Pick<BackboneEntry, 'name' | 'path' | 'sha256' | 'bytes' | 'source' | 'url'>,
+    file: Pick<BackboneEntry, 'name' | 'path' | 'sha256' | 'bytes' | 'source' | 'url' | 'catalogueId'>,
     report: BackboneReport,
   ): Promise<BackboneEntry> {
     return this.update(async (list) => {

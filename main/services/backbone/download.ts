@@ -1,21 +1,30 @@
 // First-run download of a pretrained backbone into the workspace cache: HTTP(S) from a configurable URL
 // with progress events, resume of a dropped transfer (HTTP Range on a `.part` file), a SHA-256 check
 // before the file is kept, and an atomic rename into place; or, offline, a file the user picked.
-// Cache layout: <workspace>/backbones/<sha256>.onnx (+ <sha256>.onnx.part while downloading).
+// Cache layout: <workspace>/backbones/<sha256><ext> (+ a .part while downloading); <ext> is .onnx unless
+// the source says otherwise (a catalogue entry's .pth, .tar.gz or .safetensors). Requests honour
+// HTTPS_PROXY / HTTP_PROXY / NO_PROXY (http-fetch.ts).
 // Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../../../models/onnx/errors.js';
 import { syncFolder } from '../storage/atomic-write.js';
+import { httpFetch } from './http-fetch.js';
 
 export interface BackboneSource {
   /** http(s) URL of the ONNX file. */
   url: string;
   /** Expected SHA-256 (64 hex digits). Without it the file is kept under the hash it turns out to have. */
   sha256?: string;
+  /** Only the start of the SHA-256 is known (torch.hub's file-name hashes): the file must begin so. */
+  sha256Prefix?: string;
+  /** Expected size in bytes, checked with the hash. */
+  bytes?: number;
+  /** The cached file's extension (default '.onnx'). */
+  extension?: string;
 }
 
 /** Where the app looks for its default source: no URL ships with the app; the user or admin sets one. */
@@ -61,6 +70,8 @@ export interface CachedBackbone {
   resumed: number;
   /** False when no expected checksum was given. */
   verified: boolean;
+  /** How: 'sha256' (the full hash), 'sha256-prefix' (only its start was known), or 'none'. */
+  verifiedBy: 'sha256' | 'sha256-prefix' | 'none';
 }
 
 export class BackboneDownloadError extends Error {
@@ -88,6 +99,11 @@ async function sizeOf(path: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** The SHA-256 of a file, read as a stream (a 528 MB file is never in memory whole). */
+export async function sha256OfFile(path: string): Promise<string> {
+  return (await hashFile(path)).digest('hex');
 }
 
 async function hashFile(path: string): Promise<ReturnType<typeof createHash>> {
@@ -120,7 +136,7 @@ async function transfer(url: string, state: TransferState, options: DownloadOpti
   if (resumedFrom > 0) headers.Range = `bytes=${resumedFrom}-`;
   let response: Response;
   try {
-    response = await fetch(url, { headers, signal: options.signal, redirect: 'follow' });
+    response = await httpFetch(url, { headers, signal: options.signal });
   } catch (e) {
     if (options.signal?.aborted) throw e;
     throw new DroppedTransfer(`cannot reach ${url}: ${describeError(e)}`);
@@ -214,17 +230,41 @@ export async function downloadBackbone(
       `Unsupported URL scheme "${url.protocol}". Should be one of: http:, https: (for a local file use it directly).`,
     );
   const expected = normaliseSha(source.sha256);
+  const prefix = source.sha256Prefix?.trim().toLowerCase();
+  if (prefix !== undefined && !/^[0-9a-f]{8,63}$/.test(prefix))
+    throw new BackboneDownloadError(
+      `"${source.sha256Prefix}" is not the start of a SHA-256 (8 to 63 hexadecimal digits).`,
+    );
+  const ext = source.extension ?? '.onnx';
+  if (!/^(\.[a-z0-9]{1,12}){1,2}$/.test(ext))
+    throw new BackboneDownloadError(`"${ext}" is not a file extension.`);
+  const verifiedBy = expected ? 'sha256' : prefix ? 'sha256-prefix' : 'none';
   const dir = backboneCacheDir(options.workspace);
   await mkdir(dir, { recursive: true });
-  if (expected) {
-    const final = join(dir, `${expected}.onnx`);
+  const cachedName = expected
+    ? `${expected}${ext}`
+    : prefix
+      ? (await readdir(dir)).find(
+          (n) => n.length === 64 + ext.length && n.startsWith(prefix) && n.endsWith(ext),
+        )
+      : undefined;
+  if (cachedName) {
+    const final = join(dir, cachedName);
     const size = await sizeOf(final);
-    if (size !== undefined)
-      return { path: final, sha256: expected, bytes: size, cached: true, resumed: 0, verified: true };
+    if (size !== undefined && (source.bytes === undefined || size === source.bytes))
+      return {
+        path: final,
+        sha256: cachedName.slice(0, 64),
+        bytes: size,
+        cached: true,
+        resumed: 0,
+        verified: verifiedBy !== 'none',
+        verifiedBy,
+      };
   }
   // Without a checksum the part is named after the URL, so that a later call can still resume it.
   const partName = expected ?? `url-${createHash('sha256').update(url.href).digest('hex').slice(0, 16)}`;
-  const part = join(dir, `${partName}.onnx.part`);
+  const part = join(dir, `${partName}${ext}.part`);
   const existing = (await sizeOf(part)) ?? 0;
   const state: TransferState = {
     part,
@@ -255,6 +295,18 @@ export async function downloadBackbone(
     phase: 'verify',
   });
   const actual = state.hash.digest('hex');
+  if (source.bytes !== undefined && state.received !== source.bytes) {
+    await rm(part, { force: true });
+    throw new BackboneDownloadError(
+      `The file downloaded from ${url.href} is ${state.received} bytes, but ${source.bytes} were expected: it was not kept.`,
+    );
+  }
+  if (prefix && !actual.startsWith(prefix)) {
+    await rm(part, { force: true });
+    throw new BackboneDownloadError(
+      `The file downloaded from ${url.href} has SHA-256 ${actual}, which does not start with ${prefix} as its name says: it was not kept.`,
+    );
+  }
   if (expected && actual !== expected) {
     await rm(part, { force: true });
     throw new BackboneDownloadError(
@@ -262,7 +314,7 @@ export async function downloadBackbone(
         'The URL may serve another or a damaged file; check the URL and the checksum.',
     );
   }
-  const final = join(dir, `${actual}.onnx`);
+  const final = join(dir, `${actual}${ext}`);
   await rename(part, final);
   await syncFolder(dir);
   return {
@@ -271,7 +323,8 @@ export async function downloadBackbone(
     bytes: state.received,
     cached: false,
     resumed: state.resumed,
-    verified: expected !== undefined,
+    verified: verifiedBy !== 'none',
+    verifiedBy,
   };
 }
 

@@ -1,19 +1,36 @@
-// Loads a pretrained VGG16_bn backbone from an ONNX file the user has (torchvision export, ONNX Model Zoo
-// vgg16-bn) into the model spec's `features.*` tensors, and checks a file without loading it into a
-// model. The structural matching lives in models/onnx/backbone-import.ts; this module reads files.
+// Loads a pretrained VGG16_bn backbone from a file the user has into the model spec's `features.*`
+// tensors, and checks a file without loading it into a model. The forms, told apart by their first bytes
+// (models/weight-files/detect-form.ts): ONNX (torchvision export, ONNX Model Zoo vgg16-bn), a .tar.gz
+// holding one (the Model Zoo's download), a PyTorch state_dict in torch's zip or legacy format
+// (torchvision's vgg16_bn-6c64b313.pth) and safetensors (timm's copy). The matching lives in
+// models/onnx/backbone-import.ts and models/weight-files/; this module reads files.
 // Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { convLayers, validateSpec, type ModelSpec } from '../../../models/core/spec.js';
+import { validateSpec, type ModelSpec } from '../../../models/core/spec.js';
 import type { Weights } from '../../../models/core/weights.js';
 import {
-  checkVggBackbone,
+  backboneNotes,
   importVggBackbone,
   type BackboneCheck,
+  type ImportedBackbone,
 } from '../../../models/onnx/backbone-import.js';
-import { describeError } from '../../../models/onnx/errors.js';
+import { describeError, OnnxError } from '../../../models/onnx/errors.js';
 import { folderExternalData } from '../../../models/onnx/external-files.js';
+import {
+  detectWeightFileForm,
+  FORM_HEAD_BYTES,
+  FORM_NAMES,
+  type WeightFileForm,
+} from '../../../models/weight-files/detect-form.js';
+import { WeightFileError } from '../../../models/weight-files/errors.js';
+import { readOnnxFromTarGz } from '../../../models/weight-files/onnx-archive.js';
+import { readSafetensorsFile } from '../../../models/weight-files/safetensors-file.js';
+import { readTorchCheckpoint } from '../../../models/weight-files/torch-checkpoint.js';
+import { importVggStateDict, vggFeatureTensors } from '../../../models/weight-files/vgg-state-dict.js';
+import { withFileSource } from './file-source.js';
 
 export class BackboneError extends Error {
   override name = 'BackboneError';
@@ -22,16 +39,20 @@ export class BackboneError extends Error {
 /** ONNX files above 2 GiB keep their tensors in external files; a single buffer this large is refused. */
 const MAX_FILE_BYTES = 2 ** 31 - 1;
 
-async function readModelFile(file: string): Promise<Uint8Array> {
-  let size: number;
+/** The size of a regular file; BackboneError when it cannot be read. */
+async function readableSize(file: string): Promise<number> {
   try {
     const s = await stat(file);
     if (!s.isFile()) throw new BackboneError(`"${file}" is not a file.`);
-    size = s.size;
+    return s.size;
   } catch (e) {
     if (e instanceof BackboneError) throw e;
     throw new BackboneError(`Cannot read the backbone file "${file}": ${describeError(e)}`);
   }
+}
+
+async function readModelFile(file: string): Promise<Uint8Array> {
+  const size = await readableSize(file);
   if (size > MAX_FILE_BYTES)
     throw new BackboneError(
       `"${file}" is ${size} bytes; ONNX files over 2 GiB keep their weights in separate files (external data), export it that way.`,
@@ -45,14 +66,72 @@ async function readModelFile(file: string): Promise<Uint8Array> {
 
 /** The `features.*` names the spec's backbone has, in layer order. */
 export function backboneTensorNames(spec: Pick<ModelSpec, 'width'>): string[] {
-  return convLayers(spec).flatMap((c) => [
-    `features.${c.featuresIndex}.weight`,
-    `features.${c.featuresIndex}.bias`,
-    `features.${c.featuresIndex + 1}.weight`,
-    `features.${c.featuresIndex + 1}.bias`,
-    `features.${c.featuresIndex + 1}.running_mean`,
-    `features.${c.featuresIndex + 1}.running_var`,
-  ]);
+  return vggFeatureTensors(spec.width).map((t) => t.name);
+}
+
+/** What a backbone file holds, besides its weights. */
+export type BackboneFound = Omit<ImportedBackbone, 'weights'> & { form: WeightFileForm };
+
+interface ImportedFile {
+  weights: Weights;
+  found: BackboneFound;
+  notes: string[];
+}
+
+/** The form of `file` from its first bytes. */
+export async function backboneFileForm(file: string): Promise<WeightFileForm> {
+  return withFileSource(file, async (source) =>
+    detectWeightFileForm(await source.read(0, Math.min(FORM_HEAD_BYTES, source.size)), source.size),
+  );
+}
+
+function fromOnnx(
+  bytes: Uint8Array,
+  form: WeightFileForm,
+  width: number | undefined,
+  folder?: string,
+): ImportedFile {
+  const { weights, ...rest } = importVggBackbone(bytes, {
+    ...(width !== undefined ? { width } : {}),
+    ...(folder !== undefined ? { externalData: folderExternalData(folder) } : {}),
+  });
+  return { weights, found: { ...rest, form }, notes: backboneNotes(rest) };
+}
+
+/**
+ * Imports `file` in whichever form it is. Throws OnnxError / WeightFileError for a file that is not a
+ * usable VGG16_bn backbone (at `width`, if given), BackboneError when it cannot be read at all.
+ */
+async function importBackboneFile(file: string, width?: number): Promise<ImportedFile> {
+  await readableSize(file);
+  const form = await backboneFileForm(file);
+  if (form === 'onnx') return fromOnnx(await readModelFile(file), form, width, dirname(file));
+  if (form === 'onnx-tar-gz') {
+    const archived = await readOnnxFromTarGz(createReadStream(file));
+    const imported = fromOnnx(archived.bytes, form, width);
+    imported.found.producer += ` (${archived.name} in the archive)`;
+    return imported;
+  }
+  return withFileSource(file, async (source) => {
+    const tensors =
+      form === 'safetensors' ? await readSafetensorsFile(source) : await readTorchCheckpoint(source);
+    const got = await importVggStateDict(tensors, width === undefined ? {} : { width });
+    const found: BackboneFound = {
+      form,
+      width: got.width,
+      batchNorm: 'kept',
+      trainingModeBatchNorm: 0,
+      producer: FORM_NAMES[form],
+      irVersion: 0,
+      opset: 0,
+      classifier: got.classifier,
+    };
+    const notes = [
+      `${FORM_NAMES[form]}: ${got.weights.size} features tensors imported, ${got.skipped.length} other entries skipped (${got.classifier}).`,
+      ...backboneNotes(found),
+    ];
+    return { weights: got.weights, found, notes };
+  });
 }
 
 /**
@@ -62,24 +141,22 @@ export function backboneTensorNames(spec: Pick<ModelSpec, 'width'>): string[] {
  */
 export async function loadBackboneWeights(file: string, spec: ModelSpec): Promise<Weights> {
   validateSpec(spec);
-  const bytes = await readModelFile(file);
   try {
-    const imported = importVggBackbone(bytes, {
-      width: spec.width,
-      externalData: folderExternalData(dirname(file)),
-    });
+    const imported = await importBackboneFile(file, spec.width);
     const names = backboneTensorNames(spec);
     const missing = names.filter((n) => !imported.weights.has(n));
     if (missing.length > 0) throw new Error(`tensors missing after import: ${missing.join(', ')}`);
     return imported.weights;
   } catch (e) {
+    if (e instanceof BackboneError) throw e;
     throw new BackboneError(`"${file}" cannot be used as the VGG16_bn backbone: ${describeError(e)}`);
   }
 }
 
-export interface BackboneReport extends BackboneCheck {
+export interface BackboneReport extends Omit<BackboneCheck, 'backbone'> {
   file: string;
   bytes: number;
+  backbone?: BackboneFound;
 }
 
 /**
@@ -88,10 +165,13 @@ export interface BackboneReport extends BackboneCheck {
  * read at all (BackboneError).
  */
 export async function checkBackbone(file: string, options: { width?: number } = {}): Promise<BackboneReport> {
-  const bytes = await readModelFile(file);
-  const check = checkVggBackbone(bytes, {
-    ...(options.width !== undefined ? { width: options.width } : {}),
-    externalData: folderExternalData(dirname(file)),
-  });
-  return { file, bytes: bytes.length, ...check };
+  const bytes = await readableSize(file);
+  try {
+    const { found, notes } = await importBackboneFile(file, options.width);
+    return { file, bytes, usable: true, backbone: found, notes };
+  } catch (e) {
+    if (e instanceof OnnxError || e instanceof WeightFileError)
+      return { file, bytes, usable: false, problem: e.message, problemKind: e.kind, notes: [] };
+    throw e;
+  }
 }

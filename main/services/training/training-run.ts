@@ -7,7 +7,6 @@
 // Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 
 import { createRandom } from '../../../models/core/random.js';
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from '../../../models/core/safetensors.js';
@@ -23,6 +22,7 @@ import { deriveSeed } from '../datasets/derive-seed.js';
 import { scanDataset } from '../datasets/scan-dataset.js';
 import { removeStaleTemporaries, writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
 import { APP_VERSION } from '../app-version.js';
+import { sha256OfFile } from '../backbone/download.js';
 import { loadBackboneWeights } from '../backbone/load-backbone.js';
 import { buildFeatureCache, splitMemoryBudget, type FeatureCache } from '../transfer/feature-cache.js';
 import {
@@ -203,15 +203,13 @@ async function runLoop(
     weights = initWeights(spec, createRandom(deriveSeed(config.seed, 'init')));
     if (config.backbone) {
       // A pretrained backbone replaces the initial features.* (the heads keep their seeded start).
-      const [imported, bytes] = await Promise.all([
+      // Both stream the file: a 528 MB checkpoint is never held whole.
+      const [imported, sha256] = await Promise.all([
         loadBackboneWeights(config.backbone, spec),
-        readFile(config.backbone),
+        sha256OfFile(config.backbone),
       ]);
       for (const [name, a] of imported) if (name.startsWith('features.')) weights.set(name, a);
-      record.backbone = {
-        file: config.backbone,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-      };
+      record.backbone = { file: config.backbone, sha256 };
     }
   }
   const setup = {

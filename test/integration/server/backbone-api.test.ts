@@ -82,7 +82,7 @@ test('a picked file: listed by the folder browser, checked, added where it is; b
     (e: Error & { code?: string }) =>
       e.code === 'bad-request' && /broken\.onnx cannot be used/.test(e.message),
   );
-  await assert.rejects(client.call('backbones.add', { path: join(dir, 'notes.txt') }), /not an ONNX file/);
+  await assert.rejects(client.call('backbones.add', { path: join(dir, 'notes.txt') }), /not a weights file/);
   await assert.rejects(client.call('backbones.add', { path: join(dir, 'missing.onnx') }), /Cannot read/);
 
   const entry = await client.call('backbones.add', { path: join(dir, 'vgg16_bn.onnx') });
@@ -190,4 +190,74 @@ test('training from a backbone by id; removal and a vanished file are refused wi
   assert.deepEqual(await client.call('backbones.remove', { id: added.id }), { removed: true });
   assert.equal(await exists(picked), true);
   assert.deepEqual(await client.call('backbones.remove', { id: added.id }), { removed: false });
+});
+
+test('the catalogue: listed with sizes, downloaded in one call with progress and speed, trained from with its preprocessing', async () => {
+  const { client } = conn;
+  const { createHash } = await import('node:crypto');
+  const { overrideCatalogueEntryForTests } =
+    await import('../../../main/services/backbone/catalogue-download.js');
+  const { tarGzBytes } = await import('../../fixtures/make-hostile-checkpoints.js');
+  const archive = tarGzBytes([{ name: 'vgg16-bn/vgg16-bn.onnx', data: backboneFileBytes(11) }]);
+  const sha256 = createHash('sha256').update(archive).digest('hex');
+  const served = createServer((_req, res) =>
+    res.writeHead(200, { 'Content-Length': String(archive.length) }).end(archive),
+  );
+  await new Promise<void>((r) => served.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(served.address() as AddressInfo).port}/models/vgg16_bn-6c64b313.pth`;
+  const undo = overrideCatalogueEntryForTests('torchvision-vgg16bn', {
+    url,
+    checksum: { kind: 'sha256-prefix', value: sha256.slice(0, 8) },
+  });
+  try {
+    const listed = await client.call('backbones.list', {});
+    assert.deepEqual(
+      listed.catalogue.map((e) => [e.id, e.sizeLabel, e.backboneId]),
+      [
+        ['torchvision-vgg16bn', '528 MB', undefined],
+        ['onnx-model-zoo-vgg16bn-7', '490 MB', undefined],
+        ['timm-vgg16bn-tv-in1k', '554 MB', undefined],
+      ],
+    );
+    const listing = await client.call('folders.list', { path: dir, files: 'weights' });
+    assert.deepEqual(listing.files, [join(dir, 'broken.onnx'), join(dir, 'vgg16_bn.onnx')]);
+    await assert.rejects(client.call('backbones.downloadCatalogue', { id: 'vgg19' }), /Should be one of/);
+
+    const before = downloadEvents().length;
+    const entry = await client.call('backbones.downloadCatalogue', { id: 'torchvision-vgg16bn' });
+    const events = downloadEvents().slice(before);
+    assert.ok(events.every((e) => e.catalogueId === 'torchvision-vgg16bn' && e.url === url));
+    assert.equal(events.at(-1)?.stage, 'finished');
+    assert.ok(
+      events.some((e) => e.stage === 'download' && /MiB\/s/.test(e.message)),
+      'speed is shown',
+    );
+    assert.equal(entry.catalogueId, 'torchvision-vgg16bn');
+    assert.equal(entry.sha256, sha256);
+    const after = await client.call('backbones.list', {});
+    assert.equal(after.catalogue[0].backboneId, entry.id);
+
+    const ds =
+      (await client.call('datasets.list', {})).find((d) => d.path === dataset) ??
+      (await client.call('datasets.add', { path: dataset }));
+    const run: RunSummary = await client.call('training.start', {
+      datasetId: ds.id,
+      preset: 'quick',
+      backboneId: entry.id,
+      settings: { inputSize: 32, epochs: 1 },
+    });
+    await until('the run to finish', () =>
+      (conn.events as ApiEvent[]).some(
+        (e) => e.type === 'training' && e.runId === run.id && e.event.type === 'finished',
+      ),
+    );
+    const details = await client.call('training.run', { runId: run.id });
+    assert.equal(details.summary.status, 'completed');
+    assert.equal(details.config.backbone, entry.path);
+    assert.deepEqual(details.config.mean, [0.485, 0.456, 0.406]);
+    assert.deepEqual(details.config.std, [0.229, 0.224, 0.225]);
+  } finally {
+    undo();
+    await new Promise((r) => served.close(r));
+  }
 });

@@ -83,7 +83,7 @@ test('backbone: usage errors exit 2', async () => {
   const noUrl = await cli('backbone', 'download', '--workspace', dir);
   if (!process.env.ATTNVGG_BACKBONE_URL) {
     assert.equal(noUrl.code, EXIT.usage);
-    assert.match(noUrl.err, /No backbone URL/);
+    assert.match(noUrl.err, /Name a catalogue entry .* or pass --url/);
   }
 });
 

@@ -16,8 +16,8 @@ after(() => rm(root, { recursive: true, force: true }));
 test('train --help documents --backbone and the presets it changes', async () => {
   const r = await cli('train', '--help');
   assert.equal(r.code, EXIT.ok);
-  assert.match(r.out, /--backbone FILE/);
-  assert.match(r.out, /attnvgg train photos\/ --backbone vgg16_bn\.onnx --preset quick/);
+  assert.match(r.out, /--backbone ID\|FILE/);
+  assert.match(r.out, /attnvgg train photos\/ --backbone torchvision-vgg16bn --preset quick/);
   assert.match(r.out, /--cached-views N/);
 });
 

@@ -50,8 +50,8 @@ test('picked files: added where they are, refused with the reason, one entry per
     return true;
   });
   const before = checks;
-  await assert.rejects(library.addFile(join(root, 'model.bin'), check), /not an ONNX file/);
-  assert.equal(checks, before, 'a file that is not .onnx is refused before it is read');
+  await assert.rejects(library.addFile(join(root, 'model.bin'), check), /not a weights file/);
+  assert.equal(checks, before, 'a file of another extension is refused before it is read');
   assert.deepEqual(await library.list(), []);
 
   const entry = await library.addFile(file, check);
@@ -99,7 +99,15 @@ test('downloads: an unusable one is deleted, a usable one is listed and deleted 
   await writeFile(junkPath, junk);
   await assert.rejects(
     library.addDownload(
-      { path: junkPath, sha256: sha(junk), bytes: junk.length, cached: false, resumed: 0, verified: false },
+      {
+        path: junkPath,
+        sha256: sha(junk),
+        bytes: junk.length,
+        cached: false,
+        resumed: 0,
+        verified: false,
+        verifiedBy: 'none',
+      },
       'http://127.0.0.1:1/models/vgg16_bn.onnx',
       check,
     ),
@@ -110,7 +118,15 @@ test('downloads: an unusable one is deleted, a usable one is listed and deleted 
   const path = join(library.folder, `${sha(zoo)}.onnx`);
   await writeFile(path, zoo);
   const entry = await library.addDownload(
-    { path, sha256: sha(zoo), bytes: zoo.length, cached: false, resumed: 0, verified: true },
+    {
+      path,
+      sha256: sha(zoo),
+      bytes: zoo.length,
+      cached: false,
+      resumed: 0,
+      verified: true,
+      verifiedBy: 'sha256',
+    },
     'http://127.0.0.1:1/models/vgg16_bn.onnx',
     check,
   );
