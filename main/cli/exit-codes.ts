@@ -10,6 +10,7 @@ import { WeightsError } from '../../models/core/weights.js';
 import { OnnxTrainError } from '../../models/onnx-train/errors.js';
 import { OnnxError } from '../../models/onnx/errors.js';
 import { BackendError } from '../../models/tfjs/backend.js';
+import { WeightFileError } from '../../models/weight-files/errors.js';
 import { ApiError } from '../api/api-error.js';
 import { ServerStartError } from '../server/http-server.js';
 import { BrowserModeError } from '../server/serve-browser-mode.js';
@@ -95,6 +96,7 @@ export const INPUT_ERROR_CLASSES: readonly ErrorClass[] = [
   TaskError,
   TrainingEngineError,
   TrainingError,
+  WeightFileError,
   WeightsError,
   WorkspaceError,
 ];
