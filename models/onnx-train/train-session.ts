@@ -3,19 +3,24 @@
 // that wrapper deliberately does not offer: many named inputs (every parameter, running statistic and
 // momentum buffer, int64 labels, scalar hyper-parameters), outputs written into tensors the caller
 // allocated and keeps between steps (so updated weights never get copied into fresh arrays), and
-// onnxruntime's profiler. Settings as session.ts: CPU provider, intra-op threads = cores, sequential
-// execution, graph optimisation 'all'; unlike session.ts, pool threads do not spin-wait and no memory
-// pattern is planned (see the options).
+// onnxruntime's profiler. Settings as session.ts: the device's execution provider (models/onnx/device.ts;
+// CPU by default), intra-op threads = cores, sequential execution, graph optimisation 'all'; unlike
+// session.ts, pool threads do not spin-wait and no memory pattern is planned (see the options).
 // Imports nothing from main/ or electron.
 
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
+import { executionProvidersFor, type Device } from '../onnx/device.js';
 import { OnnxTrainError } from './errors.js';
 
 /** A tensor owned by the runtime wrapper: float32 or int64 data with its dimensions. */
 export type RuntimeTensor = ort.Tensor;
 
 export interface TrainSessionOptions {
+  /** The execution provider (default 'cpu'); a GPU device keeps the CPU provider for shape arithmetic. */
+  device?: Device;
+  /** onnxruntime's log severity (0 verbose .. 4 fatal; default 3, errors only). */
+  logSeverity?: 0 | 1 | 2 | 3 | 4;
   /** Threads for one operator. Default: os.availableParallelism(). */
   intraOpThreads?: number;
   /** Writes onnxruntime's JSON profile (per-node times) with this file prefix; see endProfiling(). */
@@ -83,7 +88,7 @@ export async function openTrainSession(
     throw new OnnxTrainError('invalid', `interOpThreads must be a whole number of at least 1, got ${inter}.`);
   const spin = (options.spinning ?? false) ? '1' : '0';
   const settings: ort.InferenceSession.SessionOptions = {
-    executionProviders: ['cpu'],
+    executionProviders: executionProvidersFor(options.device ?? 'cpu'),
     intraOpNumThreads: threads,
     interOpNumThreads: inter,
     executionMode: inter > 1 ? 'parallel' : 'sequential',
@@ -92,7 +97,8 @@ export async function openTrainSession(
     enableCpuMemArena: options.memoryArena ?? true,
     enableMemPattern: options.memoryPattern ?? false,
     // Shape-merge warnings about symbolic dims are expected for a generated graph; errors still surface.
-    logSeverityLevel: 3,
+    logSeverityLevel: options.logSeverity ?? 3,
+    logVerbosityLevel: 0,
     ...(options.profileFilePrefix
       ? { enableProfiling: true, profileFilePrefix: options.profileFilePrefix }
       : {}),
@@ -101,9 +107,14 @@ export async function openTrainSession(
   try {
     session = await ort.InferenceSession.create(model, settings);
   } catch (e) {
-    throw new OnnxTrainError('runtime', `onnxruntime could not load the training graph: ${describe(e)}`, {
-      cause: e,
-    });
+    const on = options.device && options.device !== 'cpu' ? ` on ${options.device}` : '';
+    throw new OnnxTrainError(
+      'runtime',
+      `onnxruntime could not load the training graph${on}: ${describe(e)}`,
+      {
+        cause: e,
+      },
+    );
   }
   return {
     inputNames: session.inputNames,

@@ -9,9 +9,10 @@
 import { parameterLayout, validateSpec, type ModelSpec } from '../core/spec.js';
 import { checkWeights, cloneWeights, type NamedArray, type Weights } from '../core/weights.js';
 import type { OptimizerConfig, OptimizerState, StepHyper } from '../train/optimizer.js';
+import type { Device } from '../onnx/device.js';
 import { encodeModel } from '../onnx/proto.js';
 import { OnnxTrainError } from './errors.js';
-import type { FilterGradient } from './layers.js';
+import type { FilterGradient, PoolBackward } from './layers.js';
 import { fromTfLayout, toTfLayout } from '../core/layout.js';
 import { slotKey } from './slots.js';
 import { ADAM_DEFAULTS } from './adam.js';
@@ -24,9 +25,13 @@ import {
   type SlotKind,
   type StateTensor,
 } from './train-graph.js';
-import { float32Tensor, int64Tensor, openTrainSession, type RuntimeTensor } from './train-session.js';
+import { float32Tensor, openTrainSession, type RuntimeTensor } from './train-session.js';
 
 export interface OnnxTrainerOptions {
+  /** The onnxruntime execution provider (models/onnx/device.ts; default 'cpu'). */
+  device?: Device;
+  /** onnxruntime's log severity (0 verbose: node placements; default 3). */
+  logSeverity?: 0 | 1 | 2 | 3 | 4;
   /** Conv blocks 1..k stay fixed (0..5, default 0), as trainStep's frozenBlocks. Fixed for the trainer's life. */
   frozenBlocks?: number;
   /** Layout of the images passed to step(): 'nchw' (default) or 'nhwc' (what the batch stream yields). */
@@ -47,6 +52,11 @@ export interface OnnxTrainerOptions {
   memoryPattern?: boolean;
   /** How 3x3 filter gradients are written (default 'shifts'). */
   filterGradient?: FilterGradient;
+  /**
+   * How max-pool gradients find each window's maximum (default: 'indices' on the CPU provider, 'argmax'
+   * on any other, which lacks MaxPool Indices or MaxUnpool; layers.ts, PoolBackward).
+   */
+  poolBackward?: PoolBackward;
   /** Writes onnxruntime's per-node profile with this prefix (see endProfiling). */
   profileFilePrefix?: string;
   /**
@@ -65,6 +75,7 @@ export interface OnnxStepResult {
 
 export interface OnnxTrainer {
   readonly spec: ModelSpec;
+  readonly device: Device;
   readonly frozenBlocks: number;
   readonly inputLayout: InputLayout;
   /** Optimiser steps taken (OptimizerState.step). */
@@ -161,6 +172,7 @@ export async function createOnnxTrainer(
   if (!(labelSmoothing >= 0 && labelSmoothing < 1))
     throw new OnnxTrainError('invalid', `labelSmoothing must be in [0, 1), got ${labelSmoothing}.`);
   const frozenBlocks = options.frozenBlocks ?? 0;
+  const device = options.device ?? 'cpu';
   const graph = buildTrainingGraph(spec, {
     frozenBlocks,
     frozenWeights: weights,
@@ -171,8 +183,11 @@ export async function createOnnxTrainer(
     beta2: config.beta2,
     epsilon: config.epsilon,
     filterGradient: options.filterGradient,
+    poolBackward: options.poolBackward ?? (device === 'cpu' ? 'indices' : 'argmax'),
   });
   const session = await openTrainSession(encodeModel(graph.model), {
+    device,
+    logSeverity: options.logSeverity,
     intraOpThreads: options.intraOpThreads,
     interOpThreads: options.interOpThreads,
     spinning: options.spinning,
@@ -222,6 +237,7 @@ export async function createOnnxTrainer(
 
   return {
     spec,
+    device,
     frozenBlocks,
     inputLayout: graph.inputLayout,
     get steps() {
@@ -238,7 +254,7 @@ export async function createOnnxTrainer(
           'invalid',
           `Expected ${n} images of ${graph.inputLayout === 'nchw' ? `3x${s}x${s}` : `${s}x${s}x3`} (${n * imageSize} values) for ${n} labels, got ${x.length} values.`,
         );
-      const labelData = new BigInt64Array(n);
+      const labelData = new Float32Array(n);
       for (let i = 0; i < n; i++) {
         const k = labels[i];
         if (!Number.isInteger(k) || k < 0 || k >= spec.numClasses)
@@ -246,13 +262,13 @@ export async function createOnnxTrainer(
             'invalid',
             `Label ${i} is ${k}; expected a class index from 0 to ${spec.numClasses - 1}.`,
           );
-        labelData[i] = BigInt(k);
+        labelData[i] = k;
       }
       const { lr, momentum } = checkedHyper(config, hyper);
       const dims = graph.inputLayout === 'nchw' ? [n, 3, s, s] : [n, s, s, 3];
       const inputs: Record<string, RuntimeTensor> = {
         [TRAIN_IO.x]: float32Tensor(x, dims),
-        [TRAIN_IO.labels]: int64Tensor(labelData, [n]),
+        [TRAIN_IO.labels]: float32Tensor(labelData, [n]),
       };
       for (const [name, value] of Object.entries(hyperValues(lr, momentum, steps + 1)))
         if (graph.hyperInputs.includes(name)) inputs[name] = scalar(value);
@@ -264,7 +280,7 @@ export async function createOnnxTrainer(
       for (const t of graph.state) outputs[t.output] = reuse ? (spare.get(t.output) as RuntimeTensor) : null;
       const results = await session.run(inputs, outputs);
       const loss = (results[TRAIN_IO.loss].data as Float32Array)[0];
-      const correct = Number((results[TRAIN_IO.correct].data as BigInt64Array)[0]);
+      const correct = Math.round((results[TRAIN_IO.correct].data as Float32Array)[0]);
       // A diverged step must not poison the weights or the running statistics (as trainStep).
       if (!Number.isFinite(loss)) return { loss, correct };
       for (const t of graph.state) {
