@@ -10,7 +10,7 @@ import { parameterLayout, validateSpec, type ModelSpec } from '../core/spec.js';
 import { checkWeights, cloneWeights, type NamedArray, type Weights } from '../core/weights.js';
 import type { OptimizerConfig, OptimizerState, StepHyper } from '../train/optimizer.js';
 import type { Device } from '../onnx/device.js';
-import { encodeModel } from '../onnx/proto.js';
+import { DataType, encodeModel } from '../onnx/proto.js';
 import { OnnxTrainError } from './errors.js';
 import type { FilterGradient, PoolBackward } from './layers.js';
 import { fromTfLayout, toTfLayout } from '../core/layout.js';
@@ -57,6 +57,11 @@ export interface OnnxTrainerOptions {
    * on any other, which lacks MaxPool Indices or MaxUnpool; layers.ts, PoolBackward).
    */
   poolBackward?: PoolBackward;
+  /**
+   * Internal tensors of the graph (e.g. 'relu2', a ReLU before a pool) to return with each step, for tests
+   * that check pooling windows for near-ties. Diagnostic: each costs a copy off the device per step.
+   */
+  debugOutputs?: readonly string[];
   /** Writes onnxruntime's per-node profile with this prefix (see endProfiling). */
   profileFilePrefix?: string;
   /**
@@ -71,6 +76,8 @@ export interface OnnxStepResult {
   loss: number;
   /** Images in the batch whose arg-max class equals the label. */
   correct: number;
+  /** The tensors named in `debugOutputs`, when any. */
+  debug?: Record<string, Float32Array>;
 }
 
 export interface OnnxTrainer {
@@ -185,6 +192,9 @@ export async function createOnnxTrainer(
     filterGradient: options.filterGradient,
     poolBackward: options.poolBackward ?? (device === 'cpu' ? 'indices' : 'argmax'),
   });
+  const debugOutputs = options.debugOutputs ?? [];
+  for (const name of debugOutputs)
+    graph.model.graph?.output?.push({ name, type: { tensorType: { elemType: DataType.FLOAT } } });
   const session = await openTrainSession(encodeModel(graph.model), {
     device,
     logSeverity: options.logSeverity,
@@ -278,11 +288,16 @@ export async function createOnnxTrainer(
         [TRAIN_IO.correct]: null,
       };
       for (const t of graph.state) outputs[t.output] = reuse ? (spare.get(t.output) as RuntimeTensor) : null;
+      for (const name of debugOutputs) outputs[name] = null;
       const results = await session.run(inputs, outputs);
+      const debug =
+        debugOutputs.length > 0
+          ? Object.fromEntries(debugOutputs.map((k) => [k, results[k].data as Float32Array]))
+          : undefined;
       const loss = (results[TRAIN_IO.loss].data as Float32Array)[0];
       const correct = Math.round((results[TRAIN_IO.correct].data as Float32Array)[0]);
       // A diverged step must not poison the weights or the running statistics (as trainStep).
-      if (!Number.isFinite(loss)) return { loss, correct };
+      if (!Number.isFinite(loss)) return { loss, correct, debug };
       for (const t of graph.state) {
         // With momentum 0, TensorFlow.js's optimiser neither creates nor updates a momentum slot.
         if (t.kind === 'momentum' && momentum === 0) continue;
@@ -294,7 +309,7 @@ export async function createOnnxTrainer(
         else previous.dispose();
       }
       steps += 1;
-      return { loss, correct };
+      return { loss, correct, debug };
     },
 
     getWeights() {
