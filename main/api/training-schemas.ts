@@ -88,6 +88,7 @@ export const TrainingEventSchema = z.discriminatedUnion('type', [
     runDir: z.string(),
     backend: z.string(),
     engine: z.string().optional(),
+    device: z.string().optional(),
     classes: z.array(z.string()),
     trainImages: z.number(),
     valImages: z.number(),

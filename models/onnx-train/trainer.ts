@@ -62,6 +62,12 @@ export interface OnnxTrainerOptions {
    * that check pooling windows for near-ties. Diagnostic: each costs a copy off the device per step.
    */
   debugOutputs?: readonly string[];
+  /**
+   * Fault injection for tests: the step numbered `failAtStep` (1-based, counted from this trainer's
+   * steps) throws OnnxTrainError('runtime') before running, as a lost device or an out-of-memory would,
+   * and leaves the state as before it.
+   */
+  failAtStep?: number;
   /** Writes onnxruntime's per-node profile with this prefix (see endProfiling). */
   profileFilePrefix?: string;
   /**
@@ -275,6 +281,11 @@ export async function createOnnxTrainer(
         labelData[i] = k;
       }
       const { lr, momentum } = checkedHyper(config, hyper);
+      if (options.failAtStep === steps + 1)
+        throw new OnnxTrainError(
+          'runtime',
+          `onnxruntime failed to run the training step on ${device}: injected fault at step ${steps + 1} (test hook)`,
+        );
       const dims = graph.inputLayout === 'nchw' ? [n, 3, s, s] : [n, s, s, 3];
       const inputs: Record<string, RuntimeTensor> = {
         [TRAIN_IO.x]: float32Tensor(x, dims),

@@ -13,6 +13,9 @@ import {
 import { MAP_LEVELS, type MapLevel } from '../../services/heatmaps/attention-map.js';
 import { COLORMAP_NAMES } from '../../services/heatmaps/colormap.js';
 import { EXIT, UserError, type Command } from '../command.js';
+import { DEVICE_CHOICES, DEVICE_ENV_VAR } from '../../../models/onnx/device.js';
+import { resolveDevice } from '../../services/device/resolve-device.js';
+import { deviceCacheDir, deviceOption, DEVICE_OPTION } from '../device-option.js';
 import { choiceOption, numberOption, parseOptions, stringOption } from '../parse-options.js';
 import { bar, formatSeconds, outputMode, ProgressWriter } from '../progress-output.js';
 
@@ -41,6 +44,7 @@ Options:
                        they were, so leave it out to apply new settings to every file)
   --batch B            images per inference run (default ${DEFAULT_BATCH})
   --threads N          inference threads (default: cores - 1, leaving one for decoding)
+  --device NAME        ${DEVICE_CHOICES.join(' | ')}: where the model runs (default cpu; env ${DEVICE_ENV_VAR})
   --json               progress and the summary as JSON lines on stdout`;
 
 function levelOption(raw: string | undefined): MapLevel | undefined {
@@ -74,6 +78,7 @@ export const classifyCommand: Command = {
         resume: { type: 'boolean' },
         batch: { type: 'string' },
         threads: { type: 'string' },
+        ...DEVICE_OPTION,
         json: { type: 'boolean' },
       },
       this.help,
@@ -118,6 +123,7 @@ export const classifyCommand: Command = {
       if (asLine) lastLine = now;
       writer.transient(text, asLine);
     };
+    const { device } = await resolveDevice({ device: deviceOption(values), cacheDir: deviceCacheDir() });
     const controller = new AbortController();
     const onSigint = (): void => {
       if (controller.signal.aborted) process.exit(EXIT.interrupted);
@@ -143,6 +149,7 @@ export const classifyCommand: Command = {
         resume: Boolean(values.resume),
         batch: numberOption(values, 'batch', { integer: true, min: 1 }),
         threads: numberOption(values, 'threads', { integer: true, min: 1 }),
+        device,
         signal: controller.signal,
         onProgress,
       });

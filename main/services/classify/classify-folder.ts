@@ -12,6 +12,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import type { Device } from '../../../models/onnx/device.js';
 import { createSemaphore } from '../datasets/semaphore.js';
 import { preprocessingOf, readSidecar, type ModelSidecar } from '../export/sidecar.js';
 import { type AttentionMap, type MapLevel } from '../heatmaps/attention-map.js';
@@ -53,6 +54,8 @@ export interface ClassifyOptions {
    * decoding pictures and writing results, which run at the same time (measured in bench/RESULTS.md).
    */
   threads?: number;
+  /** The onnxruntime device (cpu, webgpu, dml, cuda; default cpu), resolved by main/services/device. */
+  device?: Device;
   /** Labels kept per image, most probable first (default 3, at most the number of classes). */
   topK?: number;
   /** Under this top probability the label is 'uncertain' (default 0: never). */
@@ -332,6 +335,7 @@ export async function classifyFolder(
         threshold,
         batch: batchSize,
         threads,
+        device: options.device ?? 'cpu',
         heatmaps,
         level: String(level),
         colormap,
@@ -528,6 +532,7 @@ export async function classifyFolder(
         threads,
         worker: options.worker,
         expect: expectationsOf(sidecar),
+        device: options.device,
       });
     const wanted = [
       sidecar.outputs.probabilities,

@@ -14,6 +14,8 @@ export async function createOnnxTrainingEngine(setup: EngineSetup): Promise<Trai
     optimizer: setup.optimizer,
     labelSmoothing: setup.labelSmoothing,
     intraOpThreads: setup.intraOpThreads,
+    device: setup.device,
+    failAtStep: setup.failAtStep,
   });
   try {
     if (setup.optimizerState) trainer.setOptimizerState(setup.optimizerState);
@@ -24,6 +26,7 @@ export async function createOnnxTrainingEngine(setup: EngineSetup): Promise<Trai
   return {
     name: 'onnxruntime',
     backend: 'onnxruntime',
+    device: trainer.device,
     step: (batch, hyper) => trainer.step(batch.x, batch.labels, hyper),
     weights: async () => trainer.getWeights(),
     optimizerState: async () => trainer.getOptimizerState(),
@@ -34,6 +37,7 @@ export async function createOnnxTrainingEngine(setup: EngineSetup): Promise<Trai
         items,
         options,
         setup.intraOpThreads,
+        setup.device,
       ),
     dispose: () => trainer.dispose(),
   };
