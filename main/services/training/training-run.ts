@@ -330,6 +330,7 @@ async function runLoop(
         memoryLimitBytes: budgets[split],
         spillDir: join(runDir, 'feature-cache'),
         threads: options.onnxThreads,
+        device: resolution.device,
         signal: abort.signal,
         onProgress: ({ done, total }) => {
           if (control.stopRequested) abort.abort();
