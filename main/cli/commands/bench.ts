@@ -25,7 +25,7 @@ const HELP = `Usage: attnvgg bench infer <model.onnx> --batch B [--threads N] [-
        attnvgg bench train --size S --width W --batch B [--backend NAME]... [--engine NAME]... [--steps N]
                            [--warmup N] [--threads N] [--device NAME] [--json]
 
-infer   images/s of an exported model on onnxruntime-node (CPU): one fixed random batch, --warmup
+infer   images/s of an exported model on onnxruntime-node (CPU, or --device): one fixed random batch, --warmup
         untimed runs (default 3), then --steps timed runs (default 10); infer_img_s is batch / the
         median. --threads: intra-op threads (default: the number of cores).
 train   training and inference images/s with random weights and data, as the PyTorch peer's \`speed\`
@@ -49,6 +49,7 @@ async function benchInfer(context: CommandContext, argv: string[]): Promise<numb
       threads: { type: 'string' },
       steps: { type: 'string' },
       warmup: { type: 'string' },
+      ...DEVICE_OPTION,
       json: { type: 'boolean' },
     },
     HELP,
