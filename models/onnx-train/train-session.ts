@@ -11,6 +11,9 @@
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { executionProvidersFor, type Device } from '../onnx/device.js';
+import { ONNX_IR_VERSION, ONNX_OPSET } from '../onnx/metadata.js';
+import { encodeModel } from '../onnx/proto.js';
+import { GraphWriter } from './graph-writer.js';
 import { OnnxTrainError } from './errors.js';
 
 /** A tensor owned by the runtime wrapper: float32 or int64 data with its dimensions. */
@@ -21,6 +24,8 @@ export interface TrainSessionOptions {
   device?: Device;
   /** onnxruntime's log severity (0 verbose .. 4 fatal; default 3, errors only). */
   logSeverity?: 0 | 1 | 2 | 3 | 4;
+  /** Outputs left on the GPU device (preferredOutputLocation 'gpu-buffer'); fed back as inputs. */
+  deviceOutputs?: readonly string[];
   /** Threads for one operator. Default: os.availableParallelism(). */
   intraOpThreads?: number;
   /** Writes onnxruntime's JSON profile (per-node times) with this file prefix; see endProfiling(). */
@@ -98,6 +103,13 @@ export async function openTrainSession(
     enableMemPattern: options.memoryPattern ?? false,
     // Shape-merge warnings about symbolic dims are expected for a generated graph; errors still surface.
     logSeverityLevel: options.logSeverity ?? 3,
+    ...(options.deviceOutputs && options.deviceOutputs.length > 0
+      ? {
+          preferredOutputLocation: Object.fromEntries(
+            options.deviceOutputs.map((name) => [name, 'gpu-buffer' as const]),
+          ),
+        }
+      : {}),
     logVerbosityLevel: 0,
     ...(options.profileFilePrefix
       ? { enableProfiling: true, profileFilePrefix: options.profileFilePrefix }
@@ -137,5 +149,68 @@ export async function openTrainSession(
     async release() {
       await session.release();
     },
+  };
+}
+
+/** Copies tensors that live on a GPU device (gpu-buffer outputs) back into host memory. */
+export interface DeviceReadback {
+  /** The tensors' values in host memory, in the order of `tensors` given at opening. */
+  read(tensors: readonly RuntimeTensor[]): Promise<Float32Array[]>;
+  release(): Promise<void>;
+}
+
+/**
+ * onnxruntime-node 1.30 cannot download a gpu-buffer tensor itself (Tensor.getData() aborts the process),
+ * so a second session on the same device multiplies each tensor by 1 into host outputs (measured on
+ * lavapipe: 2.0 M floats in 57-79 ms; README.md).
+ */
+export async function openDeviceReadback(
+  device: Device,
+  shapes: readonly (readonly number[])[],
+): Promise<DeviceReadback> {
+  const w = new GraphWriter();
+  const one = w.scalar(1);
+  shapes.forEach((shape, i) => {
+    const input = w.input(`in_${i}`, shape);
+    w.output(`out_${i}`, w.op('Mul', [input, one], `copy_${i}`), shape);
+  });
+  const model = encodeModel({
+    irVersion: ONNX_IR_VERSION,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    graph: w.build('attnvgg_readback', 'copies device-resident tensors to host memory'),
+  });
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(model, {
+      executionProviders: executionProvidersFor(device),
+      logSeverityLevel: 3,
+    });
+  } catch (e) {
+    throw new OnnxTrainError(
+      'runtime',
+      `onnxruntime could not open the readback on ${device}: ${describe(e)}`,
+      {
+        cause: e,
+      },
+    );
+  }
+  return {
+    async read(tensors) {
+      const feeds: Record<string, RuntimeTensor> = {};
+      tensors.forEach((t, i) => (feeds[`in_${i}`] = t));
+      try {
+        const out = await session.run(feeds);
+        return tensors.map((_, i) => out[`out_${i}`].data as Float32Array);
+      } catch (e) {
+        throw new OnnxTrainError(
+          'runtime',
+          `onnxruntime could not read the state back from ${device}: ${describe(e)}`,
+          {
+            cause: e,
+          },
+        );
+      }
+    },
+    release: () => session.release(),
   };
 }

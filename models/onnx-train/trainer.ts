@@ -25,7 +25,13 @@ import {
   type SlotKind,
   type StateTensor,
 } from './train-graph.js';
-import { float32Tensor, openTrainSession, type RuntimeTensor } from './train-session.js';
+import {
+  float32Tensor,
+  openDeviceReadback,
+  openTrainSession,
+  type DeviceReadback,
+  type RuntimeTensor,
+} from './train-session.js';
 
 export interface OnnxTrainerOptions {
   /** The onnxruntime execution provider (models/onnx/device.ts; default 'cpu'). */
@@ -75,6 +81,13 @@ export interface OnnxTrainerOptions {
    * lets the runtime allocate fresh output arrays every step (kept for measuring the difference).
    */
   reuseStateTensors?: boolean;
+  /**
+   * On a GPU device: leave each step's updated state on the device (gpu-buffer outputs fed back as the
+   * next step's inputs) instead of copying it to host memory and up again. The getters and setters then
+   * need `await syncFromDevice()` first, which copies the state back (README.md, "Keeping the state on
+   * the device"). Default false; ignored on the CPU.
+   */
+  keepStateOnDevice?: boolean;
 }
 
 export interface OnnxStepResult {
@@ -109,6 +122,11 @@ export interface OnnxTrainer {
   getOptimizerState(): OptimizerState;
   /** Restores a state from getOptimizerState() or from the TensorFlow.js Optimizer.getState(). */
   setOptimizerState(state: OptimizerState): void;
+  /**
+   * Copies a device-resident state (keepStateOnDevice) back into host memory, where the getters and
+   * setters work on it; the next step uploads it again. A no-op when the state is in host memory.
+   */
+  syncFromDevice(): Promise<void>;
   /** Ends onnxruntime profiling (when profileFilePrefix was given) and returns the prefix. */
   endProfiling(): Promise<string>;
   dispose(): Promise<void>;
@@ -201,8 +219,10 @@ export async function createOnnxTrainer(
   const debugOutputs = options.debugOutputs ?? [];
   for (const name of debugOutputs)
     graph.model.graph?.output?.push({ name, type: { tensorType: { elemType: DataType.FLOAT } } });
+  const onDevice = (options.keepStateOnDevice ?? false) && device !== 'cpu';
   const session = await openTrainSession(encodeModel(graph.model), {
     device,
+    deviceOutputs: onDevice ? graph.state.map((t) => t.output) : [],
     logSeverity: options.logSeverity,
     intraOpThreads: options.intraOpThreads,
     interOpThreads: options.interOpThreads,
@@ -211,7 +231,18 @@ export async function createOnnxTrainer(
     memoryPattern: options.memoryPattern,
     profileFilePrefix: options.profileFilePrefix,
   });
-  const reuse = options.reuseStateTensors ?? true;
+  // Device-resident outputs are fresh runtime tensors each step: no spare set to write into.
+  const reuse = !onDevice && (options.reuseStateTensors ?? true);
+  let readback: DeviceReadback | null = null;
+  /** True while some state tensor lives on the device (after a step with keepStateOnDevice). */
+  let stateOnDevice = false;
+  const onHost = (what: string): void => {
+    if (stateOnDevice)
+      throw new OnnxTrainError(
+        'invalid',
+        `The training state is on the ${device} device: await syncFromDevice() before ${what}.`,
+      );
+  };
   const hyperValues = hyperValuesFor(config, labelSmoothing);
   const layout = parameterLayout(spec);
   const frozen = new Map(
@@ -308,10 +339,16 @@ export async function createOnnxTrainer(
       const loss = (results[TRAIN_IO.loss].data as Float32Array)[0];
       const correct = Math.round((results[TRAIN_IO.correct].data as Float32Array)[0]);
       // A diverged step must not poison the weights or the running statistics (as trainStep).
-      if (!Number.isFinite(loss)) return { loss, correct, debug };
+      if (!Number.isFinite(loss)) {
+        if (!reuse) for (const t of graph.state) results[t.output].dispose();
+        return { loss, correct, debug };
+      }
       for (const t of graph.state) {
         // With momentum 0, TensorFlow.js's optimiser neither creates nor updates a momentum slot.
-        if (t.kind === 'momentum' && momentum === 0) continue;
+        if (t.kind === 'momentum' && momentum === 0) {
+          if (!reuse) results[t.output].dispose();
+          continue;
+        }
         if (isSlot(t)) withSlot.add(keyOf(t));
         const next = results[t.output];
         const previous = current.get(t.input) as RuntimeTensor;
@@ -320,11 +357,29 @@ export async function createOnnxTrainer(
         else previous.dispose();
       }
       steps += 1;
+      if (onDevice) stateOnDevice = true;
       return { loss, correct, debug };
+    },
+
+    async syncFromDevice() {
+      alive();
+      if (!stateOnDevice) return;
+      readback ??= await openDeviceReadback(
+        device,
+        graph.state.map((t) => t.shape),
+      );
+      const tensors = graph.state.map((t) => current.get(t.input) as RuntimeTensor);
+      const values = await readback.read(tensors);
+      graph.state.forEach((t, i) => {
+        current.set(t.input, float32Tensor(values[i].slice(), t.shape));
+        tensors[i].dispose();
+      });
+      stateOnDevice = false;
     },
 
     getWeights() {
       alive();
+      onHost('getWeights()');
       const out: Weights = new Map();
       for (const p of layout) {
         const fixed = frozen.get(p.name);
@@ -340,6 +395,7 @@ export async function createOnnxTrainer(
 
     setWeights(next) {
       alive();
+      onHost('setWeights()');
       try {
         checkWeights(spec, next);
       } catch (e) {
@@ -362,6 +418,7 @@ export async function createOnnxTrainer(
 
     getOptimizerState() {
       alive();
+      onHost('getOptimizerState()');
       const slots = new Map<string, NamedArray>();
       for (const [key, a] of carried) slots.set(key, { shape: [...a.shape], data: a.data.slice() });
       for (const t of slotTensors) {
@@ -374,6 +431,7 @@ export async function createOnnxTrainer(
 
     setOptimizerState(state) {
       alive();
+      onHost('setOptimizerState()');
       if (!Number.isInteger(state.step) || state.step < 0)
         throw new OnnxTrainError(
           'invalid',
@@ -418,6 +476,7 @@ export async function createOnnxTrainer(
       if (disposed) return;
       disposed = true;
       await session.release();
+      await readback?.release();
       for (const t of [...current.values(), ...spare.values()]) t.dispose();
       current.clear();
       spare.clear();
