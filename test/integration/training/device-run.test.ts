@@ -22,6 +22,16 @@ test('a device name that does not exist is refused with the valid choices', asyn
   const r = await cli('train', '/nonexistent', '--device', 'tpu');
   assert.notEqual(r.code, 0);
   assert.match(r.err + r.out, /Unsupported --device "tpu"\. Should be one of: auto, cpu, webgpu, dml, cuda/);
+  for (const argv of [
+    ['bench', 'infer', 'model.onnx', '--batch', '1', '--device', 'tpu'],
+    ['classify', 'model.onnx', 'photos', '--out', 'out', '--device', 'tpu'],
+    ['eval', 'run', 'folder', '--device', 'tpu'],
+    ['resume', 'run', '--device', 'tpu'],
+  ]) {
+    const e = await cli(...argv);
+    assert.equal(e.code, 2, argv.join(' '));
+    assert.match(e.err + e.out, /Unsupported --device "tpu"/, argv.join(' '));
+  }
   await assert.rejects(
     resolveDevice({ env: { ATTNVGG_DEVICE: 'gpu0' } }),
     /Unknown ATTNVGG_DEVICE "gpu0"\. Should be one of: auto, cpu, webgpu, dml, cuda/,
