@@ -48,17 +48,12 @@ export function requestedDevice(
   return fallback;
 }
 
-/** onnxruntime's name for a device's execution provider. */
-export function providerName(device: Device): string {
-  return device === 'cpu' ? 'cpu' : device === 'webgpu' ? 'webgpu' : device === 'dml' ? 'dml' : 'cuda';
-}
-
 /**
  * The executionProviders of a session on `device`. The CPU provider comes last for a GPU device:
  * onnxruntime places there only the nodes the GPU provider has no kernel for (shape arithmetic).
  */
 export function executionProvidersFor(device: Device): ort.InferenceSession.ExecutionProviderConfig[] {
-  return device === 'cpu' ? ['cpu'] : [providerName(device), 'cpu'];
+  return device === 'cpu' ? ['cpu'] : [device, 'cpu']; // the device names are onnxruntime's provider names
 }
 
 export interface DeviceAvailability {
@@ -79,7 +74,7 @@ export function deviceAvailability(platform: NodeJS.Platform = process.platform)
     if (device === 'cpu') return { device, available: true };
     if (device === 'dml' && platform !== 'win32')
       return { device, available: false, reason: 'DirectML exists on Windows only' };
-    const name = providerName(device);
+    const name = device;
     if (!listed.has(name))
       return {
         device,
