@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run setup:native`: the explicit step that fetches what `npm ci` skips because .npmrc turns
 // install scripts off: the Electron binary and, when asked, libtensorflow for @tensorflow/tfjs-node
-// (or the GPU package). Plain Node ESM with no dependencies; imports nothing from the project.
+// (or the GPU package) and onnxruntime-node's CUDA 12 provider. Plain Node ESM with no dependencies; imports nothing from the project.
 // Every step says what it does and, on failure, what still works; a step that fails does not stop
 // the next one. Exit code 0 when every requested step worked, 1 otherwise, 2 for a bad command line.
 
@@ -27,6 +27,12 @@ Fetches the native pieces that \`npm ci\` leaves out (install scripts are off in
   --gpu             the same for @tensorflow/tfjs-node-gpu (CUDA 11.2 and cuDNN 8.1 on Linux), which
                     is first installed with \`npm install --no-save\` at the version of tfjs-core
                     (run this again after each \`npm ci\`, which removes it).
+  --onnxruntime-cuda
+                    onnxruntime-node's CUDA 12 (and TensorRT) provider files, Linux x64 only: runs that
+                    package's own install step with --onnxruntime-node-install=cuda12 (downloads from
+                    NuGet's host, which the project's CI and GPU machines cannot reach). Needs the CUDA 12
+                    and cuDNN 9 runtime libraries; then \`attnvgg info\` lists cuda and --device cuda runs
+                    on the NVIDIA GPU. Not needed for WebGPU, which ships in the npm package.
   --no-electron     skip the Electron step.
   --timeout MIN     give up on a step after MIN minutes (default ${DEFAULT_TIMEOUT_MINUTES}); no step can hang forever.
   --root DIR        the project folder (default: the one holding this script).
@@ -44,6 +50,7 @@ function parseCommandLine(argv) {
     electron: true,
     tensorflow: false,
     gpu: false,
+    onnxruntimeCuda: false,
     timeoutMinutes: DEFAULT_TIMEOUT_MINUTES,
     root: path.dirname(path.dirname(fileURLToPath(import.meta.url))),
     help: false,
@@ -53,6 +60,7 @@ function parseCommandLine(argv) {
     if (arg === '--help' || arg === '-h') options.help = true;
     else if (arg === '--tensorflow') options.tensorflow = true;
     else if (arg === '--gpu') options.gpu = true;
+    else if (arg === '--onnxruntime-cuda') options.onnxruntimeCuda = true;
     else if (arg === '--no-electron') options.electron = false;
     else if (arg === '--timeout' || arg === '--root') {
       const value = argv[++i];
@@ -65,7 +73,7 @@ function parseCommandLine(argv) {
       }
     } else
       throw new Error(
-        `Unknown option "${arg}". Should be one of: --tensorflow, --gpu, --no-electron, --timeout, --root, --help`,
+        `Unknown option "${arg}". Should be one of: --tensorflow, --gpu, --onnxruntime-cuda, --no-electron, --timeout, --root, --help`,
       );
   }
   return options;
@@ -313,6 +321,44 @@ async function checkLoads(options, pkg) {
   return false;
 }
 
+/** onnxruntime-node's own install step for its CUDA 12 provider (the files beside its binding). */
+async function setupOnnxruntimeCuda(options) {
+  heading('onnxruntime-node CUDA 12 provider');
+  const dir = packageDir(options.root, 'onnxruntime-node');
+  if (dir === undefined) {
+    console.error('  onnxruntime-node is not installed: run `npm ci` first.');
+    return 'failed';
+  }
+  if (`${process.platform}/${process.arch}` !== 'linux/x64') {
+    console.log(
+      `  onnxruntime-node has a CUDA provider download for Linux x64 only (this is ${process.platform}/${process.arch}).\n` +
+        '  On Windows, --device dml (DirectML) and --device webgpu ship in the package.',
+    );
+    return 'skipped';
+  }
+  console.log('  Running onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12.');
+  const result = await runStep(process.execPath, ['script/install.js', '--onnxruntime-node-install=cuda12'], {
+    cwd: dir,
+    env: childEnv(options.root, dir),
+    timeoutMinutes: options.timeoutMinutes,
+  });
+  const bin = path.join(dir, 'bin', 'napi-v6', 'linux', 'x64', 'libonnxruntime_providers_cuda.so');
+  if (result.ok && existsSync(bin)) {
+    console.log(
+      `  OK: ${bin}\n  Check with \`attnvgg info\`: cuda is then listed; train with --device cuda.`,
+    );
+    return 'ok';
+  }
+  const why = result.ok
+    ? 'the script finished but left no libonnxruntime_providers_cuda.so'
+    : describeFailure(result, options.timeoutMinutes);
+  console.error(
+    `  Could not install the CUDA 12 provider (${why}). Its files come from NuGet's host (network\n` +
+      '  unreachable?). Training still runs on the CPU, or on --device webgpu (bundled in the package).',
+  );
+  return 'failed';
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
@@ -340,7 +386,10 @@ async function main() {
       'libtensorflow (tfjs-node-gpu)',
       await setupTensorflow(options, '@tensorflow/tfjs-node-gpu'),
     ]);
-  if (outcomes.length === 0) console.log('Nothing requested (--no-electron without --tensorflow or --gpu).');
+  if (options.onnxruntimeCuda)
+    outcomes.push(["onnxruntime-node's CUDA 12 provider", await setupOnnxruntimeCuda(options)]);
+  if (outcomes.length === 0)
+    console.log('Nothing requested (--no-electron without --tensorflow, --gpu or --onnxruntime-cuda).');
   heading('Summary');
   for (const [name, outcome] of outcomes) console.log(`  ${outcome.padEnd(7)} ${name}`);
   return outcomes.some(([, outcome]) => outcome === 'failed') ? 1 : 0;

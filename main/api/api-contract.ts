@@ -3,7 +3,7 @@
 // requests with these schemas where they enter the Node side. Must not import Node, electron, services
 // or anything above main/api (the renderer imports this file).
 import { z } from 'zod';
-import { AppInfoSchema, ExportResultSchema, ModelListSchema } from './app-schemas.js';
+import { AppInfoSchema, DeviceChoiceSchema, ExportResultSchema, ModelListSchema } from './app-schemas.js';
 import {
   BackboneAddRequestSchema,
   BackboneCatalogueRequestSchema,
@@ -110,6 +110,8 @@ export const API = {
       settings: TrainingSettingsSchema.strict().optional(),
       /** Start from this pretrained backbone of the workspace (backbones.list); the presets change meaning. */
       backboneId: BackboneIdSchema.optional(),
+      /** Where onnxruntime trains (default: ATTNVGG_DEVICE, else cpu). */
+      device: DeviceChoiceSchema.optional(),
     }),
     RunSummarySchema,
     'start a new run in a worker',
@@ -120,7 +122,11 @@ export const API = {
     'what each preset sets, from scratch or from a pretrained backbone',
   ),
   'training.pause': method(RunRef, RunSummarySchema, 'stop at the next step, keeping a checkpoint'),
-  'training.resume': method(RunRef, RunSummarySchema, 'continue a paused, cancelled or failed run'),
+  'training.resume': method(
+    RunRef.extend({ device: DeviceChoiceSchema.optional() }),
+    RunSummarySchema,
+    'continue a paused, cancelled or failed run (on its device, or on `device`)',
+  ),
   'training.cancel': method(RunRef, RunSummarySchema, 'stop for good (the checkpoint is kept)'),
   'training.runs': method(NoArguments, z.array(RunSummarySchema), 'the runs of the workspace, newest first'),
   'training.run': method(RunRef, RunDetailsSchema, "a run's settings and metrics history"),

@@ -11,6 +11,26 @@ export const BackendReportSchema = z.object({
 });
 export type BackendReport = z.infer<typeof BackendReportSchema>;
 
+/**
+ * Where onnxruntime runs (models/onnx/device.ts names the same choices; a unit test keeps them equal):
+ * auto takes a GPU only where a timed step beats the CPU.
+ */
+export const DEVICE_CHOICES = ['auto', 'cpu', 'webgpu', 'dml', 'cuda'] as const;
+export const DeviceChoiceSchema = z.enum(DEVICE_CHOICES, {
+  message: `The device is one of: ${DEVICE_CHOICES.join(', ')}.`,
+});
+export type DeviceChoice = z.infer<typeof DeviceChoiceSchema>;
+
+/** The device a new run would use (ATTNVGG_DEVICE or cpu), and which this machine offers. */
+export const DeviceReportSchema = z.object({
+  requested: z.string(),
+  device: z.string(),
+  reasons: z.array(z.string()),
+  adapter: z.string().optional(),
+  available: z.array(z.object({ device: z.string(), available: z.boolean(), reason: z.string().optional() })),
+});
+export type DeviceReport = z.infer<typeof DeviceReportSchema>;
+
 export const AppInfoSchema = z.object({
   version: z.string(),
   platform: z.string(),
@@ -25,6 +45,8 @@ export const AppInfoSchema = z.object({
   backend: BackendReportSchema.nullable(),
   /** The engine a new training run would use with the default settings ('tfjs' or 'onnxruntime'), and why. */
   trainingEngine: z.object({ engine: z.string(), reasons: z.array(z.string()) }).optional(),
+  /** The onnxruntime device a new run would use, and why. */
+  device: DeviceReportSchema.optional(),
   backendError: z.string().optional(),
 });
 export type AppInfo = z.infer<typeof AppInfoSchema>;

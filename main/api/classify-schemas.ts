@@ -3,6 +3,7 @@
 // folder, and "open" for a file (shown in its folder on the desktop, its path and a preview in a browser).
 // Pure zod schemas; must not import Node, electron, services or anything above main/api.
 import { z } from 'zod';
+import { DeviceChoiceSchema } from './app-schemas.js';
 import { FolderPathSchema } from './datasets-schemas.js';
 
 export const COLORMAPS = ['turbo', 'inferno', 'jet'] as const;
@@ -28,6 +29,8 @@ export const ClassifyOptionsSchema = z.strictObject({
     .min(0, 'The threshold is between 0 and 1.')
     .max(1, 'The threshold is between 0 and 1.')
     .default(0),
+  /** Where the model runs (default: ATTNVGG_DEVICE, else cpu). */
+  device: DeviceChoiceSchema.optional(),
 });
 export type ClassifyOptions = z.output<typeof ClassifyOptionsSchema>;
 

@@ -88,6 +88,7 @@ export const TrainingEventSchema = z.discriminatedUnion('type', [
     runDir: z.string(),
     backend: z.string(),
     engine: z.string().optional(),
+    device: z.string().optional(),
     classes: z.array(z.string()),
     trainImages: z.number(),
     valImages: z.number(),
@@ -170,6 +171,9 @@ export const RunSummarySchema = z.object({
     lr: z.number(),
   }),
   backend: z.string(),
+  /** The onnxruntime device that last trained the run (absent: cpu), and its adapter when reported. */
+  device: z.string().optional(),
+  adapter: z.string().optional(),
   /** The pretrained backbone file's name when the run started from one. */
   backbone: z.string().optional(),
   message: z.string().optional(),

@@ -25,6 +25,7 @@ export function createTrainingReporter(
       case 'started':
         out.line(
           `Training on ${event.trainImages} images (${event.valImages} for validation), ${event.classes.length} classes, engine ${event.engine === 'tfjs' ? `TensorFlow.js ${event.backend}` : event.engine}` +
+            (event.device && event.device !== 'cpu' ? ` on ${event.device}` : '') +
             (event.resumedAt
               ? `; resuming at epoch ${event.resumedAt.epoch + 1}, step ${event.resumedAt.stepInEpoch}`
               : ''),

@@ -68,6 +68,7 @@ export async function createApiBackend(options: ApiBackendOptions): Promise<ApiB
       .catch(() => undefined);
   };
   const jobs = new TrainingJobs({
+    deviceCacheDir: workspace.root,
     onEvent: (event: JobEvent) => {
       if (event.type === 'training') {
         emit({ type: 'training', runId: event.runId, event: event.event });
@@ -78,6 +79,7 @@ export async function createApiBackend(options: ApiBackendOptions): Promise<ApiB
   const inference = new InferenceClient();
   const classify = new ClassifyJobs({
     rootDir: workspace.classificationsDir,
+    deviceCacheDir: workspace.root,
     onChange: (job) => emit({ type: 'classify', job: jobOf(job) }),
   });
   const compare = new CompareJobs({

@@ -124,6 +124,8 @@ export function summaryOf(
       lr: record.config.lr,
     },
     backend: record.backend,
+    ...(record.device ? { device: record.device } : {}),
+    ...(record.adapter ? { adapter: record.adapter } : {}),
     ...(record.backbone ? { backbone: basename(record.backbone.file) } : {}),
     ...(record.message ? { message: record.message } : {}),
     ...(digest?.bestValAccuracy !== undefined ? { bestValAccuracy: digest.bestValAccuracy } : {}),

@@ -3,10 +3,13 @@
 // Gemms over shifted copies of the input, or the 'im2col' / 'conv' alternatives kept for measuring),
 // training-mode BatchNorm (batch statistics, closed-form backward, PyTorch's running averages),
 // BatchNorm on running statistics (frozen blocks), ReLU, ReLU + 2x2 max-pool (backward through MaxPool's
-// Indices and MaxUnpool), Linear, Reshape.
+// Indices and MaxUnpool, or through a first-maximum mask over each window for providers without those
+// kernels),
+// Linear, Reshape.
 // Pure: imports the graph writer, the tape and the spec's constants; nothing from main/, no runtime.
 
 import { BN_EPSILON, BN_MOMENTUM } from '../core/spec.js';
+import { DataType } from '../onnx/proto.js';
 import { attr, type GraphWriter } from './graph-writer.js';
 import type { Tape } from './tape.js';
 
@@ -14,12 +17,23 @@ import type { Tape } from './tape.js';
 export type FilterGradient = 'shifts' | 'im2col' | 'conv';
 export const FILTER_GRADIENTS: readonly FilterGradient[] = ['shifts', 'im2col', 'conv'];
 
+/**
+ * How a 2x2 max-pool's backward finds each window's maximum: 'indices' (MaxPool's Indices output and
+ * MaxUnpool: the CPU provider's fast path) or 'argmax' (the first maximum among the window's four values
+ * found with float ops, for providers with neither kernel: WebGPU has no MaxPool Indices and no
+ * MaxUnpool, CUDA no MaxUnpool).
+ * Both send the gradient to the first maximum of the window, as PyTorch does.
+ */
+export type PoolBackward = 'indices' | 'argmax';
+export const POOL_BACKWARDS: readonly PoolBackward[] = ['indices', 'argmax'];
+
 export interface LayerContext {
   w: GraphWriter;
   tape: Tape;
   /** float32 scalar: the number of images in the batch (the batch dimension is symbolic). */
   batch: string;
   filterGradient: FilterGradient;
+  poolBackward: PoolBackward;
   /** N * positions per map size, written once each (see elementsPerChannel). */
   counts: Map<number, string>;
 }
@@ -392,16 +406,80 @@ export function relu(ctx: LayerContext, x: string, hint: string): string {
 }
 
 /**
+ * 1 where `values` holds the first maximum along `axis` (0 elsewhere), float32: values equal to `max`
+ * (the maximum, broadcast along `axis`), minus those after an earlier one (an exclusive CumSum of the hits
+ * is 0 only up to the first). The first maximum is PyTorch's rule for max-pool gradients and ArgMax's
+ * (select_last_index 0). Written with float ops only: ArgMax's int64 output has no consumer on the WebGPU
+ * provider (its Cast and Equal take no int64; those nodes would run on the CPU).
+ */
+export function firstMaxMask(
+  ctx: LayerContext,
+  values: string,
+  max: string,
+  axis: number,
+  hint: string,
+): string {
+  const { w } = ctx;
+  const toFloat = { to: attr.int(DataType.FLOAT) };
+  const hits = w.op('Cast', [w.op('Equal', [values, max], `${hint}_is_max`)], `${hint}_is_max_f`, toFloat);
+  const before = w.op('CumSum', [hits, w.int(axis)], `${hint}_maxima_before`, { exclusive: attr.int(1) });
+  const none = w.op(
+    'Cast',
+    [w.op('Equal', [before, w.scalar(0)], `${hint}_none_before`)],
+    `${hint}_none_before_f`,
+    toFloat,
+  );
+  return w.op('Mul', [hits, none], `${hint}_first_max`);
+}
+
+/**
+ * The 2x2 window's gradient without MaxPool Indices or MaxUnpool: y [N, C, H, W] as [N, C, h, 2, w, 2],
+ * the window's four values moved last ([N, C, h, w, 4], row-major within the window as MaxPool scans
+ * it), a mask of each window's first maximum (firstMaxMask against the pooled value), times the pooled
+ * gradient, then the same transpose and reshape back. Every op has a WebGPU and a CUDA kernel.
+ */
+function windowFirstMaxGradient(
+  ctx: LayerContext,
+  y: string,
+  pooled: string,
+  dPooled: string,
+  shape: { channels: number; side: number },
+  hint: string,
+): string {
+  const { w } = ctx;
+  const c = shape.channels;
+  const half = shape.side / 2;
+  const split = w.op('Reshape', [y, w.ints([-1, c, half, 2, half, 2])], `${hint}_windows6`);
+  const swap = { perm: attr.ints([0, 1, 2, 4, 3, 5]) };
+  const last = w.op('Transpose', [split], `${hint}_windows_last`, swap); // [N, C, h, w, 2, 2]
+  const four = w.op('Reshape', [last, w.ints([-1, c, half, half, 4])], `${hint}_windows`);
+  const lastAxis = w.ints([4]);
+  const max = w.op('Unsqueeze', [pooled, lastAxis], `${hint}_max_5d`);
+  const mask = firstMaxMask(ctx, four, max, 4, hint);
+  const dp = w.op('Unsqueeze', [dPooled, lastAxis], `${hint}_dy_5d`);
+  const spread = w.op('Mul', [mask, dp], `${hint}_dy_windows`); // [N, C, h, w, 4]
+  const back = w.op(
+    'Transpose',
+    [w.op('Reshape', [spread, w.ints([-1, c, half, half, 2, 2])], `${hint}_dy_windows6`)],
+    `${hint}_dy_windows_back`,
+    swap,
+  ); // [N, C, h, 2, w, 2]
+  return w.op('Reshape', [back, w.ints([-1, c, shape.side, shape.side])], `grad_${hint}_relu_input`);
+}
+
+/**
  * ReLU followed by a 2x2 max-pool (stride 2), the end of every VGG block; also returns the ReLU output
  * (conv 7, 10 and 13 feed the attention). Backward: the pooled gradient is masked where the pooled value
- * is 0 (on the small map), then MaxUnpool puts it back at the arg-max positions the forward MaxPool
- * reported in its Indices output. That is the gradient at the ReLU's input directly: the arg-max of a
- * window is > 0 exactly when the window's maximum is. Gradient reaching the ReLU output from elsewhere
- * (the attention) goes through the ReLU's own backward.
+ * is 0 (on the small map), then goes to the window's first maximum: through MaxUnpool at the arg-max
+ * positions the forward MaxPool reported in its Indices output ('indices'), or through a mask of each
+ * window's first maximum ('argmax', windowFirstMaxGradient). That is the gradient at the ReLU's input directly: the
+ * arg-max of a window is > 0 exactly when the window's maximum is. Gradient reaching the ReLU output
+ * from elsewhere (the attention) goes through the ReLU's own backward.
  */
 export function reluMaxPool2x2(
   ctx: LayerContext,
   z: string,
+  shape: { channels: number; side: number },
   hints: { relu: string; pool: string },
 ): { relu: string; pooled: string } {
   const { w, tape } = ctx;
@@ -409,15 +487,22 @@ export function reluMaxPool2x2(
   const window = { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) };
   if (!tape.needsGrad(z)) return { relu: y, pooled: w.op('MaxPool', [y], hints.pool, window) };
   const hint = hints.pool;
-  const [pooled, indices] = w.opMulti('MaxPool', [y], [hint, `${hint}_indices`], window);
+  const byIndices = ctx.poolBackward === 'indices';
+  const [pooled, indices] = byIndices
+    ? w.opMulti('MaxPool', [y], [hint, `${hint}_indices`], window)
+    : [w.op('MaxPool', [y], hint, window), ''];
   tape.track(pooled);
   tape.record(() => {
     const dp = tape.grad(pooled);
     if (dp === undefined) return;
     const open = w.op('Greater', [pooled, w.scalar(0)], `${hint}_open`);
     const masked = w.op('Where', [open, dp, w.scalar(0)], `${hint}_dy_open`);
-    const shape = w.op('Shape', [z], `${hint}_input_shape`);
-    tape.addGrad(z, w.op('MaxUnpool', [masked, indices, shape], `grad_${hint}_relu_input`, window));
+    if (!byIndices) {
+      tape.addGrad(z, windowFirstMaxGradient(ctx, y, pooled, masked, shape, hint));
+      return;
+    }
+    const inputShape = w.op('Shape', [z], `${hint}_input_shape`);
+    tape.addGrad(z, w.op('MaxUnpool', [masked, indices, inputShape], `grad_${hint}_relu_input`, window));
   });
   return { relu: y, pooled };
 }

@@ -4,15 +4,20 @@
 
 import { DataType } from '../onnx/proto.js';
 import { attr } from './graph-writer.js';
-import type { LayerContext } from './layers.js';
+import { firstMaxMask, type LayerContext } from './layers.js';
 
 export interface LossTensors {
   /** float32 scalar. */
   loss: string;
-  /** int64 scalar: images whose arg-max class equals the label. */
+  /** float32 scalar (a whole number): images whose first arg-max class equals the label. */
   correct: string;
 }
 
+/**
+ * `labels` is float32 [N] (class indices): every node of the loss then has a WebGPU kernel (that
+ * provider's Equal and Cast take no int64). Log-softmax is written out (x - max - log sum exp(x - max)),
+ * as the WebGPU provider has no LogSoftmax kernel; the hit count uses firstMaxMask, ArgMax's rule.
+ */
 export function crossEntropyLoss(
   ctx: LayerContext,
   logits: string,
@@ -21,7 +26,11 @@ export function crossEntropyLoss(
   numClasses: number,
 ): LossTensors {
   const { w, tape } = ctx;
-  const classes = w.ints(Array.from({ length: numClasses }, (_, k) => k));
+  const classes = w.floats(
+    'class_indices',
+    [numClasses],
+    Float32Array.from({ length: numClasses }, (_, k) => k),
+  );
   const hit = w.op(
     'Equal',
     [w.op('Unsqueeze', [labels, w.ints([1])], 'labels_column'), classes],
@@ -36,7 +45,19 @@ export function crossEntropyLoss(
     ],
     'target',
   );
-  const logProbs = w.op('LogSoftmax', [logits], 'log_probabilities', { axis: attr.int(1) });
+  const classAxis = { axes: attr.ints([1]), keepdims: attr.int(1) };
+  const max = w.op('ReduceMax', [logits], 'logits_max', classAxis);
+  const shifted = w.op('Sub', [logits, max], 'logits_shifted');
+  const logSumExp = w.op(
+    'Log',
+    [
+      w.op('ReduceSum', [w.op('Exp', [shifted], 'logits_exp'), w.ints([1])], 'sum_exp', {
+        keepdims: attr.int(1),
+      }),
+    ],
+    'log_sum_exp',
+  );
+  const logProbs = w.op('Sub', [shifted, logSumExp], 'log_probabilities');
   const perImage = w.op(
     'ReduceSum',
     [w.op('Mul', [target, logProbs], 'target_log_p'), w.ints([1])],
@@ -57,10 +78,12 @@ export function crossEntropyLoss(
       w.op('Div', [w.op('Sub', [probabilities, target], 'p_minus_target'), ctx.batch], 'grad_logits'),
     );
   }
-  const predicted = w.op('ArgMax', [logits], 'predicted', { axis: attr.int(1), keepdims: attr.int(0) });
-  const right = w.op('Cast', [w.op('Equal', [predicted, labels], 'predicted_right')], 'predicted_right_int', {
-    to: attr.int(DataType.INT64),
-  });
-  const correct = w.op('ReduceSum', [right], 'correct_value', { keepdims: attr.int(0) });
+  const predicted = firstMaxMask(ctx, logits, max, 1, 'predicted');
+  const correct = w.op(
+    'ReduceSum',
+    [w.op('Mul', [predicted, oneHot], 'predicted_right'), w.ints([0, 1])],
+    'correct_value',
+    { keepdims: attr.int(0) },
+  );
   return { loss, correct };
 }

@@ -59,7 +59,14 @@ export class Tape {
     if (done !== undefined) return done;
     const list = this.contributions.get(tensor);
     if (list === undefined || list.length === 0) return undefined;
-    const total = list.length === 1 ? list[0] : this.w.op('Sum', list, `grad_${tensor}`);
+    // A chain of Adds rather than one Sum: the WebGPU provider has no Sum kernel.
+    let total = list[0];
+    for (let i = 1; i < list.length; i++)
+      total = this.w.op(
+        'Add',
+        [total, list[i]],
+        i === list.length - 1 ? `grad_${tensor}` : `grad_${tensor}_part`,
+      );
     this.summed.set(tensor, total);
     return total;
   }

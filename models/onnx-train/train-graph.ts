@@ -29,7 +29,9 @@ import {
   reluMaxPool2x2,
   reshape,
   FILTER_GRADIENTS,
+  POOL_BACKWARDS,
   type FilterGradient,
+  type PoolBackward,
   type LayerContext,
 } from './layers.js';
 import { ADAM_DEFAULTS, adamUpdate } from './adam.js';
@@ -59,6 +61,8 @@ export interface TrainingGraphOptions {
   epsilon?: number;
   /** How 3x3 filter gradients are written (default 'shifts'; see README.md). */
   filterGradient?: FilterGradient;
+  /** How max-pool gradients find each window's maximum (default 'indices'; layers.ts, PoolBackward). */
+  poolBackward?: PoolBackward;
 }
 
 /** Graph input and output names other than the state tensors. */
@@ -148,6 +152,12 @@ function checkOptions(spec: ModelSpec, options: TrainingGraphOptions): number {
       'invalid',
       `filterGradient must be one of: ${FILTER_GRADIENTS.join(', ')}; got "${String(fg)}".`,
     );
+  const pb = options.poolBackward ?? 'indices';
+  if (!POOL_BACKWARDS.includes(pb))
+    throw new OnnxTrainError(
+      'invalid',
+      `poolBackward must be one of: ${POOL_BACKWARDS.join(', ')}; got "${String(pb)}".`,
+    );
   if (frozen > 0) {
     const missing = parameterLayout(spec)
       .filter((p) => isFrozen(p, frozen))
@@ -182,7 +192,7 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
       ? w.input(TRAIN_IO.x, [BATCH, 3, s, s], 'normalised images, float32 NCHW')
       : w.input(TRAIN_IO.x, [BATCH, s, s, 3], 'normalised images, float32 NHWC');
   if (inputLayout === 'nhwc') x = w.op('Transpose', [x], 'x_nchw', { perm: attr.ints([0, 3, 1, 2]) });
-  const labels = w.input(TRAIN_IO.labels, [BATCH], 'class index of each image', DataType.INT64);
+  const labels = w.input(TRAIN_IO.labels, [BATCH], 'class index of each image (float32, a whole number)');
   const optimizer = options.optimizer ?? 'sgd';
   const hyperInputs: string[] = [];
   const hyperInput = (name: string, doc: string): string => {
@@ -229,6 +239,7 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
     tape,
     batch,
     filterGradient: options.filterGradient ?? 'shifts',
+    poolBackward: options.poolBackward ?? 'indices',
     counts: new Map(),
   };
 
@@ -290,7 +301,12 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
       nextRunning.set(`${bn}.running_var`, r.runningVar);
     } else h = batchNormFrozen(ctx, h, bnTensors, `bn${c.index}`);
     if (c.poolAfter) {
-      const r = reluMaxPool2x2(ctx, h, { relu: `relu${c.index}`, pool: `pool${c.block}` });
+      const r = reluMaxPool2x2(
+        ctx,
+        h,
+        { channels: c.outChannels, side },
+        { relu: `relu${c.index}`, pool: `pool${c.block}` },
+      );
       if (c.index === 7 || c.index === 10 || c.index === 13) locals.push(r.relu);
       h = r.pooled;
       side /= 2;
@@ -317,7 +333,7 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
 
   // Optimiser update and outputs.
   w.output(TRAIN_IO.loss, loss, [], 'mean cross-entropy of the batch, before the update');
-  w.output(TRAIN_IO.correct, correct, [], 'images whose arg-max class equals the label', DataType.INT64);
+  w.output(TRAIN_IO.correct, correct, [], 'images whose arg-max class equals the label (float32)');
   const buffers: StateTensor[] = [];
   for (const t of state) {
     if (t.kind === 'running') {

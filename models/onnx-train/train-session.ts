@@ -3,19 +3,29 @@
 // that wrapper deliberately does not offer: many named inputs (every parameter, running statistic and
 // momentum buffer, int64 labels, scalar hyper-parameters), outputs written into tensors the caller
 // allocated and keeps between steps (so updated weights never get copied into fresh arrays), and
-// onnxruntime's profiler. Settings as session.ts: CPU provider, intra-op threads = cores, sequential
-// execution, graph optimisation 'all'; unlike session.ts, pool threads do not spin-wait and no memory
-// pattern is planned (see the options).
+// onnxruntime's profiler. Settings as session.ts: the device's execution provider (models/onnx/device.ts;
+// CPU by default), intra-op threads = cores, sequential execution, graph optimisation 'all'; unlike
+// session.ts, pool threads do not spin-wait and no memory pattern is planned (see the options).
 // Imports nothing from main/ or electron.
 
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
+import { executionProvidersFor, type Device } from '../onnx/device.js';
+import { ONNX_IR_VERSION, ONNX_OPSET } from '../onnx/metadata.js';
+import { encodeModel } from '../onnx/proto.js';
+import { GraphWriter } from './graph-writer.js';
 import { OnnxTrainError } from './errors.js';
 
 /** A tensor owned by the runtime wrapper: float32 or int64 data with its dimensions. */
 export type RuntimeTensor = ort.Tensor;
 
 export interface TrainSessionOptions {
+  /** The execution provider (default 'cpu'); a GPU device keeps the CPU provider for shape arithmetic. */
+  device?: Device;
+  /** onnxruntime's log severity (0 verbose .. 4 fatal; default 3, errors only). */
+  logSeverity?: 0 | 1 | 2 | 3 | 4;
+  /** Outputs left on the GPU device (preferredOutputLocation 'gpu-buffer'); fed back as inputs. */
+  deviceOutputs?: readonly string[];
   /** Threads for one operator. Default: os.availableParallelism(). */
   intraOpThreads?: number;
   /** Writes onnxruntime's JSON profile (per-node times) with this file prefix; see endProfiling(). */
@@ -83,7 +93,7 @@ export async function openTrainSession(
     throw new OnnxTrainError('invalid', `interOpThreads must be a whole number of at least 1, got ${inter}.`);
   const spin = (options.spinning ?? false) ? '1' : '0';
   const settings: ort.InferenceSession.SessionOptions = {
-    executionProviders: ['cpu'],
+    executionProviders: executionProvidersFor(options.device ?? 'cpu'),
     intraOpNumThreads: threads,
     interOpNumThreads: inter,
     executionMode: inter > 1 ? 'parallel' : 'sequential',
@@ -92,7 +102,15 @@ export async function openTrainSession(
     enableCpuMemArena: options.memoryArena ?? true,
     enableMemPattern: options.memoryPattern ?? false,
     // Shape-merge warnings about symbolic dims are expected for a generated graph; errors still surface.
-    logSeverityLevel: 3,
+    logSeverityLevel: options.logSeverity ?? 3,
+    ...(options.deviceOutputs && options.deviceOutputs.length > 0
+      ? {
+          preferredOutputLocation: Object.fromEntries(
+            options.deviceOutputs.map((name) => [name, 'gpu-buffer' as const]),
+          ),
+        }
+      : {}),
+    logVerbosityLevel: 0,
     ...(options.profileFilePrefix
       ? { enableProfiling: true, profileFilePrefix: options.profileFilePrefix }
       : {}),
@@ -101,9 +119,14 @@ export async function openTrainSession(
   try {
     session = await ort.InferenceSession.create(model, settings);
   } catch (e) {
-    throw new OnnxTrainError('runtime', `onnxruntime could not load the training graph: ${describe(e)}`, {
-      cause: e,
-    });
+    const on = options.device && options.device !== 'cpu' ? ` on ${options.device}` : '';
+    throw new OnnxTrainError(
+      'runtime',
+      `onnxruntime could not load the training graph${on}: ${describe(e)}`,
+      {
+        cause: e,
+      },
+    );
   }
   return {
     inputNames: session.inputNames,
@@ -126,5 +149,68 @@ export async function openTrainSession(
     async release() {
       await session.release();
     },
+  };
+}
+
+/** Copies tensors that live on a GPU device (gpu-buffer outputs) back into host memory. */
+export interface DeviceReadback {
+  /** The tensors' values in host memory, in the order of `tensors` given at opening. */
+  read(tensors: readonly RuntimeTensor[]): Promise<Float32Array[]>;
+  release(): Promise<void>;
+}
+
+/**
+ * onnxruntime-node 1.30 cannot download a gpu-buffer tensor itself (Tensor.getData() aborts the process),
+ * so a second session on the same device multiplies each tensor by 1 into host outputs (measured on
+ * lavapipe: 2.0 M floats in 57-79 ms; README.md).
+ */
+export async function openDeviceReadback(
+  device: Device,
+  shapes: readonly (readonly number[])[],
+): Promise<DeviceReadback> {
+  const w = new GraphWriter();
+  const one = w.scalar(1);
+  shapes.forEach((shape, i) => {
+    const input = w.input(`in_${i}`, shape);
+    w.output(`out_${i}`, w.op('Mul', [input, one], `copy_${i}`), shape);
+  });
+  const model = encodeModel({
+    irVersion: ONNX_IR_VERSION,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    graph: w.build('attnvgg_readback', 'copies device-resident tensors to host memory'),
+  });
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(model, {
+      executionProviders: executionProvidersFor(device),
+      logSeverityLevel: 3,
+    });
+  } catch (e) {
+    throw new OnnxTrainError(
+      'runtime',
+      `onnxruntime could not open the readback on ${device}: ${describe(e)}`,
+      {
+        cause: e,
+      },
+    );
+  }
+  return {
+    async read(tensors) {
+      const feeds: Record<string, RuntimeTensor> = {};
+      tensors.forEach((t, i) => (feeds[`in_${i}`] = t));
+      try {
+        const out = await session.run(feeds);
+        return tensors.map((_, i) => out[`out_${i}`].data as Float32Array);
+      } catch (e) {
+        throw new OnnxTrainError(
+          'runtime',
+          `onnxruntime could not read the state back from ${device}: ${describe(e)}`,
+          {
+            cause: e,
+          },
+        );
+      }
+    },
+    release: () => session.release(),
   };
 }

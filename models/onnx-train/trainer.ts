@@ -9,9 +9,10 @@
 import { parameterLayout, validateSpec, type ModelSpec } from '../core/spec.js';
 import { checkWeights, cloneWeights, type NamedArray, type Weights } from '../core/weights.js';
 import type { OptimizerConfig, OptimizerState, StepHyper } from '../train/optimizer.js';
-import { encodeModel } from '../onnx/proto.js';
+import type { Device } from '../onnx/device.js';
+import { DataType, encodeModel } from '../onnx/proto.js';
 import { OnnxTrainError } from './errors.js';
-import type { FilterGradient } from './layers.js';
+import type { FilterGradient, PoolBackward } from './layers.js';
 import { fromTfLayout, toTfLayout } from '../core/layout.js';
 import { slotKey } from './slots.js';
 import { ADAM_DEFAULTS } from './adam.js';
@@ -24,9 +25,19 @@ import {
   type SlotKind,
   type StateTensor,
 } from './train-graph.js';
-import { float32Tensor, int64Tensor, openTrainSession, type RuntimeTensor } from './train-session.js';
+import {
+  float32Tensor,
+  openDeviceReadback,
+  openTrainSession,
+  type DeviceReadback,
+  type RuntimeTensor,
+} from './train-session.js';
 
 export interface OnnxTrainerOptions {
+  /** The onnxruntime execution provider (models/onnx/device.ts; default 'cpu'). */
+  device?: Device;
+  /** onnxruntime's log severity (0 verbose: node placements; default 3). */
+  logSeverity?: 0 | 1 | 2 | 3 | 4;
   /** Conv blocks 1..k stay fixed (0..5, default 0), as trainStep's frozenBlocks. Fixed for the trainer's life. */
   frozenBlocks?: number;
   /** Layout of the images passed to step(): 'nchw' (default) or 'nhwc' (what the batch stream yields). */
@@ -47,6 +58,22 @@ export interface OnnxTrainerOptions {
   memoryPattern?: boolean;
   /** How 3x3 filter gradients are written (default 'shifts'). */
   filterGradient?: FilterGradient;
+  /**
+   * How max-pool gradients find each window's maximum (default: 'indices' on the CPU provider, 'argmax'
+   * on any other, which lacks MaxPool Indices or MaxUnpool; layers.ts, PoolBackward).
+   */
+  poolBackward?: PoolBackward;
+  /**
+   * Internal tensors of the graph (e.g. 'relu2', a ReLU before a pool) to return with each step, for tests
+   * that check pooling windows for near-ties. Diagnostic: each costs a copy off the device per step.
+   */
+  debugOutputs?: readonly string[];
+  /**
+   * Fault injection for tests: the step numbered `failAtStep` (1-based, counted from this trainer's
+   * steps) throws OnnxTrainError('runtime') before running, as a lost device or an out-of-memory would,
+   * and leaves the state as before it.
+   */
+  failAtStep?: number;
   /** Writes onnxruntime's per-node profile with this prefix (see endProfiling). */
   profileFilePrefix?: string;
   /**
@@ -54,6 +81,13 @@ export interface OnnxTrainerOptions {
    * lets the runtime allocate fresh output arrays every step (kept for measuring the difference).
    */
   reuseStateTensors?: boolean;
+  /**
+   * On a GPU device: leave each step's updated state on the device (gpu-buffer outputs fed back as the
+   * next step's inputs) instead of copying it to host memory and up again. The getters and setters then
+   * need `await syncFromDevice()` first, which copies the state back (README.md, "Keeping the state on
+   * the device"). Default false; ignored on the CPU.
+   */
+  keepStateOnDevice?: boolean;
 }
 
 export interface OnnxStepResult {
@@ -61,10 +95,13 @@ export interface OnnxStepResult {
   loss: number;
   /** Images in the batch whose arg-max class equals the label. */
   correct: number;
+  /** The tensors named in `debugOutputs`, when any. */
+  debug?: Record<string, Float32Array>;
 }
 
 export interface OnnxTrainer {
   readonly spec: ModelSpec;
+  readonly device: Device;
   readonly frozenBlocks: number;
   readonly inputLayout: InputLayout;
   /** Optimiser steps taken (OptimizerState.step). */
@@ -85,6 +122,11 @@ export interface OnnxTrainer {
   getOptimizerState(): OptimizerState;
   /** Restores a state from getOptimizerState() or from the TensorFlow.js Optimizer.getState(). */
   setOptimizerState(state: OptimizerState): void;
+  /**
+   * Copies a device-resident state (keepStateOnDevice) back into host memory, where the getters and
+   * setters work on it; the next step uploads it again. A no-op when the state is in host memory.
+   */
+  syncFromDevice(): Promise<void>;
   /** Ends onnxruntime profiling (when profileFilePrefix was given) and returns the prefix. */
   endProfiling(): Promise<string>;
   dispose(): Promise<void>;
@@ -161,6 +203,7 @@ export async function createOnnxTrainer(
   if (!(labelSmoothing >= 0 && labelSmoothing < 1))
     throw new OnnxTrainError('invalid', `labelSmoothing must be in [0, 1), got ${labelSmoothing}.`);
   const frozenBlocks = options.frozenBlocks ?? 0;
+  const device = options.device ?? 'cpu';
   const graph = buildTrainingGraph(spec, {
     frozenBlocks,
     frozenWeights: weights,
@@ -171,8 +214,16 @@ export async function createOnnxTrainer(
     beta2: config.beta2,
     epsilon: config.epsilon,
     filterGradient: options.filterGradient,
+    poolBackward: options.poolBackward ?? (device === 'cpu' ? 'indices' : 'argmax'),
   });
+  const debugOutputs = options.debugOutputs ?? [];
+  for (const name of debugOutputs)
+    graph.model.graph?.output?.push({ name, type: { tensorType: { elemType: DataType.FLOAT } } });
+  const onDevice = (options.keepStateOnDevice ?? false) && device !== 'cpu';
   const session = await openTrainSession(encodeModel(graph.model), {
+    device,
+    deviceOutputs: onDevice ? graph.state.map((t) => t.output) : [],
+    logSeverity: options.logSeverity,
     intraOpThreads: options.intraOpThreads,
     interOpThreads: options.interOpThreads,
     spinning: options.spinning,
@@ -180,7 +231,18 @@ export async function createOnnxTrainer(
     memoryPattern: options.memoryPattern,
     profileFilePrefix: options.profileFilePrefix,
   });
-  const reuse = options.reuseStateTensors ?? true;
+  // Device-resident outputs are fresh runtime tensors each step: no spare set to write into.
+  const reuse = !onDevice && (options.reuseStateTensors ?? true);
+  let readback: DeviceReadback | null = null;
+  /** True while some state tensor lives on the device (after a step with keepStateOnDevice). */
+  let stateOnDevice = false;
+  const onHost = (what: string): void => {
+    if (stateOnDevice)
+      throw new OnnxTrainError(
+        'invalid',
+        `The training state is on the ${device} device: await syncFromDevice() before ${what}.`,
+      );
+  };
   const hyperValues = hyperValuesFor(config, labelSmoothing);
   const layout = parameterLayout(spec);
   const frozen = new Map(
@@ -222,6 +284,7 @@ export async function createOnnxTrainer(
 
   return {
     spec,
+    device,
     frozenBlocks,
     inputLayout: graph.inputLayout,
     get steps() {
@@ -238,7 +301,7 @@ export async function createOnnxTrainer(
           'invalid',
           `Expected ${n} images of ${graph.inputLayout === 'nchw' ? `3x${s}x${s}` : `${s}x${s}x3`} (${n * imageSize} values) for ${n} labels, got ${x.length} values.`,
         );
-      const labelData = new BigInt64Array(n);
+      const labelData = new Float32Array(n);
       for (let i = 0; i < n; i++) {
         const k = labels[i];
         if (!Number.isInteger(k) || k < 0 || k >= spec.numClasses)
@@ -246,13 +309,18 @@ export async function createOnnxTrainer(
             'invalid',
             `Label ${i} is ${k}; expected a class index from 0 to ${spec.numClasses - 1}.`,
           );
-        labelData[i] = BigInt(k);
+        labelData[i] = k;
       }
       const { lr, momentum } = checkedHyper(config, hyper);
+      if (options.failAtStep === steps + 1)
+        throw new OnnxTrainError(
+          'runtime',
+          `onnxruntime failed to run the training step on ${device}: injected fault at step ${steps + 1} (test hook)`,
+        );
       const dims = graph.inputLayout === 'nchw' ? [n, 3, s, s] : [n, s, s, 3];
       const inputs: Record<string, RuntimeTensor> = {
         [TRAIN_IO.x]: float32Tensor(x, dims),
-        [TRAIN_IO.labels]: int64Tensor(labelData, [n]),
+        [TRAIN_IO.labels]: float32Tensor(labelData, [n]),
       };
       for (const [name, value] of Object.entries(hyperValues(lr, momentum, steps + 1)))
         if (graph.hyperInputs.includes(name)) inputs[name] = scalar(value);
@@ -262,14 +330,25 @@ export async function createOnnxTrainer(
         [TRAIN_IO.correct]: null,
       };
       for (const t of graph.state) outputs[t.output] = reuse ? (spare.get(t.output) as RuntimeTensor) : null;
+      for (const name of debugOutputs) outputs[name] = null;
       const results = await session.run(inputs, outputs);
+      const debug =
+        debugOutputs.length > 0
+          ? Object.fromEntries(debugOutputs.map((k) => [k, results[k].data as Float32Array]))
+          : undefined;
       const loss = (results[TRAIN_IO.loss].data as Float32Array)[0];
-      const correct = Number((results[TRAIN_IO.correct].data as BigInt64Array)[0]);
+      const correct = Math.round((results[TRAIN_IO.correct].data as Float32Array)[0]);
       // A diverged step must not poison the weights or the running statistics (as trainStep).
-      if (!Number.isFinite(loss)) return { loss, correct };
+      if (!Number.isFinite(loss)) {
+        if (!reuse) for (const t of graph.state) results[t.output].dispose();
+        return { loss, correct, debug };
+      }
       for (const t of graph.state) {
         // With momentum 0, TensorFlow.js's optimiser neither creates nor updates a momentum slot.
-        if (t.kind === 'momentum' && momentum === 0) continue;
+        if (t.kind === 'momentum' && momentum === 0) {
+          if (!reuse) results[t.output].dispose();
+          continue;
+        }
         if (isSlot(t)) withSlot.add(keyOf(t));
         const next = results[t.output];
         const previous = current.get(t.input) as RuntimeTensor;
@@ -278,11 +357,29 @@ export async function createOnnxTrainer(
         else previous.dispose();
       }
       steps += 1;
-      return { loss, correct };
+      if (onDevice) stateOnDevice = true;
+      return { loss, correct, debug };
+    },
+
+    async syncFromDevice() {
+      alive();
+      if (!stateOnDevice) return;
+      readback ??= await openDeviceReadback(
+        device,
+        graph.state.map((t) => t.shape),
+      );
+      const tensors = graph.state.map((t) => current.get(t.input) as RuntimeTensor);
+      const values = await readback.read(tensors);
+      graph.state.forEach((t, i) => {
+        current.set(t.input, float32Tensor(values[i].slice(), t.shape));
+        tensors[i].dispose();
+      });
+      stateOnDevice = false;
     },
 
     getWeights() {
       alive();
+      onHost('getWeights()');
       const out: Weights = new Map();
       for (const p of layout) {
         const fixed = frozen.get(p.name);
@@ -298,6 +395,7 @@ export async function createOnnxTrainer(
 
     setWeights(next) {
       alive();
+      onHost('setWeights()');
       try {
         checkWeights(spec, next);
       } catch (e) {
@@ -320,6 +418,7 @@ export async function createOnnxTrainer(
 
     getOptimizerState() {
       alive();
+      onHost('getOptimizerState()');
       const slots = new Map<string, NamedArray>();
       for (const [key, a] of carried) slots.set(key, { shape: [...a.shape], data: a.data.slice() });
       for (const t of slotTensors) {
@@ -332,6 +431,7 @@ export async function createOnnxTrainer(
 
     setOptimizerState(state) {
       alive();
+      onHost('setOptimizerState()');
       if (!Number.isInteger(state.step) || state.step < 0)
         throw new OnnxTrainError(
           'invalid',
@@ -376,6 +476,7 @@ export async function createOnnxTrainer(
       if (disposed) return;
       disposed = true;
       await session.release();
+      await readback?.release();
       for (const t of [...current.values(), ...spare.values()]) t.dispose();
       current.clear();
       spare.clear();

@@ -1,22 +1,26 @@
 // The only module that imports onnxruntime-node: inference on exported models (batch classification,
 // feature caching for frozen layers) goes through here, so the runtime and its settings are chosen in
 // one place. What it picks and why:
-//   - the CPU execution provider only: its binaries ship in the npm package (no CUDA download), and it is
-//     what every user's machine has;
+//   - the CPU execution provider by default: its binaries ship in the npm package (no CUDA download), and
+//     it is what every user's machine has; a GPU device (device.ts: webgpu, dml, cuda) when asked for;
 //   - intra-op threads = the number of cores unless told otherwise (one session uses every core for one
 //     batch; run batches one after another rather than sessions side by side);
 //   - graph optimisation level 'all' (constant folding, Conv+ReLU fusion, NCHWc layout transforms).
 // Outputs are copied into fresh Float32Arrays and the runtime's tensors disposed at once, so callers
 // never hold runtime-owned memory. Whether onnxruntime-node hands out external ArrayBuffers (which
 // Electron's V8 memory cage rejects) is decided inside the addon, before this copy: smoke-test this path
-// inside Electron (docs/architecture.md, known pitfalls). Imports nothing from main/ or electron.
+// inside Electron (docs/architecture.md, known pitfalls). Imports nothing from main/ or electron. (The training
+// engine's session, onnx-train/train-session.ts, imports onnxruntime-node too; see its header.)
 
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { NamedArray } from '../core/weights.js';
+import { executionProvidersFor, type Device } from './device.js';
 import { describeError, OnnxError } from './errors.js';
 
 export interface OnnxSessionOptions {
+  /** The execution provider (device.ts; default 'cpu'). */
+  device?: Device;
   /** Threads for one operator (intra-op). Defaults to the number of cores (os.availableParallelism()). */
   intraOpThreads?: number;
 }
@@ -41,7 +45,8 @@ function sessionOptions(options: OnnxSessionOptions): ort.InferenceSession.Sessi
   if (!Number.isInteger(threads) || threads < 1)
     throw new OnnxError('runtime', `intraOpThreads must be a whole number of at least 1, got ${threads}.`);
   return {
-    executionProviders: ['cpu'],
+    executionProviders: executionProvidersFor(options.device ?? 'cpu'),
+    logSeverityLevel: 3,
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -49,7 +54,7 @@ function sessionOptions(options: OnnxSessionOptions): ort.InferenceSession.Sessi
   };
 }
 
-/** Opens an ONNX model (bytes or a file path) on onnxruntime's CPU provider. */
+/** Opens an ONNX model (bytes or a file path) on onnxruntime's CPU provider, or on `options.device`. */
 export async function openOnnxSession(
   model: Uint8Array | string,
   options: OnnxSessionOptions = {},
@@ -62,7 +67,10 @@ export async function openOnnxSession(
         ? await ort.InferenceSession.create(model, settings)
         : await ort.InferenceSession.create(model, settings);
   } catch (e) {
-    throw new OnnxError('runtime', `onnxruntime could not load the model: ${describeError(e)}`, { cause: e });
+    const on = options.device && options.device !== 'cpu' ? ` on ${options.device}` : '';
+    throw new OnnxError('runtime', `onnxruntime could not load the model${on}: ${describeError(e)}`, {
+      cause: e,
+    });
   }
   return {
     inputNames: session.inputNames,

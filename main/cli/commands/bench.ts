@@ -17,12 +17,15 @@ import { chooseTrainingEngine } from '../../services/training/training-engine.js
 import { measureInferSpeed } from '../../services/classify/infer-speed.js';
 import { EXIT, UserError, type Command, type CommandContext } from '../command.js';
 import { numberOption, parseOptions } from '../parse-options.js';
+import { deviceCacheDir, deviceOption, DEVICE_OPTION } from '../device-option.js';
+import { resolveDevice } from '../../services/device/resolve-device.js';
+import { DEVICE_CHOICES, DEVICE_ENV_VAR } from '../../../models/onnx/device.js';
 
-const HELP = `Usage: attnvgg bench infer <model.onnx> --batch B [--threads N] [--steps N] [--warmup N] [--json]
+const HELP = `Usage: attnvgg bench infer <model.onnx> --batch B [--threads N] [--steps N] [--warmup N] [--device NAME] [--json]
        attnvgg bench train --size S --width W --batch B [--backend NAME]... [--engine NAME]... [--steps N]
-                           [--warmup N] [--threads N] [--json]
+                           [--warmup N] [--threads N] [--device NAME] [--json]
 
-infer   images/s of an exported model on onnxruntime-node (CPU): one fixed random batch, --warmup
+infer   images/s of an exported model on onnxruntime-node (CPU, or --device): one fixed random batch, --warmup
         untimed runs (default 3), then --steps timed runs (default 10); infer_img_s is batch / the
         median. --threads: intra-op threads (default: the number of cores).
 train   training and inference images/s with random weights and data, as the PyTorch peer's \`speed\`
@@ -32,6 +35,9 @@ train   training and inference images/s with random weights and data, as the PyT
         the engine training would pick. --steps timed steps (default 5) after --warmup (default 2);
         --threads: onnxruntime intra-op threads (default: the number of cores).
 
+--device (${DEVICE_CHOICES.join(', ')}; env ${DEVICE_ENV_VAR}): the onnxruntime device of bench infer and
+of the onnxruntime engine in bench train (a GPU device measures the onnxruntime engine only). The warm-up
+runs include a GPU's shader compilation.
 Prints one JSON line per measurement (with or without --json; --json only drops the one-line summary).
 The machine's other load changes the figures: compare with a peer measured in the same session.`;
 
@@ -43,6 +49,7 @@ async function benchInfer(context: CommandContext, argv: string[]): Promise<numb
       threads: { type: 'string' },
       steps: { type: 'string' },
       warmup: { type: 'string' },
+      ...DEVICE_OPTION,
       json: { type: 'boolean' },
     },
     HELP,
@@ -53,6 +60,7 @@ async function benchInfer(context: CommandContext, argv: string[]): Promise<numb
   const result = await measureInferSpeed(resolve(positionals[0]), {
     batch,
     threads: numberOption(values, 'threads', { integer: true, min: 1 }),
+    device: (await resolveDevice({ device: deviceOption(values), cacheDir: deviceCacheDir() })).device,
     steps: numberOption(values, 'steps', { integer: true, min: 1 }),
     warmup: numberOption(values, 'warmup', { integer: true, min: 0 }),
   });
@@ -76,6 +84,7 @@ async function benchTrain(context: CommandContext, argv: string[]): Promise<numb
       steps: { type: 'string' },
       warmup: { type: 'string' },
       threads: { type: 'string' },
+      ...DEVICE_OPTION,
       json: { type: 'boolean' },
     },
     HELP,
@@ -107,15 +116,18 @@ async function benchTrain(context: CommandContext, argv: string[]): Promise<numb
   const steps = numberOption(values, 'steps', { integer: true, min: 1 });
   const warmup = numberOption(values, 'warmup', { integer: true, min: 0 });
   const threads = numberOption(values, 'threads', { integer: true, min: 1 });
+  const { device } = await resolveDevice({ device: deviceOption(values), cacheDir: deviceCacheDir() });
+  // A GPU device exists only for the onnxruntime engine.
+  if (device !== 'cpu') targets.splice(0, targets.length, 'onnxruntime');
   for (const target of [...new Set(targets)]) {
     const result: TrainSpeedResult =
       target === 'onnxruntime'
-        ? await measureOnnxTrainSpeed({ size, width, batch, steps, warmup, threads })
+        ? await measureOnnxTrainSpeed({ size, width, batch, steps, warmup, threads, device })
         : await measureTrainSpeed({ size, width, batch, backend: target, steps, warmup });
     context.stdout.write(`${JSON.stringify({ kind: 'train', ...result })}\n`);
     if (!values.json)
       context.stderr.write(
-        `${target}: train ${result.train_img_s} images/s, inference ${result.infer_img_s} images/s, peak RSS ${result.peak_rss_mb} MiB\n`,
+        `${target}${result.device && result.device !== 'cpu' ? ` on ${result.device}` : ''}: train ${result.train_img_s} images/s, inference ${result.infer_img_s} images/s, peak RSS ${result.peak_rss_mb} MiB\n`,
       );
   }
   return EXIT.ok;

@@ -17,6 +17,9 @@ import { parseShard, ShardError, type Shard } from '../../services/classify/shar
 import { MAP_LEVELS, type MapLevel } from '../../services/heatmaps/attention-map.js';
 import { COLORMAP_NAMES } from '../../services/heatmaps/colormap.js';
 import { EXIT, UserError, type Command } from '../command.js';
+import { DEVICE_CHOICES, DEVICE_ENV_VAR } from '../../../models/onnx/device.js';
+import { resolveDevice } from '../../services/device/resolve-device.js';
+import { deviceCacheDir, deviceOption, DEVICE_OPTION } from '../device-option.js';
 import { choiceOption, numberOption, parseOptions, stringOption } from '../parse-options.js';
 import { bar, formatSeconds, outputMode, ProgressWriter } from '../progress-output.js';
 import { runClassifyMerge } from './classify-merge.js';
@@ -57,6 +60,7 @@ Options:
                        model, shard and options as before (leave it out to start again)
   --batch B            images per inference run (default ${DEFAULT_BATCH})
   --threads N          inference threads (default: cores - 1, leaving one for decoding)
+  --device NAME        ${DEVICE_CHOICES.join(' | ')}: where the model runs (default cpu; env ${DEVICE_ENV_VAR})
   --json               progress and the summary as JSON lines on stdout
 
 Scale-out (Slurm array jobs, Kubernetes Indexed Jobs, a container image): see docs/scale-out.md.`;
@@ -103,6 +107,7 @@ export const classifyCommand: Command = {
         resume: { type: 'boolean' },
         batch: { type: 'string' },
         threads: { type: 'string' },
+        ...DEVICE_OPTION,
         json: { type: 'boolean' },
         'files-from': { type: 'string' },
         shard: { type: 'string' },
@@ -181,6 +186,7 @@ export const classifyCommand: Command = {
       if (asLine) lastLine = now;
       writer.transient(text, asLine);
     };
+    const { device } = await resolveDevice({ device: deviceOption(values), cacheDir: deviceCacheDir() });
     const controller = new AbortController();
     const onSigint = (): void => {
       if (controller.signal.aborted) process.exit(EXIT.interrupted);
@@ -208,6 +214,7 @@ export const classifyCommand: Command = {
         threads: numberOption(values, 'threads', { integer: true, min: 1 }),
         ...(shard ? { shard } : {}),
         ...(limit !== null ? { limit } : {}),
+        device,
         signal: controller.signal,
         onProgress,
       });

@@ -13,6 +13,7 @@ import { EXIT, UserError, type Command } from '../command.js';
 import { choiceOption, numberOption, parseOptions, stringOption } from '../parse-options.js';
 import { outputMode, ProgressWriter } from '../progress-output.js';
 import { createTrainingReporter, withInterruptToStop } from '../training-reporter.js';
+import { deviceCacheDir, deviceOption } from '../device-option.js';
 import { TRAINING_OPTIONS, TRAINING_OPTIONS_HELP, trainingSettings } from './train.js';
 
 const COMPARE_OPTIONS = {
@@ -126,6 +127,8 @@ ${TRAINING_OPTIONS_HELP.replace(/\n {2}--out, -o DIR[^\n]*/, '').replace(/\n {2}
           preset: choiceOption(values, 'preset', PRESET_NAMES),
           backend: choiceOption(values, 'backend', BACKEND_NAMES) as BackendName | undefined,
           engine: choiceOption(values, 'engine', ENGINE_NAMES) as CompareOptions['engine'],
+          device: deviceOption(values),
+          deviceCacheDir: deviceCacheDir(),
           timeLimitSeconds: minutes === undefined ? undefined : minutes * 60,
           explainImages: numberOption(values, 'explain', { integer: true, min: 0 }),
           inferenceImages: numberOption(values, 'inference-images', { integer: true, min: 1 }),

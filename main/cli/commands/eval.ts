@@ -4,21 +4,27 @@
 import { resolve } from 'node:path';
 import { selectBackend } from '../../../models/tfjs/backend.js';
 import { evaluateRunOnFolder } from '../../services/training/evaluate-folder.js';
+import { DEVICE_ENV_VAR } from '../../../models/onnx/device.js';
+import { resolveDevice } from '../../services/device/resolve-device.js';
 import { EXIT, UserError, type Command } from '../command.js';
+import { deviceCacheDir, deviceOption, DEVICE_HELP, DEVICE_OPTION } from '../device-option.js';
 import { parseOptions, stringOption } from '../parse-options.js';
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: "evaluate a run's model on a labelled folder",
-  help: `Usage: attnvgg eval <run-folder> <dataset-folder> [--name NAME] [--json]
+  help: `Usage: attnvgg eval <run-folder> <dataset-folder> [--name NAME] [--device NAME] [--json]
 
 Classifies every image of <dataset-folder> (class sub-folders named as in training) with the run's best
 weights and writes <run-folder>/<NAME>.json (accuracy with a 95 % interval, per-class precision, recall
-and F1, confusion matrix, every prediction) and the misclassified images' attention maps beside it.`,
+and F1, confusion matrix, every prediction) and the misclassified images' attention maps beside it.
+With --device (or ATTNVGG_DEVICE) the exported model runs on onnxruntime on that device; without, on
+TensorFlow.js.
+${DEVICE_HELP}`,
   async run(context) {
     const { values, positionals } = parseOptions(
       context.argv,
-      { name: { type: 'string' }, json: { type: 'boolean' } },
+      { name: { type: 'string' }, ...DEVICE_OPTION, json: { type: 'boolean' } },
       this.help,
     );
     if (values.help) {
@@ -28,10 +34,16 @@ and F1, confusion matrix, every prediction) and the misclassified images' attent
     if (positionals.length !== 2)
       throw new UserError(`Expected a run folder and a dataset folder.\n\n${this.help}`, EXIT.usage);
     await selectBackend();
+    const asked = deviceOption(values);
+    const device =
+      asked !== undefined || process.env[DEVICE_ENV_VAR]?.trim()
+        ? (await resolveDevice({ device: asked, cacheDir: deviceCacheDir() })).device
+        : undefined;
     const result = await evaluateRunOnFolder(
       resolve(positionals[0]),
       resolve(positionals[1]),
       stringOption(values, 'name'),
+      device,
     );
     const m = result.report.metrics;
     if (values.json) {

@@ -7,21 +7,30 @@ import { ENGINE_NAMES, type EngineName } from '../../services/training/training-
 import { resumeTraining, TrainingControl } from '../../services/training/training-run.js';
 import { EXIT, UserError, type Command } from '../command.js';
 import { choiceOption, parseOptions } from '../parse-options.js';
+import { deviceCacheDir, deviceOption, DEVICE_HELP, DEVICE_OPTION } from '../device-option.js';
 import { outputMode, ProgressWriter } from '../progress-output.js';
 import { createTrainingReporter, withInterruptToStop } from '../training-reporter.js';
 
 export const resumeCommand: Command = {
   name: 'resume',
   summary: 'continue a stopped training run from its last checkpoint',
-  help: `Usage: attnvgg resume <run-folder> [--engine NAME] [--backend NAME] [--json]
+  help: `Usage: attnvgg resume <run-folder> [--engine NAME] [--backend NAME] [--device NAME] [--json]
 
 Continues the run from checkpoints/last.safetensors with the settings it was started with. The engine
 is chosen again (--engine ${ENGINE_NAMES.join(' | ')}, env ATTNVGG_ENGINE; --backend NAME trains on that
-TensorFlow.js backend): a checkpoint of either engine resumes on the other.`,
+TensorFlow.js backend): a checkpoint of either engine resumes on the other. The device is the one the
+run asked for unless --device or ATTNVGG_DEVICE says otherwise: a run stopped on a GPU resumes on the
+CPU, and the other way round.
+${DEVICE_HELP}`,
   async run(context) {
     const { values, positionals } = parseOptions(
       context.argv,
-      { backend: { type: 'string' }, engine: { type: 'string' }, json: { type: 'boolean' } },
+      {
+        backend: { type: 'string' },
+        engine: { type: 'string' },
+        ...DEVICE_OPTION,
+        json: { type: 'boolean' },
+      },
       this.help,
     );
     if (values.help) {
@@ -39,6 +48,8 @@ TensorFlow.js backend): a checkpoint of either engine resumes on the other.`,
         runDir: resolve(positionals[0]),
         backend,
         engine,
+        device: deviceOption(values),
+        deviceCacheDir: deviceCacheDir(),
         control,
         onEvent: createTrainingReporter(out, mode),
       }),

@@ -21,6 +21,7 @@ import {
   type OptionSpec,
   type ParsedOptions,
 } from '../parse-options.js';
+import { deviceCacheDir, deviceOption, DEVICE_HELP, DEVICE_OPTION } from '../device-option.js';
 import { outputMode, ProgressWriter } from '../progress-output.js';
 import { createTrainingReporter, withInterruptToStop } from '../training-reporter.js';
 
@@ -33,6 +34,7 @@ export const TRAINING_OPTIONS: OptionSpec = {
   batch: { type: 'string' },
   backend: { type: 'string' },
   engine: { type: 'string' },
+  ...DEVICE_OPTION,
   seed: { type: 'string' },
   lr: { type: 'string' },
   optimizer: { type: 'string' },
@@ -82,6 +84,7 @@ export const TRAINING_OPTIONS_HELP = `Training options:
   --engine NAME          ${ENGINE_NAMES.join(' | ')} (default: tfjs with native TensorFlow, else
                          onnxruntime; env ATTNVGG_ENGINE)
   --backend NAME         ${BACKEND_NAMES.join(' | ')}: train on this TensorFlow.js backend (env ATTNVGG_BACKEND)
+${DEVICE_HELP}
   --seed N               seed of the split, initial weights, order and augmentation (default 0)
   --lr X                 peak learning rate (default 0.05)
   --optimizer NAME       ${OPTIMIZER_NAMES.join(' | ')} (default sgd, momentum 0.9)
@@ -164,10 +167,20 @@ export async function runTrainingCommand(
   const backend = choiceOption(values, 'backend', BACKEND_NAMES) as BackendName | undefined;
   const engine = choiceOption(values, 'engine', ENGINE_NAMES) as EngineName | undefined;
   const preset = choiceOption(values, 'preset', PRESET_NAMES);
+  const device = deviceOption(values);
   const result = await withInterruptToStop(control, out, () =>
     startTraining(
       { ...trainingSettings(values), ...overrides, dataset: resolve(dataset) },
-      { runDir, backend, engine, control, preset, onEvent: createTrainingReporter(out, mode) },
+      {
+        runDir,
+        backend,
+        engine,
+        device,
+        deviceCacheDir: deviceCacheDir(),
+        control,
+        preset,
+        onEvent: createTrainingReporter(out, mode),
+      },
     ),
   );
   out.end();

@@ -109,7 +109,7 @@ export function trainingHandlers(context: BackendContext): TrainingHandlersWithS
         };
       }),
 
-    'training.start': async ({ datasetId, preset, settings, backboneId }) => {
+    'training.start': async ({ datasetId, preset, settings, backboneId, device }) => {
       const entry = await requireTrainableDataset(workspace, datasetId);
       const partial: Partial<TrainingConfig> & { dataset: string } = {
         ...(settings as TrainingSettings as Partial<TrainingConfig>),
@@ -121,7 +121,7 @@ export function trainingHandlers(context: BackendContext): TrainingHandlersWithS
       const runId = workspace.newRunId(entry.name);
       pending.set(runId, { config, datasetName: entry.name, createdAt: new Date().toISOString() });
       try {
-        launch(() => jobs.start(runId, workspace.runDir(runId), partial, preset));
+        launch(() => jobs.start(runId, workspace.runDir(runId), partial, preset, device));
       } catch (error) {
         pending.delete(runId);
         throw error;
@@ -150,7 +150,7 @@ export function trainingHandlers(context: BackendContext): TrainingHandlersWithS
       return summary(runId);
     },
 
-    'training.resume': async ({ runId }) => {
+    'training.resume': async ({ runId, device }) => {
       if (jobs.isActive(runId)) throw new ApiError('conflict', 'That run is already training.');
       const runDir = workspace.runDir(runId);
       const record = await readRunRecord(runDir).catch(() => null);
@@ -158,7 +158,7 @@ export function trainingHandlers(context: BackendContext): TrainingHandlersWithS
       if (record.status === 'completed' || record.status === 'stopped-early')
         throw new ApiError('conflict', 'That run has finished; start a new run to train more.');
       refuseWhileHeavyJobRuns(context, 'training');
-      launch(() => jobs.resume(runId, runDir));
+      launch(() => jobs.resume(runId, runDir, device));
       return summary(runId);
     },
 

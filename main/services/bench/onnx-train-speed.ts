@@ -11,6 +11,7 @@ import { DEFAULT_SPEC, validateSpec, type ModelSpec } from '../../../models/core
 import { initWeights } from '../../../models/core/weights.js';
 import { createOnnxTrainer } from '../../../models/onnx-train/trainer.js';
 import { exportOnnx } from '../../../models/onnx/export.js';
+import type { Device } from '../../../models/onnx/device.js';
 import { openOnnxSession } from '../../../models/onnx/session.js';
 import {
   BenchError,
@@ -37,6 +38,8 @@ const round = (v: number): number => Math.round(v * 10) / 10;
 export interface OnnxTrainSpeedOptions extends Omit<TrainSpeedOptions, 'backend' | 'phases' | 'profile'> {
   /** onnxruntime intra-op threads (default: the number of cores, as training uses). */
   threads?: number;
+  /** The onnxruntime device (default cpu); the first warm-up step also compiles a GPU's shaders. */
+  device?: Device;
 }
 
 /**
@@ -68,6 +71,7 @@ export async function measureOnnxTrainSpeed(options: OnnxTrainSpeedOptions): Pro
     inputLayout: 'nhwc',
     optimizer: { name: 'sgd', momentum: 0.9 },
     intraOpThreads: threads,
+    device: options.device,
   });
   const stepMs: number[] = [];
   let trained;
@@ -88,7 +92,10 @@ export async function measureOnnxTrainSpeed(options: OnnxTrainSpeedOptions): Pro
   } finally {
     await trainer.dispose();
   }
-  const session = await openOnnxSession(exportOnnx(spec, trained), { intraOpThreads: threads });
+  const session = await openOnnxSession(exportOnnx(spec, trained), {
+    intraOpThreads: threads,
+    device: options.device,
+  });
   const inferMs: number[] = [];
   try {
     const nchw = { shape: [batch, 3, s, s], data: new Float32Array(x.length) };
@@ -108,6 +115,7 @@ export async function measureOnnxTrainSpeed(options: OnnxTrainSpeedOptions): Pro
   }
   return {
     backend: 'onnxruntime',
+    device: options.device ?? 'cpu',
     size: s,
     width: spec.width,
     batch,

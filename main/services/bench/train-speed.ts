@@ -68,6 +68,8 @@ export interface KernelTime {
 export interface TrainSpeedResult {
   /** A TensorFlow.js backend, or 'onnxruntime' (onnx-train-speed.ts). */
   backend: BenchTrainTarget;
+  /** The onnxruntime device (onnxruntime only). */
+  device?: string;
   size: number;
   width: number;
   batch: number;

@@ -15,6 +15,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import type { Device } from '../../../models/onnx/device.js';
 import { createSemaphore } from '../datasets/semaphore.js';
 import { preprocessingOf, readSidecar, type ModelSidecar } from '../export/sidecar.js';
 import { type AttentionMap, type MapLevel } from '../heatmaps/attention-map.js';
@@ -52,6 +53,8 @@ export interface ClassifyOptions {
    * decoding pictures and writing results, which run at the same time (measured in bench/RESULTS.md).
    */
   threads?: number;
+  /** The onnxruntime device (cpu, webgpu, dml, cuda; default cpu), resolved by main/services/device. */
+  device?: Device;
   /** Labels kept per image, most probable first (default 3, at most the number of classes). */
   topK?: number;
   /** Under this top probability the label is 'uncertain' (default 0: never). */
@@ -246,6 +249,7 @@ function settingsOf(
     threshold: o.threshold ?? 0,
     batch,
     threads,
+    device: o.device ?? 'cpu',
     heatmaps: o.heatmaps ?? false,
     level: String(o.level ?? 'combined'),
     colormap: o.colormap ?? 'turbo',
@@ -314,7 +318,12 @@ export async function classifyFolder(
   const run = await RunResults.open(out, modelPath, sidecar, settings, input, plan, options.resume ?? false);
   let runner: InferenceRunner | null = null;
   const openRunner = async (): Promise<InferenceRunner> =>
-    openInference(resolve(modelPath), { threads, worker: options.worker, expect: expectationsOf(sidecar) });
+    openInference(resolve(modelPath), {
+      threads,
+      worker: options.worker,
+      expect: expectationsOf(sidecar),
+      device: options.device,
+    });
   try {
     if (total !== 0) runner = await openRunner();
     await run.begin();

@@ -11,6 +11,7 @@ import type { ModelSpec } from '../../../models/core/spec.js';
 import { META } from '../../../models/onnx/metadata.js';
 import { readOnnxHeader } from '../export/onnx-metadata.js';
 import { median, peakRssMb, resetPeakRss } from '../bench/process-stats.js';
+import type { Device } from '../../../models/onnx/device.js';
 import { openInference } from './inference-runner.js';
 
 export interface InferSpeedOptions {
@@ -23,6 +24,8 @@ export interface InferSpeedOptions {
   warmup?: number;
   /** Seed of the random input (default 0). */
   seed?: number;
+  /** The onnxruntime device (default cpu). */
+  device?: Device;
 }
 
 export interface InferSpeedResult {
@@ -31,6 +34,7 @@ export interface InferSpeedResult {
   width: number;
   batch: number;
   threads: number;
+  device: string;
   /** batch / median run time in seconds. */
   infer_img_s: number;
   median_ms: number;
@@ -80,7 +84,7 @@ export async function measureInferSpeed(
   const template = new Float32Array(options.batch * 3 * s * s);
   for (let i = 0; i < template.length; i++) template[i] = random.normal();
   const scope = resetPeakRss() ? 'run' : 'process';
-  const runner = await openInference(resolve(modelPath), { threads, worker: false });
+  const runner = await openInference(resolve(modelPath), { threads, worker: false, device: options.device });
   try {
     const input = { shape: [options.batch, 3, s, s], data: template };
     for (let i = 0; i < warmup; i++) await runner.run(input);
@@ -93,6 +97,7 @@ export async function measureInferSpeed(
       width: spec.width,
       batch: options.batch,
       threads,
+      device: options.device ?? 'cpu',
       infer_img_s: Number((options.batch / (m / 1000)).toPrecision(4)),
       median_ms: Number(m.toFixed(2)),
       ms: ms.map((v) => Number(v.toFixed(2))),

@@ -1,11 +1,14 @@
 // The messages between inference-runner.ts (main thread) and inference-worker.ts (worker thread).
 // Types only (ModelExpectations and ModelFileProblem are plain data); must not import electron or anything from main/electron, main/server, main/cli or renderer.
 
+import type { Device } from '../../../models/onnx/device.js';
 import type { ModelExpectations, ModelFileProblem } from './check-model.js';
 
 export interface WorkerSettings {
   modelPath: string;
   threads: number;
+  /** The onnxruntime device (default cpu). */
+  device?: Device;
   /** Check the file against its sidecar with our own reader before the runtime loads it (check-model.ts). */
   expect?: ModelExpectations;
 }

@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { NamedArray } from '../../../models/core/weights.js';
+import type { Device } from '../../../models/onnx/device.js';
 import { ModelFileError, type ModelExpectations } from './check-model.js';
 import type { WorkerReply, WorkerRequest, WorkerSettings } from './inference-protocol.js';
 import { openCheckedSession } from './open-session.js';
@@ -18,6 +19,8 @@ export interface InferenceOptions {
   threads?: number;
   /** Run in a worker thread (default true). */
   worker?: boolean;
+  /** The onnxruntime device (models/onnx/device.ts; default cpu). */
+  device?: Device;
   /**
    * What the model's sidecar promises (check-model.ts expectationsOf). When given, the file is read and
    * checked by our own reader first and refused with a ModelFileError in plain words; the runtime then
@@ -56,18 +59,19 @@ export async function openInference(
   if (!Number.isInteger(threads) || threads < 1)
     throw new InferenceError(`The number of threads must be a whole number of at least 1, got ${threads}.`);
   return options.worker === false
-    ? openInProcess(modelPath, threads, options.expect)
-    : openInWorker(modelPath, threads, options.expect);
+    ? openInProcess(modelPath, threads, options.expect, options.device)
+    : openInWorker(modelPath, threads, options.expect, options.device);
 }
 
 async function openInProcess(
   modelPath: string,
   threads: number,
   expect: ModelExpectations | undefined,
+  device: Device | undefined,
 ): Promise<InferenceRunner> {
   let opened;
   try {
-    opened = await openCheckedSession(modelPath, threads, expect);
+    opened = await openCheckedSession(modelPath, threads, expect, device);
   } catch (e) {
     if (e instanceof ModelFileError) throw e;
     throw new InferenceError((e as Error).message);
@@ -107,8 +111,14 @@ async function openInWorker(
   modelPath: string,
   threads: number,
   expect: ModelExpectations | undefined,
+  device: Device | undefined,
 ): Promise<InferenceRunner> {
-  const worker = startWorker({ modelPath, threads, ...(expect ? { expect } : {}) });
+  const worker = startWorker({
+    modelPath,
+    threads,
+    ...(expect ? { expect } : {}),
+    ...(device ? { device } : {}),
+  });
   const pending = new Map<number, { resolve: (r: InferenceResult) => void; reject: (e: Error) => void }>();
   let failure: Error | null = null;
   let nextId = 0;

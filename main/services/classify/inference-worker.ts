@@ -15,7 +15,12 @@ async function serve(port: NonNullable<typeof parentPort>, settings: WorkerSetti
   let session: OnnxSession;
   let checkMs: number | null;
   try {
-    ({ session, checkMs } = await openCheckedSession(settings.modelPath, settings.threads, settings.expect));
+    ({ session, checkMs } = await openCheckedSession(
+      settings.modelPath,
+      settings.threads,
+      settings.expect,
+      settings.device,
+    ));
   } catch (e) {
     port.postMessage({
       type: 'open-failed',

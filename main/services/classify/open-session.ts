@@ -2,6 +2,7 @@
 // and checked once by check-model.ts and the runtime loads those same bytes (or the path, for weights in
 // external files). Used on the calling thread and in the inference worker alike. Must not import
 // electron or anything from main/electron, main/server, main/cli or renderer.
+import type { Device } from '../../../models/onnx/device.js';
 import { openOnnxSession, type OnnxSession } from '../../../models/onnx/session.js';
 import { loadCheckedModel, type ModelExpectations } from './check-model.js';
 
@@ -16,12 +17,13 @@ export async function openCheckedSession(
   modelPath: string,
   threads: number,
   expect: ModelExpectations | undefined,
+  device?: Device,
 ): Promise<OpenedSession> {
   if (!expect)
-    return { session: await openOnnxSession(modelPath, { intraOpThreads: threads }), checkMs: null };
+    return { session: await openOnnxSession(modelPath, { intraOpThreads: threads, device }), checkMs: null };
   const checked = await loadCheckedModel(modelPath, expect);
   return {
-    session: await openOnnxSession(checked.source, { intraOpThreads: threads }),
+    session: await openOnnxSession(checked.source, { intraOpThreads: threads, device }),
     checkMs: checked.checkMs,
   };
 }

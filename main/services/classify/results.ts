@@ -63,6 +63,8 @@ export interface ClassifySettings {
   threshold: number;
   batch: number;
   threads: number;
+  /** The onnxruntime device that ran the model (absent in results from before devices: cpu). */
+  device?: string;
   heatmaps: boolean;
   level: string;
   colormap: string;

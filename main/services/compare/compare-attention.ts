@@ -63,6 +63,10 @@ export interface CompareOptions {
   backend?: BackendName;
   /** The training engine, as startTraining takes it (default: its automatic choice). */
   engine?: Parameters<typeof startTraining>[1]['engine'];
+  /** The device both runs train on, and inference is timed on (cpu, webgpu, dml, cuda, auto). */
+  device?: string;
+  /** Where `auto` keeps its verdict (the workspace). */
+  deviceCacheDir?: string;
   /** Pictures explained side by side in the report (default 8). */
   explainImages?: number;
   /** Pixel size the explanation pictures are drawn at (default max(128, S)). */
@@ -219,6 +223,8 @@ async function trainModel(
       preset: options.preset,
       backend: options.backend,
       engine: options.engine,
+      device: options.device,
+      deviceCacheDir: options.deviceCacheDir,
     },
   );
   t.wallSeconds = started > 0 ? (performance.now() - started) / 1000 : 0;
@@ -450,6 +456,7 @@ export async function compareAttention(
         std: config.std,
         batch: options.inferenceBatch ?? 32,
         threads: options.inferenceThreads,
+        device: runModels[0].record.device,
         rounds: options.inferenceRounds ?? 3,
         shouldStop: stopRequested,
       },

@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { createBatchStream } from '../datasets/batch-stream.js';
 import type { DatasetItem } from '../datasets/dataset-types.js';
+import type { Device } from '../../../models/onnx/device.js';
 import { openInference, type InferenceRunner } from '../classify/inference-runner.js';
 import type { Rgb } from '../images/normalise.js';
 import { median } from '../bench/process-stats.js';
@@ -18,6 +19,8 @@ export interface InferenceTimingOptions {
   batch: number;
   /** onnxruntime intra-op threads (default: the number of cores). */
   threads?: number;
+  /** The onnxruntime device (default cpu). */
+  device?: Device;
   rounds: number;
   /** Asked between batches: true stops the timing early (the result then covers the rounds done). */
   shouldStop?: () => boolean;
@@ -64,7 +67,8 @@ export async function timeInference(
   const threads = options.threads ?? availableParallelism();
   const runners: InferenceRunner[] = [];
   try {
-    for (const path of modelPaths) runners.push(await openInference(path, { threads, worker: false }));
+    for (const path of modelPaths)
+      runners.push(await openInference(path, { threads, worker: false, device: options.device }));
     // Untimed first runs (up to 4 batches each): the first runs allocate, plan and fill caches.
     for (const r of runners)
       for (const b of batches.slice(0, 4)) await r.run({ shape: [b.n, 3, s, s], data: b.data.slice() });

@@ -61,7 +61,10 @@ export class ClassifyJobConflictError extends Error {
   override name = 'ClassifyJobConflictError';
 }
 
-export type ClassifyJobsOptions = TaskJobsOptions<ClassifyJobRecord>;
+export type ClassifyJobsOptions = TaskJobsOptions<ClassifyJobRecord> & {
+  /** Where a device `auto` keeps its verdict (the workspace). */
+  deviceCacheDir?: string;
+};
 
 type Live = LiveTaskJob<ClassifyJobRecord>;
 
@@ -109,6 +112,7 @@ export class ClassifyJobs extends TaskJobRegistry<ClassifyJobRecord, Live> {
         inputs: [order.folder],
         outDir,
         options: order.options,
+        ...(this.options.deviceCacheDir ? { deviceCacheDir: this.options.deviceCacheDir } : {}),
         saveEverySeconds: SAVE_EVERY_SECONDS,
       },
       (progress) => this.onProgress(order.id, progress),

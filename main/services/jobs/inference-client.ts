@@ -4,7 +4,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { BackendReport } from '../../../models/tfjs/backend.js';
 import { startWorker } from './start-worker.js';
-import type { AttentionAnswer, InferenceReply, InferenceRequest } from './worker-protocol.js';
+import type { AttentionAnswer, DeviceReport, InferenceReply, InferenceRequest } from './worker-protocol.js';
 
 type Pending = { resolve: (reply: InferenceReply) => void; reject: (error: Error) => void };
 type RequestBody = InferenceRequest extends infer R
@@ -26,10 +26,11 @@ export class InferenceClient {
   async computeReport(): Promise<{
     backend: BackendReport;
     trainingEngine: { engine: string; reasons: string[] };
+    device: DeviceReport;
   }> {
     const reply = await this.request({ type: 'backend' });
     if (reply.ok && reply.type === 'backend')
-      return { backend: reply.report, trainingEngine: reply.trainingEngine };
+      return { backend: reply.report, trainingEngine: reply.trainingEngine, device: reply.device };
     throw new InferenceError(reply.ok ? 'Unexpected answer from the inference worker.' : reply.message);
   }
 

@@ -4,6 +4,8 @@
 // Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
+import { deviceAvailability, type DeviceAvailability } from '../../../models/onnx/device.js';
+import { resolveDevice, type DeviceResolution } from '../device/resolve-device.js';
 import { parentPort } from 'node:worker_threads';
 import { selectBackend, type BackendReport } from '../../../models/tfjs/backend.js';
 import { AttentionVgg } from '../../../models/tfjs/model.js';
@@ -33,13 +35,22 @@ function ensureBackend(): Promise<BackendReport> {
   return backend;
 }
 
-let engineChoice: Promise<{ engine: string; reasons: string[] }> | null = null;
+let engineChoice: Promise<{
+  engine: string;
+  reasons: string[];
+  device: DeviceResolution & { available: DeviceAvailability[] };
+}> | null = null;
 
-/** The training engine a run with the default settings gets (training-engine.ts), and why. */
-function ensureEngineChoice(): Promise<{ engine: string; reasons: string[] }> {
-  engineChoice ??= ensureBackend()
-    .then(() => chooseTrainingEngine({ optimizer: DEFAULT_CONFIG.optimizer }))
-    .then((c) => ({ engine: c.engine, reasons: c.reasons }));
+/**
+ * The training engine and device a run with the default settings gets (training-engine.ts,
+ * device/resolve-device.ts: ATTNVGG_DEVICE or cpu), why, and the devices this machine offers.
+ */
+function ensureEngineChoice() {
+  engineChoice ??= ensureBackend().then(async () => {
+    const device = await resolveDevice();
+    const c = await chooseTrainingEngine({ optimizer: DEFAULT_CONFIG.optimizer, device: device.device });
+    return { engine: c.engine, reasons: c.reasons, device: { ...device, available: deviceAvailability() } };
+  });
   return engineChoice;
 }
 
@@ -94,14 +105,17 @@ async function attention(runDir: string, path: string, displaySize: number): Pro
 
 async function answer(request: InferenceRequest): Promise<InferenceReply> {
   switch (request.type) {
-    case 'backend':
+    case 'backend': {
+      const { device, engine, reasons } = await ensureEngineChoice();
       return {
         id: request.id,
         ok: true,
         type: 'backend',
         report: await ensureBackend(),
-        trainingEngine: await ensureEngineChoice(),
+        trainingEngine: { engine, reasons },
+        device,
       };
+    }
     case 'attention':
       return {
         id: request.id,

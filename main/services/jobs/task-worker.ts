@@ -7,6 +7,7 @@
 // main/server, main/cli or renderer.
 import { parentPort, workerData } from 'node:worker_threads';
 import { classifyFolder } from '../classify/classify-folder.js';
+import { resolveDevice } from '../device/resolve-device.js';
 import { exportRun } from '../export/export-run.js';
 import type { TaskCommand, TaskMessage, TaskOrder, TaskOutcome } from './worker-protocol.js';
 
@@ -29,8 +30,10 @@ port.on('message', (message: TaskCommand) => {
 
 async function run(): Promise<TaskOutcome> {
   if (order.kind === 'classify') {
+    const { device } = await resolveDevice({ device: order.options.device, cacheDir: order.deviceCacheDir });
     const outcome = await classifyFolder(order.modelPath, order.inputs, order.outDir, {
       ...order.options,
+      device,
       saveEverySeconds: order.saveEverySeconds,
       signal: controller.signal,
       onProgress: (progress) => post({ type: 'progress', progress }),

@@ -43,15 +43,19 @@ export interface TrainingJobsOptions {
   onEvent: (event: JobEvent) => void;
   /** Replaces the worker factory (tests). */
   createWorker?: (order: TrainingJobOrder) => Worker;
+  /** Where a device `auto` keeps its verdict (the workspace). */
+  deviceCacheDir?: string;
 }
 
 export class TrainingJobs {
   private readonly jobs = new Map<string, Job>();
   private readonly onEvent: (event: JobEvent) => void;
   private readonly createWorker: (order: TrainingJobOrder) => Worker;
+  private readonly deviceCacheDir: string | undefined;
 
   constructor(options: TrainingJobsOptions) {
     this.onEvent = options.onEvent;
+    this.deviceCacheDir = options.deviceCacheDir;
     this.createWorker = options.createWorker ?? ((order) => startWorker('training-worker', order));
   }
 
@@ -60,12 +64,27 @@ export class TrainingJobs {
     runDir: string,
     settings: Partial<TrainingConfig> & { dataset: string },
     preset?: PresetName,
+    device?: string,
   ): void {
-    this.launch(runId, { kind: 'start', runDir, settings, ...(preset ? { preset } : {}) });
+    this.launch(runId, {
+      kind: 'start',
+      runDir,
+      settings,
+      ...(preset ? { preset } : {}),
+      ...this.deviceOf(device),
+    });
   }
 
-  resume(runId: string, runDir: string): void {
-    this.launch(runId, { kind: 'resume', runDir });
+  /** Resumes on `device`, or on the device the run asked for when it last started. */
+  resume(runId: string, runDir: string, device?: string): void {
+    this.launch(runId, { kind: 'resume', runDir, ...this.deviceOf(device) });
+  }
+
+  private deviceOf(device: string | undefined): { device?: string; deviceCacheDir?: string } {
+    return {
+      ...(device ? { device } : {}),
+      ...(this.deviceCacheDir ? { deviceCacheDir: this.deviceCacheDir } : {}),
+    };
   }
 
   /** Asks the job to stop at its next step boundary; false when no such job runs. */

@@ -20,7 +20,13 @@ port.on('message', (message: TrainingWorkerCommand) => {
 
 async function run(): Promise<void> {
   const onEvent = (event: TrainingEvent): void => post({ type: 'event', event });
-  const options = { runDir: order.runDir, control, onEvent };
+  const options = {
+    runDir: order.runDir,
+    control,
+    onEvent,
+    device: order.device,
+    deviceCacheDir: order.deviceCacheDir,
+  };
   const result =
     order.kind === 'start'
       ? await startTraining(order.settings, { ...options, preset: order.preset })

@@ -1,6 +1,7 @@
 // The messages between the main thread and the training, inference and task (classify, export,
 // compare, backbone check) workers. Plain data only (they cross postMessage). Must not import electron or anything from
 // main/electron, main/server, main/cli or renderer.
+import type { DeviceChoice } from '../../../models/onnx/device.js';
 import type { BackendReport } from '../../../models/tfjs/backend.js';
 import type { PresetName, TrainingConfig } from '../training/training-config.js';
 import type { TrainingEvent, RunStatus } from '../training/training-events.js';
@@ -19,8 +20,11 @@ export type TrainingJobOrder =
       runDir: string;
       settings: Partial<TrainingConfig> & { dataset: string };
       preset?: PresetName;
+      /** The device asked for (cpu, webgpu, dml, cuda, auto) and where `auto` keeps its verdict. */
+      device?: string;
+      deviceCacheDir?: string;
     }
-  | { kind: 'resume'; runDir: string };
+  | { kind: 'resume'; runDir: string; device?: string; deviceCacheDir?: string };
 
 export type TrainingWorkerCommand = { type: 'control'; kind: 'pause' | 'cancel' };
 
@@ -51,12 +55,24 @@ export type InferenceReply =
       report: BackendReport;
       /** The engine a new run would train on with the default settings, and why. */
       trainingEngine: { engine: string; reasons: string[] };
+      /** The device a new run would use (ATTNVGG_DEVICE or cpu), why, and what this machine offers. */
+      device: DeviceReport;
     }
   | { id: number; ok: true; type: 'attention'; answer: AttentionAnswer }
   | { id: number; ok: false; message: string };
 
+export interface DeviceReport {
+  requested: string;
+  device: string;
+  reasons: string[];
+  adapter?: string;
+  available: { device: string; available: boolean; reason?: string }[];
+}
+
 /** The heat-map and label choices of a classification job (see classify/classify-folder.ts). */
 export interface ClassifyTaskOptions {
+  /** The device asked for (cpu, webgpu, dml, cuda, auto), resolved in the worker. */
+  device?: DeviceChoice;
   heatmaps: boolean;
   level: MapLevel;
   colormap: ColormapName;
@@ -72,6 +88,8 @@ export type TaskOrder =
       inputs: string[];
       outDir: string;
       options: ClassifyTaskOptions;
+      /** Where `auto` keeps its verdict (the workspace). */
+      deviceCacheDir?: string;
       /** Flush the rows and rewrite summary.json this often while running (seconds). */
       saveEverySeconds: number;
     }

@@ -79,6 +79,7 @@ export function createHeadTrainingEngine(setup: EngineSetup): HeadTrainingEngine
         items,
         options,
         setup.intraOpThreads,
+        setup.device,
       );
     },
   };

@@ -10,6 +10,7 @@ import type { TensorMap } from '../../../models/core/safetensors.js';
 import type { ModelSpec } from '../../../models/core/spec.js';
 import type { Weights } from '../../../models/core/weights.js';
 import { exportOnnx } from '../../../models/onnx/export.js';
+import type { Device } from '../../../models/onnx/device.js';
 import { openOnnxSession } from '../../../models/onnx/session.js';
 import type { DatasetItem } from '../datasets/dataset-types.js';
 import {
@@ -35,8 +36,9 @@ export async function evaluateOnOnnxruntime(
   items: readonly DatasetItem[],
   options: EvaluateOptions,
   intraOpThreads?: number,
+  device?: Device,
 ): Promise<{ report: EvaluationReport; maps: TensorMap }> {
-  const session = await openOnnxSession(exportOnnx(spec, weights), { intraOpThreads });
+  const session = await openOnnxSession(exportOnnx(spec, weights), { intraOpThreads, device });
   const mapNames = spec.attention ? ['attention_1', 'attention_2', 'attention_3'] : [];
   const s = spec.inputSize;
   const predict: BatchPredictor = async (x, n) => {

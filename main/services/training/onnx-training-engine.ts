@@ -14,6 +14,10 @@ export async function createOnnxTrainingEngine(setup: EngineSetup): Promise<Trai
     optimizer: setup.optimizer,
     labelSmoothing: setup.labelSmoothing,
     intraOpThreads: setup.intraOpThreads,
+    device: setup.device,
+    failAtStep: setup.failAtStep,
+    // On a GPU the state stays on the device between steps; read back for checkpoints and evaluation.
+    keepStateOnDevice: true,
   });
   try {
     if (setup.optimizerState) trainer.setOptimizerState(setup.optimizerState);
@@ -24,16 +28,24 @@ export async function createOnnxTrainingEngine(setup: EngineSetup): Promise<Trai
   return {
     name: 'onnxruntime',
     backend: 'onnxruntime',
+    device: trainer.device,
     step: (batch, hyper) => trainer.step(batch.x, batch.labels, hyper),
-    weights: async () => trainer.getWeights(),
-    optimizerState: async () => trainer.getOptimizerState(),
-    evaluate: (items, options, weights) =>
+    weights: async () => {
+      await trainer.syncFromDevice();
+      return trainer.getWeights();
+    },
+    optimizerState: async () => {
+      await trainer.syncFromDevice();
+      return trainer.getOptimizerState();
+    },
+    evaluate: async (items, options, weights) =>
       evaluateOnOnnxruntime(
         setup.spec,
-        weights ?? trainer.getWeights(),
+        weights ?? (await trainer.syncFromDevice().then(() => trainer.getWeights())),
         items,
         options,
         setup.intraOpThreads,
+        setup.device,
       ),
     dispose: () => trainer.dispose(),
   };

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { ModelSpec } from '../../../models/core/spec.js';
 import { writeJsonAtomic } from '../storage/atomic-write.js';
 import type { TrainingConfig } from './training-config.js';
+import type { Device, DeviceChoice } from '../../../models/onnx/device.js';
 import type { EngineName } from './training-engine.js';
 import type { RunStatus, TrainingEvent } from './training-events.js';
 
@@ -41,6 +42,14 @@ export interface RunRecord {
   engine?: EngineName;
   /** Why that engine was chosen (training-engine.ts's EngineChoice.reasons). */
   engineReasons?: string[];
+  /** The onnxruntime device that last trained the run (absent in runs from before devices: the CPU). */
+  device?: Device;
+  /** The device asked for when it last started (cpu, webgpu, dml, cuda or auto); resume asks it again. */
+  deviceRequested?: DeviceChoice;
+  /** Why that device (main/services/device's DeviceResolution.reasons). */
+  deviceReasons?: string[];
+  /** The GPU adapter's name, when the provider reports it. */
+  adapter?: string;
   appVersion: string;
   /** The pretrained backbone a run started from (config.backbone) and the SHA-256 of that file. */
   backbone?: { file: string; sha256: string };

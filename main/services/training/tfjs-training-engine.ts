@@ -24,6 +24,7 @@ export function createTfjsTrainingEngine(setup: EngineSetup, backend: string): T
   const s = spec.inputSize;
   return {
     name: 'tfjs',
+    device: 'cpu',
     backend,
     model,
     optimizer,

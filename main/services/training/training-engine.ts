@@ -1,7 +1,8 @@
 // The training engine behind a run: what the loop (training-run.ts) needs from whatever computes a step,
 // and the choice between the two engines with the reasons a user sees in `attnvgg info` and run.json:
 //   - tfjs: models/train/step.ts on TensorFlow.js (native `tensorflow` backend, else wasm, else cpu);
-//   - onnxruntime: the whole step compiled into one ONNX graph (models/onnx-train), on all cores.
+//   - onnxruntime: the whole step compiled into one ONNX graph (models/onnx-train), on all cores or on a
+//     GPU device (main/services/device); a GPU device always trains on onnxruntime.
 // Both take batches as the batch stream yields them, keep the same optimiser state (a checkpoint of
 // either resumes on the other) and evaluate into the same report. A run from a pretrained backbone with
 // blocks 1..5 or 1..4 frozen trains on cached features instead, in TensorFlow.js whatever is chosen here
@@ -18,6 +19,7 @@ import {
   type BackendName,
   type BackendReport,
 } from '../../../models/tfjs/backend.js';
+import type { Device } from '../../../models/onnx/device.js';
 import type { OptimizerName, OptimizerState, StepHyper } from '../../../models/train/optimizer.js';
 import type { DatasetItem } from '../datasets/dataset-types.js';
 import type { EvaluateOptions, EvaluationReport } from './evaluate-model.js';
@@ -61,6 +63,8 @@ export interface TrainingEngine {
   readonly name: EngineName;
   /** What does the arithmetic, for run.json's `backend`: 'onnxruntime' or the TensorFlow.js backend. */
   readonly backend: string;
+  /** The onnxruntime device the steps run on ('cpu' for TensorFlow.js). */
+  readonly device: Device;
   step(batch: EngineBatch, hyper: StepHyper): Promise<EngineStepResult>;
   /** Weights and running statistics in PyTorch layout (copies). */
   weights(): Promise<Weights>;
@@ -86,6 +90,10 @@ export interface EngineSetup {
   labelSmoothing: number;
   /** onnxruntime intra-op threads, training and evaluation (default: the number of cores). */
   intraOpThreads?: number;
+  /** The onnxruntime device for training and evaluation (default 'cpu'). */
+  device?: Device;
+  /** Test hook: the onnxruntime trainer fails at this step (1-based), as a lost device would. */
+  failAtStep?: number;
 }
 
 export interface EngineChoice {
@@ -106,6 +114,8 @@ export interface ChooseEngineOptions {
   optimizer: OptimizerName;
   /** Where ATTNVGG_ENGINE and ATTNVGG_BACKEND are read (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** The resolved device (main/services/device): a GPU device trains on onnxruntime. */
+  device?: Device;
 }
 
 /** Why the ONNX engine cannot train with these settings, or null when it can. */
@@ -134,12 +144,27 @@ export async function chooseTrainingEngine(options: ChooseEngineOptions): Promis
   const askedBackend =
     options.backend ?? (backendEnv === undefined ? undefined : parseBackendName(backendEnv));
 
+  const gpu = options.device !== undefined && options.device !== 'cpu' ? options.device : undefined;
+  if (gpu && forced === 'tfjs')
+    throw new TrainingEngineError(
+      `${how}, but the device ${gpu} runs only the onnxruntime engine; use --device cpu or --engine onnxruntime.`,
+    );
   if (forced === 'onnxruntime') {
     const refusal = onnxEngineRefusal(options);
     if (refusal) throw new TrainingEngineError(`${how}, but ${refusal}; use --engine tfjs.`);
     // Not for training: the caller may still draw attention maps with TensorFlow.js (the demo does).
     await selectBackend({ env }).catch(() => undefined);
     return { engine: 'onnxruntime', reasons: [`forced by ${how}`], forced: true };
+  }
+  if (gpu) {
+    const refusal = onnxEngineRefusal(options);
+    if (refusal) throw new TrainingEngineError(`The device ${gpu} trains on onnxruntime, but ${refusal}.`);
+    await selectBackend({ env }).catch(() => undefined);
+    return {
+      engine: 'onnxruntime',
+      reasons: [`a GPU device (${gpu}) was chosen: onnxruntime trains on it (a GPU beats a CPU)`],
+      forced: false,
+    };
   }
   const backend = await selectBackend(options.backend ? { prefer: options.backend, env } : { env });
   if (forced === 'tfjs') return { engine: 'tfjs', backend, reasons: [`forced by ${how}`], forced: true };
@@ -203,12 +228,19 @@ export async function createTrainingEngine(
   setup: EngineSetup,
 ): Promise<TrainingEngine> {
   if (choice.engine === 'onnxruntime') {
+    const { createOnnxTrainingEngine } = await import('./onnx-training-engine.js');
     try {
-      const { createOnnxTrainingEngine } = await import('./onnx-training-engine.js');
       return await createOnnxTrainingEngine(setup);
     } catch (error) {
-      if (choice.forced) throw error;
       const message = error instanceof Error ? error.message : String(error);
+      if (setup.device !== undefined && setup.device !== 'cpu') {
+        // A GPU device that cannot open the graph (no adapter, driver refused): the CPU trains instead.
+        choice.reasons.push(
+          `${setup.device} could not start (${message.split('\n')[0]}): the CPU trains instead`,
+        );
+        return createOnnxTrainingEngine({ ...setup, device: 'cpu' });
+      }
+      if (choice.forced) throw error;
       choice.reasons.push(`onnxruntime could not start (${message}): TensorFlow.js trains instead`);
       choice.engine = 'tfjs';
       choice.backend = await selectBackend();

@@ -13,6 +13,8 @@ export type TrainingEvent =
       backend: string;
       /** The training engine: 'tfjs' or 'onnxruntime' (training-engine.ts). */
       engine: string;
+      /** The onnxruntime device the steps run on (cpu, webgpu, dml, cuda). */
+      device?: string;
       classes: string[];
       trainImages: number;
       valImages: number;

@@ -23,6 +23,7 @@ import { scanDataset } from '../datasets/scan-dataset.js';
 import { removeStaleTemporaries, writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
 import { APP_VERSION } from '../app-version.js';
 import { sha256OfFile } from '../backbone/download.js';
+import { resolveDevice } from '../device/resolve-device.js';
 import { loadBackboneWeights } from '../backbone/load-backbone.js';
 import { buildFeatureCache, splitMemoryBudget, type FeatureCache } from '../transfer/feature-cache.js';
 import {
@@ -71,6 +72,17 @@ export interface TrainingRunOptions {
   engine?: EngineName;
   /** onnxruntime intra-op threads (default: the number of cores); 1 makes runs bitwise repeatable. */
   onnxThreads?: number;
+  /**
+   * The device asked for: cpu, webgpu, dml, cuda or auto (main/services/device). Absent: ATTNVGG_DEVICE,
+   * else what the run asked for when it last started, else cpu.
+   */
+  device?: string;
+  /** Where `auto` keeps its verdict (the workspace); absent: it measures each time. */
+  deviceCacheDir?: string;
+  /** On a GPU device, also checkpoint when this many seconds passed since the last (default 300). */
+  gpuCheckpointSeconds?: number;
+  /** Test hook: the onnxruntime trainer fails at this step of this session, as a lost device would. */
+  failAtStep?: number;
   control?: TrainingControl;
   onEvent?: TrainingEventListener;
   /** Bytes of decoded images kept between epochs (default 512 MiB). */
@@ -146,10 +158,16 @@ async function runLoop(
     written = written.then(() => appendMetric(runDir, event)).catch(() => undefined);
   };
   await prepareRunFolder(runDir);
+  const resolution = await resolveDevice({
+    device: options.device,
+    fallback: previous?.deviceRequested ?? 'cpu',
+    cacheDir: options.deviceCacheDir,
+  });
   const choice = await chooseTrainingEngine({
     engine: options.engine,
     backend: options.backend,
     optimizer: config.optimizer,
+    device: resolution.device,
   });
   const scan = await scanForTraining(config, emit);
   const classes = scan.classes.map((c) => c.name);
@@ -220,6 +238,8 @@ async function runLoop(
     frozenBlocks: config.freezeBlocks,
     labelSmoothing: config.labelSmoothing,
     intraOpThreads: options.onnxThreads,
+    device: resolution.device,
+    failAtStep: options.failAtStep,
   };
   // A pretrained backbone with blocks 1..5 or 1..4 frozen: their outputs are computed once (feature
   // caches) and the rest (the heads, and block 5 with 4 frozen blocks) trains in TensorFlow.js;
@@ -230,6 +250,14 @@ async function runLoop(
   record.backend = engine.backend;
   record.engine = engine.name;
   record.engineReasons = choice.reasons;
+  record.device = engine.device;
+  record.deviceRequested = resolution.requested;
+  record.deviceReasons =
+    engine.device === resolution.device
+      ? resolution.reasons
+      : [...resolution.reasons, `the ${engine.name} engine runs on the ${engine.device}`];
+  if (resolution.adapter) record.adapter = resolution.adapter;
+  else delete record.adapter;
   const caches: { train: FeatureCache | null; val: FeatureCache | null } = { train: null, val: null };
   const position: LoopPosition = checkpoint?.position ?? {
     epoch: 0,
@@ -249,7 +277,9 @@ async function runLoop(
     mean: config.mean,
     std: config.std,
   };
+  let lastSave = performance.now();
   const save = async (): Promise<void> => {
+    lastSave = performance.now();
     await saveCheckpoint(runPath(runDir, 'lastCheckpoint'), {
       weights: await engine.weights(),
       optimizer: await engine.optimizerState(),
@@ -298,6 +328,7 @@ async function runLoop(
         memoryLimitBytes: budgets[split],
         spillDir: join(runDir, 'feature-cache'),
         threads: options.onnxThreads,
+        device: resolution.device,
         signal: abort.signal,
         onProgress: ({ done, total }) => {
           if (control.stopRequested) abort.abort();
@@ -338,6 +369,7 @@ async function runLoop(
       runDir,
       backend: engine.backend,
       engine: engine.name,
+      device: engine.device,
       classes,
       trainImages: train.length,
       valImages: val.length,
@@ -390,10 +422,16 @@ async function runLoop(
       for await (const batch of steps) {
         const started = performance.now();
         const hyper = scheduleAt({ name: config.schedule, lr: config.lr }, position.globalStep, totalSteps);
-        const result = await batch.run({
-          lr: hyper.lr,
-          momentum: hyper.momentum ?? config.momentum,
-        });
+        const result = await batch
+          .run({ lr: hyper.lr, momentum: hyper.momentum ?? config.momentum })
+          .catch((error: unknown) => {
+            if (engine.device === 'cpu') throw error;
+            const reason = error instanceof Error ? error.message : String(error);
+            throw new TrainingError(
+              `The ${engine.device} device failed at epoch ${epoch + 1}, step ${position.stepInEpoch + 1}: ${reason}. The run stopped; resume continues from its last checkpoint (--device cpu to continue on the CPU).`,
+              { cause: error },
+            );
+          });
         if (!Number.isFinite(result.loss))
           throw new TrainingError(
             `Training diverged (loss ${result.loss}) at epoch ${epoch + 1}: lower the learning rate (now ${config.lr}) and resume or restart.`,
@@ -426,7 +464,14 @@ async function runLoop(
             `Stopped at epoch ${epoch + 1}, step ${position.stepInEpoch}; resume continues from there.`,
           );
         }
-        if (config.checkpointEverySteps > 0 && position.globalStep % config.checkpointEverySteps === 0)
+        // On a GPU the state lives on the device, which can be lost: checkpoint every few minutes too.
+        const gpuDue =
+          engine.device !== 'cpu' &&
+          performance.now() - lastSave >= 1000 * (options.gpuCheckpointSeconds ?? 300);
+        if (
+          gpuDue ||
+          (config.checkpointEverySteps > 0 && position.globalStep % config.checkpointEverySteps === 0)
+        )
           await save();
       }
       const valItems = val.length > 0 ? val : train;

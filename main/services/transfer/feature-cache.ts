@@ -17,6 +17,7 @@ import { attentionMapSizes, channels, validateSpec, type ModelSpec } from '../..
 import type { NamedArray, Weights } from '../../../models/core/weights.js';
 import { exportBackboneOnnx } from '../../../models/onnx/export.js';
 import { BACKBONE_LOCALS, BACKBONE_POOL5 } from '../../../models/onnx/metadata.js';
+import type { Device } from '../../../models/onnx/device.js';
 import { openOnnxSession } from '../../../models/onnx/session.js';
 import { augmentRgb8, type AugmentOptions } from '../datasets/augment-image.js';
 import type { BatchItem, SkippedFile } from '../datasets/batch-stream.js';
@@ -77,6 +78,8 @@ export interface FeatureCacheOptions extends NormaliseOptions {
   runBatch?: number;
   /** onnxruntime intra-op threads (default: all cores). */
   threads?: number;
+  /** The onnxruntime device the backbone runs on (default cpu). */
+  device?: Device;
   onProgress?: (progress: { done: number; total: number }) => void;
   onSkip?: (skipped: SkippedFile) => void;
   signal?: AbortSignal;
@@ -266,7 +269,7 @@ export async function buildFeatureCache(
 
   const session = await openOnnxSession(
     exportBackboneOnnx(spec, options.backbone, { lastBlock: frozenBlocks }),
-    options.threads ? { intraOpThreads: options.threads } : {},
+    { ...(options.threads ? { intraOpThreads: options.threads } : {}), device: options.device },
   );
   try {
     const localNames = BACKBONE_LOCALS.slice(0, shapes.locals.length);

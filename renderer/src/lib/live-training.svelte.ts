@@ -13,6 +13,7 @@ export const live = $state({
   epochs: [] as EpochPoint[],
   lastStep: null as StepEvent | null,
   backend: '',
+  device: '',
   warnings: [] as string[],
   eventsReceived: 0,
   finishedMessage: '',
@@ -35,6 +36,7 @@ function flush(batch: { runId: string; event: TrainingEvent }[]): void {
       epochs.push(epochPoint(event, live.lastStep?.globalStep ?? 0));
     } else if (event.type === 'started') {
       live.backend = event.backend;
+      live.device = event.device ?? '';
       live.finishedMessage = '';
     } else if (event.type === 'warning') live.warnings = [...live.warnings, event.message];
     else if (event.type === 'finished') live.finishedMessage = event.message;
@@ -59,6 +61,7 @@ export async function followRun(runId: string | null): Promise<void> {
   live.lastStep = null;
   live.warnings = [];
   live.backend = '';
+  live.device = '';
   live.finishedMessage = '';
   live.error = '';
   events.clear();
@@ -72,6 +75,7 @@ export async function followRun(runId: string | null): Promise<void> {
     live.epochs = merged.epochs;
     live.warnings = [...details.warnings, ...live.warnings];
     live.backend ||= details.summary.backend;
+    live.device ||= details.summary.device ?? '';
   } catch (error) {
     if (token === loadToken) live.error = messageOf(error);
   }

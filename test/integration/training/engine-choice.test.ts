@@ -82,3 +82,21 @@ test('settings onnxruntime cannot train fall back to TensorFlow.js, or are refus
   assert.equal(auto.engine, 'tfjs');
   if (!nativeLoads) assert.match(auto.reasons.join('\n'), /"lamb".*: TensorFlow.js (wasm|cpu) trains/);
 });
+
+test('a GPU device trains on onnxruntime whatever TensorFlow.js loads; with --engine tfjs it is refused', async () => {
+  const choice = await chooseTrainingEngine({ optimizer: 'sgd', device: 'webgpu', env: {} });
+  assert.equal(choice.engine, 'onnxruntime');
+  assert.match(choice.reasons.join('\n'), /a GPU device \(webgpu\) was chosen: onnxruntime trains on it/);
+  await assert.rejects(
+    chooseTrainingEngine({ optimizer: 'sgd', device: 'webgpu', engine: 'tfjs', env: {} }),
+    (e: unknown) =>
+      e instanceof TrainingEngineError &&
+      /the device webgpu runs only the onnxruntime engine/.test(e.message),
+  );
+  const cpu = await chooseTrainingEngine({
+    optimizer: 'sgd',
+    device: 'cpu',
+    env: { ATTNVGG_ENGINE: 'tfjs' },
+  });
+  assert.equal(cpu.engine, 'tfjs', 'the CPU device leaves the engine choice as it was');
+});
