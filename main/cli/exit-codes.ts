@@ -8,6 +8,7 @@
 import { SpecError } from '../../models/core/spec.js';
 import { WeightsError } from '../../models/core/weights.js';
 import { OnnxTrainError } from '../../models/onnx-train/errors.js';
+import { DeviceError } from '../../models/onnx/device.js';
 import { OnnxError } from '../../models/onnx/errors.js';
 import { BackendError } from '../../models/tfjs/backend.js';
 import { WeightFileError } from '../../models/weight-files/errors.js';
@@ -70,6 +71,7 @@ export const INPUT_ERROR_CLASSES: readonly ErrorClass[] = [
   CompareJobConflictError,
   CompareReportError,
   ConfigError,
+  DeviceError,
   ExportError,
   FashionMnistError,
   FeatureCacheError,

@@ -17,6 +17,7 @@ import { overrideCatalogueEntryForTests } from '../../main/services/backbone/cat
 import { tarGzBytes } from '../fixtures/make-hostile-checkpoints.js';
 import { backboneFileBytes } from '../helpers/backbone-file.js';
 import { browserTestsUnavailable, openBrowserSession, pageErrorsOf } from './browser-session.js';
+import { skipOrFail } from '../helpers/skip-or-fail.js';
 
 async function look(page: Page, name: string): Promise<void> {
   const dir = process.env.E2E_SHOTS;
@@ -27,7 +28,7 @@ async function look(page: Page, name: string): Promise<void> {
 
 test(
   'browser mode: train from ImageNet weights picked from the catalogue, downloaded on the way',
-  { skip: browserTestsUnavailable() ?? false, timeout: 300_000 },
+  { skip: skipOrFail(browserTestsUnavailable()), timeout: 300_000 },
   async () => {
     const archive = tarGzBytes([{ name: 'vgg16-bn/vgg16-bn.onnx', data: backboneFileBytes(6, 3) }]);
     const sha256 = createHash('sha256').update(archive).digest('hex');

@@ -5,14 +5,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { until as valueOf } from '../helpers/until.js';
-import { CHROMIUM, CHROMIUM_ARGS, pageErrorsOf, until } from './browser-session.js';
+import { browserTestsUnavailable, CHROMIUM, CHROMIUM_ARGS, pageErrorsOf, until } from './browser-session.js';
+import { skipOrFail } from '../helpers/skip-or-fail.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SOURCES = [
@@ -30,7 +30,7 @@ const SOURCES = [
 test(
   'serve in a checkout without built pages builds them, and the page shows the Datasets screen',
   {
-    skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)`,
+    skip: skipOrFail(browserTestsUnavailable()),
     timeout: 300_000,
   },
   async () => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import { browserTestsUnavailable, openBrowserSession, pageErrorsOf, until } from './browser-session.js';
+import { skipOrFail } from '../helpers/skip-or-fail.js';
 
 interface Seen {
   url: string;
@@ -38,7 +39,7 @@ async function recordingServer(): Promise<{ port: number; seen: Seen[]; close():
 
 test(
   'browser mode: the token reaches no other port of 127.0.0.1, and no cookie is set',
-  { skip: browserTestsUnavailable() ?? false, timeout: 180_000 },
+  { skip: skipOrFail(browserTestsUnavailable()), timeout: 180_000 },
   async () => {
     const session = await openBrowserSession();
     const other = await recordingServer();

@@ -19,11 +19,12 @@ import {
   loadBackboneWeights,
 } from '../../../main/services/backbone/load-backbone.js';
 import { pythonMissing } from '../../helpers/python.js';
+import { skipOrFail } from '../../helpers/skip-or-fail.js';
 import { relativeError } from '../../helpers/tf.js';
 import { testWeights } from '../../helpers/weights.js';
 import { makeWeightFiles, WEIGHT_FILE_FORMS } from '../../helpers/weight-files.js';
 
-const missing = pythonMissing(['torch', 'torchvision']);
+const missing = skipOrFail(pythonMissing(['torch', 'torchvision']));
 if (missing) console.log(`# skipping the weight-file parity test: ${missing}`);
 
 const spec: ModelSpec = {
@@ -55,7 +56,7 @@ after(() => {
 });
 
 for (const file of WEIGHT_FILE_FORMS) {
-  test(`${file}: conv 13 features match torchvision's at S=224`, { skip: missing ?? false }, async () => {
+  test(`${file}: conv 13 features match torchvision's at S=224`, { skip: missing }, async () => {
     const path = join(dir, file);
     const report = await checkBackbone(path);
     assert.equal(report.usable, true, report.problem);
