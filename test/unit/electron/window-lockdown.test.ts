@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { desktopContentSecurityPolicy } from '../../../main/server/content-security-policy.js';
 import { EXTERNAL_HOSTS, externalLinkAllowed } from '../../../main/electron/external-links.js';
+import { BACKBONE_CATALOGUE, CATALOGUE_HOSTS } from '../../../main/services/backbone/catalogue.js';
 import { appWindowOptions } from '../../../main/electron/window-options.js';
 
 describe('window options', () => {
@@ -58,9 +59,11 @@ describe('the desktop CSP', () => {
 });
 
 describe('links to the web', () => {
-  it('the list is empty: no address opens in the browser', () => {
-    assert.deepEqual(EXTERNAL_HOSTS, []);
-    for (const url of ['https://download.pytorch.org/models/x.pth', 'https://example.com/', 'http://x/'])
+  it('the list is the hosts of the catalogue: their https pages open, nothing else does', () => {
+    assert.deepEqual(EXTERNAL_HOSTS, [...CATALOGUE_HOSTS].sort());
+    assert.ok(EXTERNAL_HOSTS.length > 0);
+    for (const entry of BACKBONE_CATALOGUE) assert.equal(externalLinkAllowed(entry.url), true, entry.url);
+    for (const url of ['https://example.com/', 'http://download.pytorch.org/models/x.pth', 'http://x/'])
       assert.equal(externalLinkAllowed(url), false, url);
   });
 
