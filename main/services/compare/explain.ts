@@ -184,15 +184,14 @@ export async function pairedPointingGame(
     picked.push(boxes[m.item.relativePath]);
   });
   const geometry = { imageWidth: imageSize, imageHeight: imageSize };
-  const chanceRate =
-    picked.reduce((a, [x0, y0, x1, y1]) => a + ((x1 - x0) * (y1 - y0)) / (imageSize * imageSize), 0) /
-    Math.max(1, picked.length);
+  const finestGame = pointingGame(finest, picked, geometry);
   const side = (m: AttentionMap[]): string =>
     m.length > 0 ? `native ${m[0].width} x ${m[0].height}` : 'native';
   return {
     images: picked.length,
-    chanceRate,
-    attentionFinest: score(pointingGame(finest, picked, geometry), side(finest)),
+    // A random peak on the finest map's cells: the share of them inside the box (as the demo reports it).
+    chanceRate: finestGame.chanceRate,
+    attentionFinest: score(finestGame, side(finest)),
     attentionCombined: score(
       pointingGame(combined, picked, geometry),
       `picture ${imageSize} x ${imageSize} (bilinear)`,

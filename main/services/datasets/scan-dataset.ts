@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { BOX_FOLDERS, BOX_SIDECAR, findDatasetBoxes } from '../boxes/find-boxes.js';
 import { realPathOrResolved } from '../storage/inside-folder.js';
 import { checkImageFile } from './check-image-file.js';
 import { DEFAULT_IMBALANCE_RATIO, datasetMessages } from './dataset-messages.js';
@@ -90,7 +91,9 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
   const rootId = await folderId(absoluteRoot);
 
   // 1. Top level: class folders, or split folders holding class folders.
-  const top = await listFolder(absoluteRoot, '', state, [], problems);
+  const listed = await listFolder(absoluteRoot, '', state, [], problems);
+  // Annotations/ and labels/ hold object boxes (boxes/find-boxes.ts), not a class.
+  const top = { folders: listed.folders.filter((f) => !BOX_FOLDERS.includes(f.name)) };
   const splitFolders = findSplitFolders(top.folders);
   const layout = splitFolders ? 'folders' : 'seeded';
   const classFolders: ClassFolder[] = [];
@@ -154,6 +157,7 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
         continue;
       }
       if (entry.kind !== 'file') continue;
+      if (BOX_SIDECAR.test(entry.relativePath)) continue; // a VOC or YOLO box file beside its picture
       tally.files++;
       progress.seen();
       const task = checkOne(entry, folder, options).then((result) => {
@@ -214,6 +218,7 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
     ignoredFolders,
     imbalanceRatio: options.imbalanceRatio ?? DEFAULT_IMBALANCE_RATIO,
   });
+  const boxes = await findDatasetBoxes(absoluteRoot, items);
   progress.done();
   return {
     root: absoluteRoot,
@@ -226,6 +231,11 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
     errors,
     fingerprint: datasetFingerprint(items),
     split: splitSettings,
+    boxes: {
+      pictures: boxes.boxes.size,
+      sources: boxes.sources,
+      problems: boxes.problems,
+    },
     stats: {
       filesSeen: progress.state.seen,
       imagesUsable: items.length,
@@ -384,6 +394,7 @@ function emptyScan(
     errors: [error],
     fingerprint: datasetFingerprint([]),
     split,
+    boxes: { pictures: 0, sources: [], problems: [] },
     stats: {
       filesSeen: 0,
       imagesUsable: 0,
