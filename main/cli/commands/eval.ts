@@ -5,20 +5,27 @@ import { resolve } from 'node:path';
 import { selectBackend } from '../../../models/tfjs/backend.js';
 import { evaluateRunOnFolder } from '../../services/training/evaluate-folder.js';
 import { EXIT, UserError, type Command } from '../command.js';
+import { localisationLines } from '../localisation-lines.js';
 import { parseOptions, stringOption } from '../parse-options.js';
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: "evaluate a run's model on a labelled folder",
-  help: `Usage: attnvgg eval <run-folder> <dataset-folder> [--name NAME] [--json]
+  help: `Usage: attnvgg eval <run-folder> <dataset-folder> [--name NAME] [--boxes FILE] [--json]
 
 Classifies every image of <dataset-folder> (class sub-folders named as in training) with the run's best
 weights and writes <run-folder>/<NAME>.json (accuracy with a 95 % interval, per-class precision, recall
-and F1, confusion matrix, every prediction) and the misclassified images' attention maps beside it.`,
+and F1, confusion matrix, every prediction) and the misclassified images' attention maps beside it.
+
+Where the pictures have object boxes (Pascal VOC XML beside them or in Annotations/, YOLO txt beside
+them or in labels/, COCO JSON or boxes.json at the folder's root, or --boxes FILE), it also plays the
+pointing game: how often the peak of each attention map, and of the combined map, falls inside a box of
+the picture's class, with a 95 % interval, the rate of a random peak and the share of the map's mass
+inside the boxes. Coordinates are pixels of the picture as displayed (see docs/boxes.md).`,
   async run(context) {
     const { values, positionals } = parseOptions(
       context.argv,
-      { name: { type: 'string' }, json: { type: 'boolean' } },
+      { name: { type: 'string' }, boxes: { type: 'string' }, json: { type: 'boolean' } },
       this.help,
     );
     if (values.help) {
@@ -28,15 +35,15 @@ and F1, confusion matrix, every prediction) and the misclassified images' attent
     if (positionals.length !== 2)
       throw new UserError(`Expected a run folder and a dataset folder.\n\n${this.help}`, EXIT.usage);
     await selectBackend();
-    const result = await evaluateRunOnFolder(
-      resolve(positionals[0]),
-      resolve(positionals[1]),
-      stringOption(values, 'name'),
-    );
+    const result = await evaluateRunOnFolder(resolve(positionals[0]), resolve(positionals[1]), {
+      name: stringOption(values, 'name'),
+      boxesFile: stringOption(values, 'boxes') && resolve(stringOption(values, 'boxes') as string),
+    });
+    const localisation = result.report.localisation;
     const m = result.report.metrics;
     if (values.json) {
       context.stdout.write(
-        `${JSON.stringify({ accuracy: m.accuracy, accuracyInterval: m.accuracyInterval, images: m.total, macroF1: m.macroF1, report: result.reportPath })}\n`,
+        `${JSON.stringify({ accuracy: m.accuracy, accuracyInterval: m.accuracyInterval, images: m.total, macroF1: m.macroF1, report: result.reportPath, ...(localisation ? { localisation } : {}), ...(result.boxProblems.length > 0 ? { boxProblems: result.boxProblems } : {}) })}\n`,
       );
       return EXIT.ok;
     }
@@ -50,6 +57,13 @@ and F1, confusion matrix, every prediction) and the misclassified images' attent
       ...(result.report.skipped.length > 0
         ? [`${result.report.skipped.length} files could not be read and were skipped (listed in the report)`]
         : []),
+      ...(localisation
+        ? [
+            `pointing game on ${localisation.images} pictures with boxes (peak inside a box of the picture's class):`,
+            ...localisationLines(localisation).map((l) => `  ${l}`),
+          ]
+        : []),
+      ...result.boxProblems.map((p) => `box file skipped: ${p.message}`),
       `report: ${result.reportPath}`,
     ];
     context.stdout.write(`${lines.join('\n')}\n`);

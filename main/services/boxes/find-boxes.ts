@@ -6,14 +6,15 @@
 //   - YOLO txt: <name>.txt beside the picture, or in labels/ at the root, as labels/<name>.txt or mirroring
 //     the picture's path; class names from classes.txt (root or labels/) or data.yaml (read-yolo.ts);
 //   - or one file the user names (boxes.json or COCO, told apart by content).
-// A picture's boxes come from the first of these that has any for it. COCO file names match a picture's
-// path relative to the root, or else its file name when only one picture has that name.
+// A picture's boxes come from the first of these that has any for it. Paths in boxes.json and COCO file
+// names match a picture's path relative to the dataset root or to the box file's folder; COCO file names
+// also match a picture's file name when only one picture has that name.
 // Coordinates are pixels of the picture as displayed, EXIF orientation applied (docs/boxes.md). A file that
 // cannot be read or parsed is reported in `problems` and skipped: it never stops the scan or the
 // evaluation. Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { BoxFileError, MAX_BOX_FILE_BYTES, type BoxFormat, type LabelledBox } from './box-types.js';
 import { BOXES_JSON_FILE, parseBoxesJson } from './read-boxes-json.js';
 import { looksLikeCoco, parseCocoJson } from './read-coco.js';
@@ -114,6 +115,14 @@ export async function findDatasetBoxes(
     let pictures = 0;
     for (const [path, list] of found) {
       let key = path.replace(/^\.\//, '');
+      if (!wanted.has(key)) {
+        // A path relative to the box file's own folder (a file given from elsewhere, e.g. the dataset
+        // root's boxes.json used for its test/ folder).
+        const fromFile = relative(absoluteRoot, resolve(dirname(file), key))
+          .split(sep)
+          .join('/');
+        if (wanted.has(fromFile)) key = fromFile;
+      }
       if (!wanted.has(key) && byFileName) {
         const same = byName.get(basename(key));
         if (same?.length === 1) key = same[0];
