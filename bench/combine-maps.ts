@@ -9,13 +9,15 @@
 // random-peak rate, energy) and appends it to --out; at the end a `summary` line per dataset gives each
 // map's mean hit rate over seeds with a 95 % t-interval. Every line carries the 1-minute load average.
 // Run: node --import tsx bench/combine-maps.ts [--seeds 0,1,2,3,4] [--datasets shapes,clutter]
-//        [--dir bench/out/combine-maps] [--out bench/out/combine-maps.jsonl] [--epochs N]
+//        [--dir bench/out/combine-maps] [--out bench/out/combine-maps.jsonl] [--epochs N] [--reuse]
+// --reuse scores the runs already finished in --dir again instead of training them (a new combination
+// measured on the same models).
 import { access, appendFile, mkdir, rm } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEMO_SETTINGS } from '../main/cli/commands/demo.js';
-import { findDatasetBoxes } from '../main/services/boxes/find-boxes.js';
+import { findDatasetBoxes, type BoxedPicture } from '../main/services/boxes/find-boxes.js';
 import { scanDataset } from '../main/services/datasets/scan-dataset.js';
 import { MAP_COMBINATIONS } from '../main/services/heatmaps/attention-map.js';
 import { generateClutterDataset } from '../main/services/sample/generate-clutter-dataset.js';
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     dir: { type: 'string', default: 'bench/out/combine-maps' },
     out: { type: 'string', default: 'bench/out/combine-maps.jsonl' },
     epochs: { type: 'string' },
+    reuse: { type: 'boolean', default: false },
   },
 });
 const dir = resolve(values.dir as string);
@@ -52,7 +55,7 @@ async function emit(line: Record<string, unknown>): Promise<void> {
 
 async function prepare(
   kind: string,
-): Promise<{ data: string; boxes: (items: never[]) => Promise<BoxesByPath> }> {
+): Promise<{ data: string; boxes: (items: readonly BoxedPicture[]) => Promise<BoxesByPath> }> {
   const data = join(dir, `${kind}-data`);
   if (kind === 'shapes') {
     if (!(await exists(join(data, 'boxes.json')))) await generateShapesDataset(data, { seed: 0 });
@@ -86,32 +89,29 @@ for (const seed of seeds)
   for (const kind of datasets) {
     const { data, boxes } = await prepare(kind);
     const runDir = join(dir, `${kind}-run-${seed}`);
-    await rm(runDir, { recursive: true, force: true });
+    const reused = values.reuse && (await exists(join(runDir, 'evaluation.json')));
+    if (!reused) await rm(runDir, { recursive: true, force: true });
     const started = performance.now();
-    await startTraining(
-      {
-        dataset: data,
-        seed,
-        epochs: values.epochs ? Number(values.epochs) : DEMO_SETTINGS.epochs,
-        width: DEMO_SETTINGS.width,
-        inputSize: DEMO_SETTINGS.inputSize,
-        batchSize: DEMO_SETTINGS.batchSize,
-        optimizer: DEMO_SETTINGS.optimizer,
-        lr: DEMO_SETTINGS.lr,
-        augment: { ...DEMO_SETTINGS.augment },
-      },
-      { runDir },
-    );
+    if (!reused)
+      await startTraining(
+        {
+          dataset: data,
+          seed,
+          epochs: values.epochs ? Number(values.epochs) : DEMO_SETTINGS.epochs,
+          width: DEMO_SETTINGS.width,
+          inputSize: DEMO_SETTINGS.inputSize,
+          batchSize: DEMO_SETTINGS.batchSize,
+          optimizer: DEMO_SETTINGS.optimizer,
+          lr: DEMO_SETTINGS.lr,
+          augment: { ...DEMO_SETTINGS.augment },
+        },
+        { runDir },
+      );
     const trainSeconds = (performance.now() - started) / 1000;
     const scan = await scanDataset(data, {});
     const test = scan.items.filter((i) => i.split === 'test');
     const run = await loadRunModel(runDir);
-    const { accuracy, localisation } = await localiseRun(
-      run,
-      test,
-      await boxes(test as never[]),
-      MAP_COMBINATIONS,
-    );
+    const { accuracy, localisation } = await localiseRun(run, test, await boxes(test), MAP_COMBINATIONS);
     if (!localisation) throw new Error(`No test picture of ${kind} has a box.`);
     const row: Record<string, number> = { accuracy };
     localisation.levels.forEach((s, k) => (row[`level${k + 1}`] = s.hitRate));
@@ -121,7 +121,7 @@ for (const seed of seeds)
       kind: 'run',
       dataset: kind,
       seed,
-      trainSeconds: Number(trainSeconds.toFixed(1)),
+      trainSeconds: reused ? null : Number(trainSeconds.toFixed(1)),
       images: localisation.images,
       accuracy,
       chance: localisation.levels[0].chanceRate,
