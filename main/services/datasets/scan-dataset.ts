@@ -5,7 +5,7 @@
 // the scan: every skipped file or folder is listed with a reason. Must not import electron or anything from
 // main/electron, main/server, main/cli or renderer.
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { BOX_FOLDERS, BOX_SIDECAR, findDatasetBoxes } from '../boxes/find-boxes.js';
 import { realPathOrResolved } from '../storage/inside-folder.js';
@@ -92,8 +92,12 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
 
   // 1. Top level: class folders, or split folders holding class folders.
   const listed = await listFolder(absoluteRoot, '', state, [], problems);
-  // Annotations/ and labels/ hold object boxes (boxes/find-boxes.ts), not a class.
-  const top = { folders: listed.folders.filter((f) => !BOX_FOLDERS.includes(f.name)) };
+  // Annotations/ and labels/ hold object boxes (boxes/find-boxes.ts), not a class: unless pictures lie
+  // directly in them, which makes them a class of that name.
+  const boxFolders = new Set<string>();
+  for (const f of listed.folders)
+    if (BOX_FOLDERS.includes(f.name) && !(await holdsImages(f.path))) boxFolders.add(f.name);
+  const top = { folders: listed.folders.filter((f) => !boxFolders.has(f.name)) };
   const splitFolders = findSplitFolders(top.folders);
   const layout = splitFolders ? 'folders' : 'seeded';
   const classFolders: ClassFolder[] = [];
@@ -335,6 +339,15 @@ async function listFolder(
   }
   folders.sort((a, b) => compare(a.name, b.name));
   return { folders };
+}
+
+/** Whether image files lie directly in `dir` (not in its sub-folders). */
+async function holdsImages(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).some((name) => IMAGE_EXTENSION.test(name));
+  } catch {
+    return false;
+  }
 }
 
 type SplitFolders = Partial<Record<Split, FolderListing['folders'][number]>>;

@@ -346,4 +346,18 @@ describe('scanDataset: a folder with object boxes', () => {
     assert.equal(scan.boxes.problems.length, 1);
     assert.match(scan.boxes.problems[0].message, /001\.xml: .*not closed/);
   });
+
+  it('takes a folder named labels/ for a class when pictures lie in it', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'attnvgg-scan-labels-'));
+    try {
+      await writeDatasetFolder(other, { labels: 2, tags: 2 });
+      const scan = await scanDataset(other, {});
+      assert.deepEqual(
+        scan.classes.map((c) => c.name),
+        ['labels', 'tags'],
+      );
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  });
 });
