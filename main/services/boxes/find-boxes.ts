@@ -112,7 +112,7 @@ export async function findDatasetBoxes(
     found: Map<string, LabelledBox[]>,
     byFileName: boolean,
   ): void => {
-    let pictures = 0;
+    let taken = 0;
     for (const [path, list] of found) {
       let key = path.replace(/^\.\//, '');
       if (!wanted.has(key)) {
@@ -129,9 +129,9 @@ export async function findDatasetBoxes(
       }
       if (!wanted.has(key) || boxes.has(key) || list.length === 0) continue;
       boxes.set(key, list);
-      pictures++;
+      taken++;
     }
-    if (pictures > 0) sources.push({ format, file, pictures });
+    if (taken > 0) sources.push({ format, file, pictures: taken });
   };
 
   // 1. JSON files: the one named, or boxes.json and COCO files at the root.
