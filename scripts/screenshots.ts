@@ -3,7 +3,9 @@
 // trains a short run, compares the attention model with the plain one on the same data, exports the run,
 // classifies a folder with heat-map overlays, adds a pretrained backbone, and photographs each screen in the light and the dark
 // theme, the "open" dialog, two screens at 200 % zoom and the keyboard focus.
-// Needs Debian's Chromium and the built renderer. Usage: npm run screenshots
+// Needs Debian's Chromium and the built renderer. Usage: npm run screenshots [-- --only datasets,evaluate]
+// (--only NAMES: just those screens, in both themes, after the training run; no comparison, export,
+// classification or zoomed shots: for updating a few screenshots without the long tour).
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -19,6 +21,10 @@ import {
 } from '../test/e2e/browser-session.js';
 
 const OUT = 'docs/screenshots';
+const onlyArg = process.argv.indexOf('--only');
+/** The screens to photograph (all when --only is not given). */
+const ONLY = onlyArg >= 0 ? new Set(process.argv[onlyArg + 1]?.split(',')) : null;
+const want = (screen: string): boolean => !ONLY || ONLY.has(screen);
 /** The comparison on the Compare screen: the benchmark's settings (bench/RESULTS.md, "#8 compare"). */
 const SCREENSHOT_COMPARISON = {
   inputSize: '64',
@@ -80,12 +86,27 @@ async function tour(session: BrowserSession, suffix: string, first: boolean): Pr
   }
   await page.getByRole('tab', { name: 'Datasets' }).click();
   await page.locator('.thumbs img').first().waitFor();
-  await shot(page, `datasets${suffix}`);
+  if (want('datasets')) await shot(page, `datasets${suffix}`);
   if (first) {
     await startTinyRun(page, SCREENSHOT_TRAINING);
     await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 900_000 });
   } else await page.getByRole('tab', { name: 'Train' }).click();
-  await shot(page, `train${suffix}`);
+  if (want('train')) await shot(page, `train${suffix}`);
+  if (want('compare')) await compareTour(session, suffix, first);
+  await page.getByRole('tab', { name: 'Evaluate' }).click();
+  await page.locator('.tile').first().click();
+  await page.getByTestId('attention-view').locator('canvas').first().waitFor();
+  if (want('evaluate')) await shot(page, `evaluate${suffix}`);
+  await page.getByRole('tab', { name: 'Attention' }).click();
+  await page.locator('.tile').first().click();
+  await page.getByTestId('attention-view').locator('canvas').first().waitFor();
+  if (want('attention')) await shot(page, `attention${suffix}`);
+  if (ONLY) return;
+  await modelsAndClassifyTour(session, suffix, first);
+}
+
+async function compareTour(session: BrowserSession, suffix: string, first: boolean): Promise<void> {
+  const { page } = session;
   await page.getByRole('tab', { name: 'Compare' }).click();
   if (first) {
     await page.getByText('Advanced settings').click();
@@ -104,14 +125,10 @@ async function tour(session: BrowserSession, suffix: string, first: boolean): Pr
     .nth((await explanations.locator('li').count()) * 3 - 1)
     .waitFor();
   await shot(page, `compare${suffix}`);
-  await page.getByRole('tab', { name: 'Evaluate' }).click();
-  await page.locator('.tile').first().click();
-  await page.getByTestId('attention-view').locator('canvas').first().waitFor();
-  await shot(page, `evaluate${suffix}`);
-  await page.getByRole('tab', { name: 'Attention' }).click();
-  await page.locator('.tile').first().click();
-  await page.getByTestId('attention-view').locator('canvas').first().waitFor();
-  await shot(page, `attention${suffix}`);
+}
+
+async function modelsAndClassifyTour(session: BrowserSession, suffix: string, first: boolean): Promise<void> {
+  const { page } = session;
   await page.getByRole('tab', { name: 'Models' }).click();
   if (first) {
     await page.getByRole('button', { name: 'Export', exact: true }).click();
@@ -194,6 +211,7 @@ async function main(): Promise<void> {
       colorScheme: 'dark',
     });
     await tour({ ...session, page: await dark.newPage() }, '-dark', false);
+    if (ONLY) return;
     const zoomed = await session.browser.newContext({
       viewport: { width: 640, height: 860 },
       deviceScaleFactor: 2,

@@ -5,6 +5,7 @@
 // services or anything above main/api. main/services/jobs checks at compile time that the service's
 // CompareEvent fits CompareEventSchema.
 import { z } from 'zod';
+import { LocalisationReportSchema } from './evaluation-schemas.js';
 import {
   EpochPointSchema,
   PresetSchema,
@@ -177,13 +178,16 @@ export const CompareReportSchema = z.object({
       }),
     ),
   }),
-  /** On a dataset with object boxes (boxes.json, the sample "shapes"): the pointing game; else null. */
+  /** On a dataset with object boxes (boxes/find-boxes.ts formats): the pointing game; else null. */
   pointing: z
     .object({
       split: z.string(),
       images: count,
-      /** Hit rate of a peak at a uniformly random position: mean box area / picture area. */
+      /** Hit rate of a peak on a uniformly random cell of the finest map: share of its cells in the box. */
       chanceRate: fraction,
+      /** The attention model's own evaluation: every level and the combined map, with 95 % intervals,
+       * random-peak rates and energy (absent in reports of older versions). */
+      attention: LocalisationReportSchema.optional(),
       attentionFinest: pointingScoreSchema,
       attentionCombined: pointingScoreSchema,
       attentionConv13: pointingScoreSchema,

@@ -45,6 +45,21 @@ export const DatasetScanSummarySchema = z.object({
   warnings: z.array(DatasetMessageSchema),
   errors: z.array(DatasetMessageSchema),
   fingerprint: z.string(),
+  /** Object boxes found for the pictures: how many have any, from which files, and unusable box files. */
+  boxes: z
+    .object({
+      pictures: z.number().int().nonnegative(),
+      sources: z.array(
+        z.object({
+          format: z.enum(['boxes-json', 'coco', 'voc', 'yolo']),
+          file: z.string(),
+          pictures: z.number().int(),
+        }),
+      ),
+      problems: z.array(z.object({ file: z.string(), message: z.string() })),
+      problemsTotal: z.number().int().nonnegative(),
+    })
+    .optional(),
   stats: z.object({
     filesSeen: z.number().int(),
     imagesUsable: z.number().int(),

@@ -11,6 +11,35 @@ export const ClassMetricsSchema = z.object({
   support: z.number().int(),
 });
 
+/** The pointing game on one map: peaks inside a box of the picture's class (boxes/localisation.ts). */
+export const LocalisationScoreSchema = z.object({
+  hits: z.number().int(),
+  total: z.number().int(),
+  hitRate: z.number(),
+  /** 95 % Wilson interval of the hit rate. */
+  hitInterval: z.tuple([z.number(), z.number()]),
+  /** How often a peak on a random map cell would hit. */
+  chanceRate: z.number(),
+  /** Mean share of the map's mass inside the boxes (energy pointing game). */
+  energy: z.number(),
+});
+export type LocalisationScore = z.infer<typeof LocalisationScoreSchema>;
+
+export const LocalisationReportSchema = z.object({
+  images: z.number().int(),
+  /** Level 1 (finest) first. */
+  levels: z.array(LocalisationScoreSchema),
+  combined: LocalisationScoreSchema.extend({ combination: z.string() }),
+});
+export type LocalisationReport = z.infer<typeof LocalisationReportSchema>;
+
+/** An object box over the shown picture, in its pixels (x1, y1 exclusive), with its class when named. */
+export const ShownBoxSchema = z.object({
+  box: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+  label: z.string().optional(),
+});
+export type ShownBox = z.infer<typeof ShownBoxSchema>;
+
 export const EvaluationReportSchema = z.object({
   runId: z.string(),
   split: z.string(),
@@ -26,6 +55,8 @@ export const EvaluationReportSchema = z.object({
   misclassified: z.number().int(),
   skipped: z.number().int(),
   seconds: z.number(),
+  /** Where the evaluated pictures have object boxes: the pointing game. */
+  localisation: LocalisationReportSchema.optional(),
 });
 export type EvaluationReport = z.infer<typeof EvaluationReportSchema>;
 
@@ -81,5 +112,7 @@ export const AttentionResultSchema = z.object({
   probabilities: z.array(z.object({ label: z.string(), p: z.number() })),
   /** Why there are no maps (attention switched off), if so. */
   note: z.string().optional(),
+  /** The picture's object boxes, where its dataset has them, in pixels of `image` (imageSize square). */
+  boxes: z.array(ShownBoxSchema).optional(),
 });
 export type AttentionResult = z.infer<typeof AttentionResultSchema>;

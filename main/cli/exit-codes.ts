@@ -19,6 +19,7 @@ import { WorkspaceError } from '../server/workspace.js';
 import { BackboneDownloadError } from '../services/backbone/download.js';
 import { BackboneError } from '../services/backbone/load-backbone.js';
 import { BenchError } from '../services/bench/train-speed.js';
+import { BoxFileError } from '../services/boxes/box-types.js';
 import { ModelFileError } from '../services/classify/check-model.js';
 import { ClassifyError } from '../services/classify/classify-folder.js';
 import { InputError } from '../services/classify/collect-files.js';
@@ -62,6 +63,7 @@ export const INPUT_ERROR_CLASSES: readonly ErrorClass[] = [
   BackboneError,
   BackendError,
   BenchError,
+  BoxFileError,
   BrowserModeError,
   CheckpointError,
   ClassifyError,

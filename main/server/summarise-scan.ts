@@ -39,6 +39,12 @@ export function summariseScan(scan: DatasetScan, now = new Date()): DatasetScanS
     warnings: scan.warnings.map(copyMessage),
     errors: scan.errors.map(copyMessage),
     fingerprint: scan.fingerprint,
+    boxes: {
+      pictures: scan.boxes.pictures,
+      sources: scan.boxes.sources.map((s) => ({ ...s })),
+      problems: scan.boxes.problems.slice(0, MAX_PROBLEMS).map((p) => ({ ...p })),
+      problemsTotal: scan.boxes.problems.length,
+    },
     stats: { ...scan.stats },
     scannedAt: now.toISOString(),
   };

@@ -51,6 +51,11 @@ test(
       assert.equal(await rows.count(), 3);
       assert.match((await rows.first().innerText()).replace(/\s+/g, ' '), /circle 22 12 4 6/);
       await page.locator('.thumbs img').first().waitFor();
+      // The shapes dataset's boxes.json gives every usable picture a box.
+      assert.match(
+        await page.getByTestId('scan-boxes').innerText(),
+        /^(\d+) of \1 pictures have object boxes/,
+      );
       await page.getByRole('button', { name: /^Open .*broken\.png$/ }).click();
       const dialog = page.getByTestId('file-dialog');
       await dialog.getByRole('button', { name: 'Copy path' }).waitFor();
@@ -105,6 +110,10 @@ test(
       let total = 0;
       for (const text of await cells.allInnerTexts()) total += Number(text);
       assert.equal(total, 18);
+      // Where the model looks: the pointing game per level and combined, on the 18 test pictures.
+      const localisation = page.getByTestId('localisation-table');
+      assert.equal(await localisation.locator('tbody tr').count(), 4);
+      assert.match(await localisation.locator('caption').innerText(), /on 18 pictures with object boxes/);
       await page.locator('button.cell:not([disabled])').first().click();
       await page.getByRole('heading', { name: /^True \w+, predicted \w+$/ }).waitFor();
 
@@ -115,6 +124,8 @@ test(
       const view = page.getByTestId('attention-view');
       await view.getByText(/^Prediction:/).waitFor();
       assert.equal(await view.locator('canvas').count(), 6, 'large view, combined, three levels, image');
+      // The picture's box from the dataset is outlined over the maps.
+      await view.getByTestId('attention-boxes').getByText('The object box from the dataset').waitFor();
       await page.getByLabel('Prediction').selectOption('wrong');
       await page.getByText(/^\d+ images?$/).waitFor();
 

@@ -5,9 +5,10 @@
 import { join, resolve } from 'node:path';
 import { scanDataset } from '../../services/datasets/scan-dataset.js';
 import { generateShapesDataset, readShapesBoxes } from '../../services/sample/index.js';
-import { attentionPointingGame } from '../../services/training/attention-pointing.js';
+import { localiseRun } from '../../services/training/attention-pointing.js';
 import { loadRunModel } from '../../services/training/load-run-model.js';
 import { writeJsonAtomic } from '../../services/storage/atomic-write.js';
+import { localisationLines } from '../localisation-lines.js';
 import { EXIT, type Command } from '../command.js';
 import { parseOptions, stringOption } from '../parse-options.js';
 import { runTrainingCommand, TRAINING_OPTIONS, TRAINING_OPTIONS_HELP } from './train.js';
@@ -30,8 +31,8 @@ export const demoCommand: Command = {
 
 Writes the sample dataset (shapes on cluttered backgrounds, with each object's box) to DIR/shapes,
 trains a small model on it into DIR/run (defaults: ${DEMO_SETTINGS.epochs} epochs, width ${DEMO_SETTINGS.width},
-S=${DEMO_SETTINGS.inputSize}), then plays the pointing game on the test images: does the peak of the finest
-attention map fall inside the object's box? DIR defaults to ./attnvgg-demo.
+S=${DEMO_SETTINGS.inputSize}), then plays the pointing game on the test images: does the peak of each attention
+map, and of the combined map, fall inside the object's box? DIR defaults to ./attnvgg-demo.
 
 ${TRAINING_OPTIONS_HELP}`,
   async run(context) {
@@ -50,7 +51,7 @@ ${TRAINING_OPTIONS_HELP}`,
       if (!values.json) context.stdout.write(`${text}\n`);
     };
     say(`Writing the sample dataset to ${data} ...`);
-    const summary = await generateShapesDataset(data, { seed: 0 });
+    await generateShapesDataset(data, { seed: 0 });
     const runValues = { ...values, out: stringOption(values, 'out') ?? join(dir, `run-${Date.now()}`) };
     const defaults = Object.fromEntries(
       Object.entries({
@@ -73,13 +74,13 @@ ${TRAINING_OPTIONS_HELP}`,
     if (!run.record.spec.attention) return EXIT.ok;
     const scan = await scanDataset(data, {});
     const test = scan.items.filter((i) => i.split === 'test');
-    const pointing = await attentionPointingGame(run, test, await readShapesBoxes(data), summary.size);
-    await writeJsonAtomic(join(runDir, 'pointing-game.json'), pointing);
+    const { localisation } = await localiseRun(run, test, await readShapesBoxes(data));
+    if (!localisation) return EXIT.ok;
+    await writeJsonAtomic(join(runDir, 'pointing-game.json'), localisation);
     if (values.json)
-      context.stdout.write(`${JSON.stringify({ type: 'pointing-game', ...pointing, runDir })}\n`);
-    say(
-      `Pointing game (finest attention map, ${pointing.total} test images): ${(100 * pointing.hitRate).toFixed(1)} % of peaks inside the object's box (a random peak: ${(100 * pointing.chanceRate).toFixed(1)} %).`,
-    );
+      context.stdout.write(`${JSON.stringify({ type: 'pointing-game', ...localisation, runDir })}\n`);
+    say(`Pointing game on ${localisation.images} test images: share of map peaks inside the object's box`);
+    for (const line of localisationLines(localisation)) say(`  ${line}`);
     say(`Dataset: ${data}\nRun: ${runDir} (evaluation.json, pointing-game.json, checkpoints/)`);
     return EXIT.ok;
   },

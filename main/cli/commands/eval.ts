@@ -8,23 +8,31 @@ import { DEVICE_ENV_VAR } from '../../../models/onnx/device.js';
 import { resolveDevice } from '../../services/device/resolve-device.js';
 import { EXIT, UserError, type Command } from '../command.js';
 import { deviceCacheDir, deviceOption, DEVICE_HELP, DEVICE_OPTION } from '../device-option.js';
+import { localisationLines } from '../localisation-lines.js';
 import { parseOptions, stringOption } from '../parse-options.js';
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: "evaluate a run's model on a labelled folder",
-  help: `Usage: attnvgg eval <run-folder> <dataset-folder> [--name NAME] [--device NAME] [--json]
+  help: `Usage: attnvgg eval <run-folder> <dataset-folder> [--name NAME] [--boxes FILE] [--device NAME] [--json]
 
 Classifies every image of <dataset-folder> (class sub-folders named as in training) with the run's best
 weights and writes <run-folder>/<NAME>.json (accuracy with a 95 % interval, per-class precision, recall
 and F1, confusion matrix, every prediction) and the misclassified images' attention maps beside it.
+
+Where the pictures have object boxes (Pascal VOC XML beside them or in Annotations/, YOLO txt beside
+them or in labels/, COCO JSON or boxes.json at the folder's root, or --boxes FILE), it also plays the
+pointing game: how often the peak of each attention map, and of the combined map, falls inside a box of
+the picture's class, with a 95 % interval, the rate of a random peak and the share of the map's mass
+inside the boxes. Coordinates are pixels of the picture as displayed (see docs/boxes.md).
+
 With --device (or ATTNVGG_DEVICE) the exported model runs on onnxruntime on that device; without, on
 TensorFlow.js.
 ${DEVICE_HELP}`,
   async run(context) {
     const { values, positionals } = parseOptions(
       context.argv,
-      { name: { type: 'string' }, ...DEVICE_OPTION, json: { type: 'boolean' } },
+      { name: { type: 'string' }, boxes: { type: 'string' }, ...DEVICE_OPTION, json: { type: 'boolean' } },
       this.help,
     );
     if (values.help) {
@@ -39,16 +47,16 @@ ${DEVICE_HELP}`,
       asked !== undefined || process.env[DEVICE_ENV_VAR]?.trim()
         ? (await resolveDevice({ device: asked, cacheDir: deviceCacheDir() })).device
         : undefined;
-    const result = await evaluateRunOnFolder(
-      resolve(positionals[0]),
-      resolve(positionals[1]),
-      stringOption(values, 'name'),
+    const result = await evaluateRunOnFolder(resolve(positionals[0]), resolve(positionals[1]), {
+      name: stringOption(values, 'name'),
+      boxesFile: stringOption(values, 'boxes') && resolve(stringOption(values, 'boxes') as string),
       device,
-    );
+    });
+    const localisation = result.report.localisation;
     const m = result.report.metrics;
     if (values.json) {
       context.stdout.write(
-        `${JSON.stringify({ accuracy: m.accuracy, accuracyInterval: m.accuracyInterval, images: m.total, macroF1: m.macroF1, report: result.reportPath })}\n`,
+        `${JSON.stringify({ accuracy: m.accuracy, accuracyInterval: m.accuracyInterval, images: m.total, macroF1: m.macroF1, report: result.reportPath, ...(localisation ? { localisation } : {}), ...(result.boxProblems.length > 0 ? { boxProblems: result.boxProblems } : {}) })}\n`,
       );
       return EXIT.ok;
     }
@@ -62,6 +70,13 @@ ${DEVICE_HELP}`,
       ...(result.report.skipped.length > 0
         ? [`${result.report.skipped.length} files could not be read and were skipped (listed in the report)`]
         : []),
+      ...(localisation
+        ? [
+            `pointing game on ${localisation.images} pictures with boxes (peak inside a box of the picture's class):`,
+            ...localisationLines(localisation).map((l) => `  ${l}`),
+          ]
+        : []),
+      ...result.boxProblems.map((p) => `box file skipped: ${p.message}`),
       `report: ${result.reportPath}`,
     ];
     context.stdout.write(`${lines.join('\n')}\n`);

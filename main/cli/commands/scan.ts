@@ -50,6 +50,11 @@ Exit code 3 when the folder cannot be trained on.`,
       if (scan.problems.length > 20)
         lines.push(`  ... and ${scan.problems.length - 20} more (--json lists all)`);
     }
+    if (scan.boxes.pictures > 0)
+      lines.push(
+        `${scan.boxes.pictures} of ${scan.stats.imagesUsable} pictures have object boxes (${scan.boxes.sources.map((s) => `${s.pictures} from ${s.format}`).join(', ')}): evaluation plays the pointing game on them`,
+      );
+    for (const p of scan.boxes.problems) lines.push(`box file skipped: ${p.message}`);
     for (const w of scan.warnings) lines.push(`warning: ${w.message}`);
     for (const e of scan.errors) lines.push(`error: ${e.message}`);
     context.stdout.write(`${lines.join('\n')}\n`);

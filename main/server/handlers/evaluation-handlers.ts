@@ -3,6 +3,7 @@
 // computed now by the inference worker. Must not import electron or renderer.
 import { readFile, stat } from 'node:fs/promises';
 import { ApiError, type ApiHandlers, type EvaluatedImage, type ImageFilter } from '../../api/index.js';
+import { pictureBoxes } from '../../services/boxes/picture-boxes.js';
 import type { EvaluationReport as ServiceReport } from '../../services/training/evaluate-model.js';
 import { readRunRecord, runPath } from '../../services/training/run-folder.js';
 import type { BackendContext } from '../backend-context.js';
@@ -68,6 +69,15 @@ export function evaluationHandlers(context: BackendContext): EvaluationHandlers 
         misclassified: report.predictions.filter((p) => !p.correct).length,
         skipped: report.skipped.length,
         seconds: report.seconds,
+        ...(report.localisation
+          ? {
+              localisation: {
+                images: report.localisation.images,
+                levels: report.localisation.levels,
+                combined: report.localisation.combined,
+              },
+            }
+          : {}),
       };
     },
 
@@ -98,6 +108,7 @@ export function evaluationHandlers(context: BackendContext): EvaluationHandlers 
       const file = await checkAllowedFile(path, await allowedImageRoots(workspace));
       const size = displaySize ?? 256;
       const answer = await inference.attentionMaps(runDir, file, size);
+      const boxes = await pictureBoxes(record.config.dataset, file, answer.imageSize).catch(() => []);
       let best = 0;
       answer.probabilities.forEach((p, i) => {
         if (p > answer.probabilities[best]) best = i;
@@ -115,6 +126,14 @@ export function evaluationHandlers(context: BackendContext): EvaluationHandlers 
         ...(record.config.attention
           ? {}
           : { note: 'This run was trained without attention, so it has no maps.' }),
+        ...(boxes.length > 0
+          ? {
+              boxes: boxes.map((b) => ({
+                box: [...b.box] as [number, number, number, number],
+                ...(b.label !== undefined ? { label: b.label } : {}),
+              })),
+            }
+          : {}),
       };
     },
   };

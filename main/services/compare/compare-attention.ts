@@ -22,7 +22,9 @@ import { APP_VERSION } from '../app-version.js';
 import type { DatasetItem } from '../datasets/dataset-types.js';
 import { scanDataset } from '../datasets/scan-dataset.js';
 import { exportRun, type ExportResult } from '../export/export-run.js';
-import { readShapesBoxes, type ObjectBox } from '../sample/index.js';
+import type { ObjectBox } from '../boxes/box-types.js';
+import { boxesOfClass, findDatasetBoxes } from '../boxes/find-boxes.js';
+import { boxesToInput } from '../boxes/map-box.js';
 import { writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
 import { evaluateModel, type EvaluationReport } from '../training/evaluate-model.js';
 import { loadRunModel, type RunModel } from '../training/load-run-model.js';
@@ -280,22 +282,28 @@ async function evaluationOf(
   }
 }
 
-/** Boxes of the sample dataset and the picture size they refer to, or null when the folder has none. */
+/**
+ * Boxes of the evaluated pictures in input pixels (size x size, the resize policy applied: boxes/map-box.ts),
+ * only those of each picture's own class, or null when no picture has one.
+ */
 async function boxesOf(
   folder: string,
   items: readonly DatasetItem[],
-): Promise<{ boxes: Record<string, ObjectBox>; size: number } | null> {
-  let boxes: Record<string, ObjectBox>;
-  try {
-    boxes = await readShapesBoxes(folder);
-  } catch {
-    return null;
+  size: number,
+): Promise<{ boxes: Record<string, ObjectBox[]>; size: number } | null> {
+  const found = await findDatasetBoxes(folder, items);
+  const boxes: Record<string, ObjectBox[]> = {};
+  for (const item of items) {
+    const list = found.boxes.get(item.relativePath);
+    if (!list) continue;
+    const own = boxesToInput(boxesOfClass(list, item.label), {
+      width: item.width,
+      height: item.height,
+      size,
+    });
+    if (own.length > 0) boxes[item.relativePath] = own.map((b) => b.box);
   }
-  const boxed = items.filter((i) => boxes[i.relativePath]);
-  if (boxed.length === 0) return null;
-  const size = boxed[0].width;
-  if (boxed.some((i) => i.width !== size || i.height !== size)) return null;
-  return { boxes, size };
+  return Object.keys(boxes).length > 0 ? { boxes, size } : null;
 }
 
 function summaryOf(
@@ -482,11 +490,16 @@ export async function compareAttention(
         displaySize,
       );
       checkStop();
-      const boxes = await boxesOf(dataset, evalItems);
+      const boxes = await boxesOf(dataset, evalItems, config.inputSize);
       if (boxes) {
         emit({ type: 'phase', phase: 'pointing-game' });
         const p = await pairedPointingGame(pair, evalItems, boxes.boxes, boxes.size);
-        pointing = { split: evalSet.split, ...p };
+        const own = attEval.localisation;
+        pointing = {
+          split: evalSet.split,
+          ...p,
+          ...(own ? { attention: { images: own.images, levels: own.levels, combined: own.combined } } : {}),
+        };
       }
     } finally {
       pair.attention.dispose();

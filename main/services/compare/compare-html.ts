@@ -111,7 +111,7 @@ plain says ${mark(img.plain.predicted)} (${pct(img.plain.confidence)})</figcapti
   const pointing = p
     ? `<h2>Does it look at the object? (pointing game)</h2>
 <p>For each of the ${p.images} ${escapeHtml(p.split)} images with an object box, the peak of the map counts as a hit when it
-falls inside the box. A peak at a random position would hit ${pct(p.chanceRate)} of the time.</p>
+falls inside the box. A peak on a random cell of the finest map would hit ${pct(p.chanceRate)} of the time.</p>
 <table><thead><tr><th>map</th><th>where the peak is taken</th><th class="n">hits</th><th class="n">hit rate</th></tr></thead><tbody>
 ${(
   [
@@ -126,7 +126,24 @@ ${(
       `<tr><td>${name}</td><td>${escapeHtml(s.resolution)}</td><td class="n">${s.hits} / ${s.total}</td><td class="n">${pct(s.hitRate)}</td></tr>`,
   )
   .join('\n')}
+</tbody></table>${
+        p.attention
+          ? `
+<p>The attention model's own maps on the same pictures, each with its 95 % interval, the rate of a random
+peak on that map's cells and the share of the map's weight inside the box:</p>
+<table><thead><tr><th>map</th><th class="n">hit rate</th><th class="n">95 % interval</th><th class="n">random peak</th><th class="n">weight in box</th></tr></thead><tbody>
+${[
+  ...p.attention.levels.map((s, k) => [`level ${k + 1}`, s] as const),
+  [`combined (${p.attention.combined.combination})`, p.attention.combined] as const,
+]
+  .map(
+    ([name, s]) =>
+      `<tr><td>${escapeHtml(name)}</td><td class="n">${pct(s.hitRate)}</td><td class="n">${pct(s.hitInterval[0])}–${pct(s.hitInterval[1])}</td><td class="n">${pct(s.chanceRate)}</td><td class="n">${pct(s.energy)}</td></tr>`,
+  )
+  .join('\n')}
 </tbody></table>`
+          : ''
+      }`
     : '';
   const warnings =
     report.warnings.length > 0

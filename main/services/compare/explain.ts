@@ -160,14 +160,14 @@ function score(result: PointingGameResult, resolution: string): PointingScore {
 }
 
 /**
- * The pointing game for both models on the pictures that have a box (`boxes` keyed by relativePath, in
- * pixels of imageSize x imageSize pictures). Native maps are scored at their own cells (as
+ * The pointing game for both models on the pictures that have a box (`boxes` keyed by relativePath, one
+ * box or a list of which any may be hit, in pixels of imageSize x imageSize pictures). Native maps are scored at their own cells (as
  * attention-pointing.ts does); the combined attention map is scored where it is drawn, at picture size.
  */
 export async function pairedPointingGame(
   pair: ModelPair,
   items: readonly DatasetItem[],
-  boxes: Readonly<Record<string, ObjectBox>>,
+  boxes: Readonly<Record<string, ObjectBox | readonly ObjectBox[]>>,
   imageSize: number,
 ): Promise<PairedPointing> {
   const withBoxes = items.filter((i) => boxes[i.relativePath]);
@@ -175,7 +175,7 @@ export async function pairedPointingGame(
   const combined: AttentionMap[] = [];
   const conv13: AttentionMap[] = [];
   const cams: AttentionMap[] = [];
-  const picked: ObjectBox[] = [];
+  const picked: (ObjectBox | readonly ObjectBox[])[] = [];
   await forEachPairedMaps(pair, withBoxes, (m) => {
     finest.push(m.attentionMaps[0]);
     conv13.push(m.attentionMaps[2]);
@@ -184,15 +184,14 @@ export async function pairedPointingGame(
     picked.push(boxes[m.item.relativePath]);
   });
   const geometry = { imageWidth: imageSize, imageHeight: imageSize };
-  const chanceRate =
-    picked.reduce((a, [x0, y0, x1, y1]) => a + ((x1 - x0) * (y1 - y0)) / (imageSize * imageSize), 0) /
-    Math.max(1, picked.length);
+  const finestGame = pointingGame(finest, picked, geometry);
   const side = (m: AttentionMap[]): string =>
     m.length > 0 ? `native ${m[0].width} x ${m[0].height}` : 'native';
   return {
     images: picked.length,
-    chanceRate,
-    attentionFinest: score(pointingGame(finest, picked, geometry), side(finest)),
+    // A random peak on the finest map's cells: the share of them inside the box (as the demo reports it).
+    chanceRate: finestGame.chanceRate,
+    attentionFinest: score(finestGame, side(finest)),
     attentionCombined: score(
       pointingGame(combined, picked, geometry),
       `picture ${imageSize} x ${imageSize} (bilinear)`,

@@ -117,6 +117,13 @@ export interface DatasetScan {
   fingerprint: string;
   /** How the split was made (for reproducing it). */
   split: { valFraction: number; testFraction: number; seed: number };
+  /** Object boxes found for the pictures (boxes/find-boxes.ts): how many have any, from which files. */
+  boxes: {
+    pictures: number;
+    sources: { format: 'boxes-json' | 'coco' | 'voc' | 'yolo'; file: string; pictures: number }[];
+    /** Box files that could not be used, and why. */
+    problems: { file: string; message: string }[];
+  };
   /** Totals. */
   stats: { filesSeen: number; imagesUsable: number; problems: number; bytes: number; seconds: number };
 }

@@ -5,8 +5,9 @@
 // the scan: every skipped file or folder is listed with a reason. Must not import electron or anything from
 // main/electron, main/server, main/cli or renderer.
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { BOX_FOLDERS, BOX_SIDECAR, findDatasetBoxes } from '../boxes/find-boxes.js';
 import { realPathOrResolved } from '../storage/inside-folder.js';
 import { checkImageFile } from './check-image-file.js';
 import { DEFAULT_IMBALANCE_RATIO, datasetMessages } from './dataset-messages.js';
@@ -90,7 +91,13 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
   const rootId = await folderId(absoluteRoot);
 
   // 1. Top level: class folders, or split folders holding class folders.
-  const top = await listFolder(absoluteRoot, '', state, [], problems);
+  const listed = await listFolder(absoluteRoot, '', state, [], problems);
+  // Annotations/ and labels/ hold object boxes (boxes/find-boxes.ts), not a class: unless pictures lie
+  // directly in them, which makes them a class of that name.
+  const boxFolders = new Set<string>();
+  for (const f of listed.folders)
+    if (BOX_FOLDERS.includes(f.name) && !(await holdsImages(f.path))) boxFolders.add(f.name);
+  const top = { folders: listed.folders.filter((f) => !boxFolders.has(f.name)) };
   const splitFolders = findSplitFolders(top.folders);
   const layout = splitFolders ? 'folders' : 'seeded';
   const classFolders: ClassFolder[] = [];
@@ -154,6 +161,7 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
         continue;
       }
       if (entry.kind !== 'file') continue;
+      if (BOX_SIDECAR.test(entry.relativePath)) continue; // a VOC or YOLO box file beside its picture
       tally.files++;
       progress.seen();
       const task = checkOne(entry, folder, options).then((result) => {
@@ -214,6 +222,7 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
     ignoredFolders,
     imbalanceRatio: options.imbalanceRatio ?? DEFAULT_IMBALANCE_RATIO,
   });
+  const boxes = await findDatasetBoxes(absoluteRoot, items);
   progress.done();
   return {
     root: absoluteRoot,
@@ -226,6 +235,11 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
     errors,
     fingerprint: datasetFingerprint(items),
     split: splitSettings,
+    boxes: {
+      pictures: boxes.boxes.size,
+      sources: boxes.sources,
+      problems: boxes.problems,
+    },
     stats: {
       filesSeen: progress.state.seen,
       imagesUsable: items.length,
@@ -327,6 +341,15 @@ async function listFolder(
   return { folders };
 }
 
+/** Whether image files lie directly in `dir` (not in its sub-folders). */
+async function holdsImages(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).some((name) => IMAGE_EXTENSION.test(name));
+  } catch {
+    return false;
+  }
+}
+
 type SplitFolders = Partial<Record<Split, FolderListing['folders'][number]>>;
 
 /**
@@ -384,6 +407,7 @@ function emptyScan(
     errors: [error],
     fingerprint: datasetFingerprint([]),
     split,
+    boxes: { pictures: 0, sources: [], problems: [] },
     stats: {
       filesSeen: 0,
       imagesUsable: 0,

@@ -14,8 +14,17 @@
 // Up-sampling: bilinear with half-pixel centres (output pixel x samples the map at
 // (x + 0.5) * w / W - 0.5, clamped to the edge pixels), as PyTorch's interpolate(align_corners=False)
 // (compared in the tests) and OpenCV's INTER_LINEAR. It keeps values inside [min, max] of the map.
-// Combined: the mean of the normalised, up-sampled maps, stretched to [0, 1] by its own minimum and
-// maximum. Without the stretch a diffuse coarse level (level 3 is 4 x 4 at S = 64 and often spread out)
+// Combined: a combination (MAP_COMBINATIONS) of the normalised, up-sampled maps, stretched to [0, 1]
+// by its own minimum and maximum:
+//   - 'mean': the plain mean of the levels;
+//   - 'peaked': the mean weighted by each level's peakedness, 1 - H(p) / log(n) where p is the map as a
+//     distribution over its n cells (values below 0 as 0) and H its entropy: a level that spreads its
+//     attention evenly has weight 0, one that puts it all on one cell weight 1 (all weights 0: the mean);
+//   - 'geometric': the geometric mean, exp(mean(log(v + 1e-3))): high only where every level is high;
+//   - 'max': the largest value of any level.
+// DEFAULT_COMBINATION is what the app and `classify` draw; it was chosen by measurement (bench/
+// combine-maps.ts, bench/RESULTS.md).
+// About the stretch: without it, a diffuse coarse level (level 3 is 4 x 4 at S = 64 and often spread out)
 // adds a near-constant offset that squeezes the picture into the middle of the colour map; with it, 1
 // marks the highest mean (where the levels together look most) and 0 the lowest (looked at on the
 // sample shapes: the unstretched mean tinted whole pictures cyan, the stretched one shows the peaks in
@@ -142,6 +151,27 @@ export function resizeBilinear(map: AttentionMap, width: number, height: number)
 export type MapLevel = 1 | 2 | 3 | 'combined';
 export const MAP_LEVELS: readonly MapLevel[] = [1, 2, 3, 'combined'];
 
+export type MapCombination = 'mean' | 'peaked' | 'geometric' | 'max';
+export const MAP_COMBINATIONS: readonly MapCombination[] = ['mean', 'peaked', 'geometric', 'max'];
+export const DEFAULT_COMBINATION: MapCombination = 'mean';
+
+/** 1 - H(p) / log(n) of the map as a distribution over its cells (see the module comment); 0 if flat. */
+export function mapPeakedness(map: AttentionMap): number {
+  checkMap(map);
+  const n = map.data.length;
+  if (n < 2) return 0;
+  let sum = 0;
+  for (const v of map.data) if (v > 0) sum += v;
+  if (!(sum > 0) || !Number.isFinite(sum)) return 0;
+  let h = 0;
+  for (const v of map.data)
+    if (v > 0) {
+      const p = v / sum;
+      h -= p * Math.log(p);
+    }
+  return Math.max(0, 1 - h / Math.log(n));
+}
+
 /**
  * The map to draw over a width x height picture: level k (1-based index into `maps`) or the combination
  * of all given maps, normalised and up-sampled as the module comment says. Values in [0, 1].
@@ -152,6 +182,7 @@ export function mapForOverlay(
   height: number,
   level: MapLevel = 'combined',
   normalisation: MapNormalisation = 'max',
+  combination: MapCombination = DEFAULT_COMBINATION,
 ): AttentionMap {
   if (maps.length === 0) throw new AttentionMapError('No attention map was given: the model has none.');
   if (level !== 'combined') {
@@ -166,15 +197,56 @@ export function mapForOverlay(
       );
     return resizeBilinear(normaliseMap(map, normalisation), width, height);
   }
-  const sum = new Float32Array(width * height);
-  for (const map of maps) addResized(normaliseMap(map, normalisation), width, height, sum, 1);
+  const out = combineLevels(maps, width, height, normalisation, combination);
   let lo = Infinity;
   let hi = -Infinity;
-  for (let i = 0; i < sum.length; i++) {
-    if (sum[i] < lo) lo = sum[i];
-    if (sum[i] > hi) hi = sum[i];
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] < lo) lo = out[i];
+    if (out[i] > hi) hi = out[i];
   }
-  // Stretched to [0, 1]; a flat combination (every map flat) keeps its mean value.
-  for (let i = 0; i < sum.length; i++) sum[i] = hi > lo ? (sum[i] - lo) / (hi - lo) : sum[i] / maps.length;
-  return { width, height, data: sum };
+  // Stretched to [0, 1]; a flat combination (every map flat) keeps its value.
+  if (hi > lo) for (let i = 0; i < out.length; i++) out[i] = (out[i] - lo) / (hi - lo);
+  return { width, height, data: out };
+}
+
+/** The combination of the levels before the stretch (see the module comment). */
+function combineLevels(
+  maps: readonly AttentionMap[],
+  width: number,
+  height: number,
+  normalisation: MapNormalisation,
+  combination: MapCombination,
+): Float32Array {
+  const out = new Float32Array(width * height);
+  const normalised = maps.map((m) => normaliseMap(m, normalisation));
+  if (combination === 'mean' || combination === 'peaked') {
+    let weights = maps.map((m) => (combination === 'peaked' ? mapPeakedness(m) : 1));
+    let total = weights.reduce((a, w) => a + w, 0);
+    if (!(total > 0)) {
+      weights = maps.map(() => 1);
+      total = maps.length;
+    }
+    normalised.forEach((m, k) => addResized(m, width, height, out, weights[k] / total));
+    return out;
+  }
+  if (combination === 'geometric') {
+    const logs = normalised.map((m) => ({
+      ...m,
+      data: Float32Array.from(m.data, (v) => Math.log(v + 1e-3)),
+    }));
+    for (const m of logs) addResized(m, width, height, out, 1 / maps.length);
+    for (let i = 0; i < out.length; i++) out[i] = Math.exp(out[i]);
+    return out;
+  }
+  if (combination === 'max') {
+    out.fill(-Infinity);
+    for (const m of normalised) {
+      const r = resizeBilinear(m, width, height).data;
+      for (let i = 0; i < out.length; i++) if (r[i] > out[i]) out[i] = r[i];
+    }
+    return out;
+  }
+  throw new AttentionMapError(
+    `Unknown combination "${String(combination)}". Should be one of: ${MAP_COMBINATIONS.join(', ')}.`,
+  );
 }

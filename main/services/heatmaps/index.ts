@@ -2,12 +2,16 @@
 // electron or anything from main/electron, main/server, main/cli or renderer.
 export {
   AttentionMapError,
+  DEFAULT_COMBINATION,
+  MAP_COMBINATIONS,
   MAP_LEVELS,
   MAP_NORMALISATIONS,
   mapForOverlay,
+  mapPeakedness,
   normaliseMap,
   resizeBilinear,
   type AttentionMap,
+  type MapCombination,
   type MapLevel,
   type MapNormalisation,
 } from './attention-map.js';

@@ -1,10 +1,12 @@
 // Evaluates a run's model on any labelled folder (all of its images, whatever their split folder), and
-// writes the report into the run folder. Must not import electron or anything from main/electron,
+// writes the report into the run folder. Where the folder's pictures have object boxes (found beside
+// them, or in the file given: boxes/find-boxes.ts), the report also holds the pointing game. Must not import electron or anything from main/electron,
 // main/server, main/cli or renderer.
 
 import { join } from 'node:path';
 import { encodeSafetensors } from '../../../models/core/safetensors.js';
 import { AttentionVgg } from '../../../models/tfjs/model.js';
+import { findDatasetBoxes, type BoxProblem } from '../boxes/find-boxes.js';
 import { scanDataset } from '../datasets/scan-dataset.js';
 import { writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
 import { evaluateModel, type EvaluationReport } from './evaluate-model.js';
@@ -17,18 +19,26 @@ export interface FolderEvaluation {
   report: EvaluationReport;
   reportPath: string;
   mapsPath: string;
+  /** Box files that could not be used (the evaluation went on without them). */
+  boxProblems: BoxProblem[];
 }
 
-/**
- * `device`: evaluate on onnxruntime on that device (the exported model, as training evaluates);
- * absent: on TensorFlow.js.
- */
+export interface FolderEvaluationOptions {
+  /** Report name: <run>/<name>.json (default eval-<time>). */
+  name?: string;
+  /** A boxes.json or COCO file to read the boxes from instead of looking beside the pictures. */
+  boxesFile?: string;
+  /** Evaluate on onnxruntime on this device (the exported model, as training evaluates); absent: on
+   * TensorFlow.js. */
+  device?: Device;
+}
+
 export async function evaluateRunOnFolder(
   runDir: string,
   folder: string,
-  name = `eval-${Date.now()}`,
-  device?: Device,
+  options: FolderEvaluationOptions = {},
 ): Promise<FolderEvaluation> {
+  const name = options.name ?? `eval-${Date.now()}`;
   const run = await loadRunModel(runDir);
   const { record } = run;
   const scan = await scanDataset(folder, { valFraction: 0, seed: record.config.seed });
@@ -40,7 +50,8 @@ export async function evaluateRunOnFolder(
     );
   // Class indices of the model, not of the folder (the folder may hold a subset of the classes).
   const items = scan.items.map((item) => ({ ...item, classIndex: record.classes.indexOf(item.label) }));
-  const options = {
+  const found = await findDatasetBoxes(scan.root, items, { boxesFile: options.boxesFile });
+  const evaluation = {
     classes: record.classes,
     split: folder,
     inputSize: record.spec.inputSize,
@@ -48,17 +59,19 @@ export async function evaluateRunOnFolder(
     mean: record.config.mean,
     std: record.config.std,
     keepMisclassifiedMaps: record.config.keepMisclassifiedMaps,
+    ...(found.boxes.size > 0 ? { boxes: Object.fromEntries(found.boxes) } : {}),
   };
+  const device = options.device;
   const model = device === undefined ? AttentionVgg.fromWeights(record.spec, run.weights) : null;
   try {
     const { report, maps } = model
-      ? await evaluateModel(model, items, options)
-      : await evaluateOnOnnxruntime(record.spec, run.weights, items, options, undefined, device);
+      ? await evaluateModel(model, items, evaluation)
+      : await evaluateOnOnnxruntime(record.spec, run.weights, items, evaluation, undefined, device);
     const reportPath = join(runDir, `${name}.json`);
     const mapsPath = join(runDir, `${name}-maps.safetensors`);
     await writeFileAtomic(mapsPath, encodeSafetensors(maps));
     await writeJsonAtomic(reportPath, report);
-    return { report, reportPath, mapsPath };
+    return { report, reportPath, mapsPath, boxProblems: found.problems };
   } finally {
     model?.dispose();
   }

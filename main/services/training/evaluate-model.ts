@@ -2,16 +2,23 @@
 // prediction for every image, and the attention maps of the misclassified ones (kept for the UI and the
 // CLI in a safetensors file). One loop (evaluateWithPredictor) serves every engine: it takes a
 // BatchPredictor, here the TensorFlow.js one (tfjsPredictor) and in onnx-evaluation-engine.ts the
-// onnxruntime one. Must not import electron or anything from main/electron, main/server, main/cli or
+// onnxruntime one. Given the pictures' object boxes, it also plays the pointing game on every level and
+// the combined map (boxes/localisation.ts) and adds it to the report as `localisation`. Must not import electron or anything from main/electron, main/server, main/cli or
 // renderer.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { classificationMetrics, type ClassificationMetrics } from '../../../models/core/metrics.js';
 import type { TensorMap } from '../../../models/core/safetensors.js';
 import type { AttentionVgg } from '../../../models/tfjs/model.js';
+import { boxesOfClass } from '../boxes/find-boxes.js';
+import type { LabelledBox } from '../boxes/box-types.js';
+import { LocalisationTally, type LocalisationReport } from '../boxes/localisation.js';
+import { boxesToInput } from '../boxes/map-box.js';
 import { createBatchStream, type SkippedFile } from '../datasets/batch-stream.js';
 import type { DatasetItem } from '../datasets/dataset-types.js';
+import type { ResizePolicy } from '../images/decode-image.js';
 import type { Rgb } from '../images/normalise.js';
+import type { MapCombination } from '../heatmaps/attention-map.js';
 
 export interface ImagePrediction {
   path: string;
@@ -33,6 +40,8 @@ export interface EvaluationReport {
   predictions: ImagePrediction[];
   skipped: SkippedFile[];
   seconds: number;
+  /** The pointing game on the pictures with boxes (absent when none has a box of its class). */
+  localisation?: LocalisationReport;
 }
 
 export interface EvaluateOptions {
@@ -44,6 +53,12 @@ export interface EvaluateOptions {
   std: Rgb;
   /** Keep the maps of at most this many misclassified images. */
   keepMisclassifiedMaps: number;
+  /** Object boxes by relativePath, in picture pixels as displayed (find-boxes.ts): plays the pointing game. */
+  boxes?: Readonly<Record<string, readonly LabelledBox[]>>;
+  /** How pictures are fitted into the input (default 'crop', as training decodes them). */
+  resize?: ResizePolicy;
+  /** Combined maps scored besides the default one (the bench compares them). */
+  combinations?: readonly MapCombination[];
 }
 
 /** What a predictor returns for one batch of N images and K classes. */
@@ -104,6 +119,7 @@ export async function evaluateWithPredictor(
   const maps: TensorMap = new Map();
   let keptMaps = 0;
   let lossSum = 0;
+  const tally = options.boxes ? new LocalisationTally(options.inputSize, options.combinations) : undefined;
   const stream = createBatchStream(items, {
     batchSize: options.batchSize,
     inputSize: options.inputSize,
@@ -147,6 +163,22 @@ export async function evaluateWithPredictor(
         });
       }
       predictions.push(prediction);
+      const boxes = tally && options.boxes?.[item.relativePath];
+      if (tally && boxes && out.maps.length > 0) {
+        const geometry = {
+          width: item.width,
+          height: item.height,
+          size: options.inputSize,
+          resize: options.resize,
+        };
+        tally.add(
+          out.maps.map((m) => {
+            const [, h, w] = m.shape;
+            return { width: w, height: h, data: m.data.subarray(i * h * w, (i + 1) * h * w) };
+          }),
+          boxesToInput(boxesOfClass(boxes, item.label), geometry).map((b) => b.box),
+        );
+      }
     }
   }
   return {
@@ -159,6 +191,7 @@ export async function evaluateWithPredictor(
       predictions,
       skipped,
       seconds: (Date.now() - started) / 1000,
+      ...(tally && tally.images > 0 ? { localisation: tally.report() } : {}),
     },
     maps,
   };

@@ -19,6 +19,7 @@ import { createBatchStream, epochOrder } from '../datasets/batch-stream.js';
 import { createDecodeCache } from '../datasets/decode-cache.js';
 import type { DatasetItem, DatasetScan } from '../datasets/dataset-types.js';
 import { deriveSeed } from '../datasets/derive-seed.js';
+import { findDatasetBoxes } from '../boxes/find-boxes.js';
 import { scanDataset } from '../datasets/scan-dataset.js';
 import { removeStaleTemporaries, writeFileAtomic, writeJsonAtomic } from '../storage/atomic-write.js';
 import { APP_VERSION } from '../app-version.js';
@@ -517,9 +518,16 @@ async function runLoop(
     const best = await loadBestWeights(runDir);
     const evalSplit = test.length > 0 ? 'test' : val.length > 0 ? 'val' : 'train';
     const evalItems: DatasetItem[] = test.length > 0 ? test : val.length > 0 ? val : train;
+    // Pictures with object boxes also get the pointing game (boxes/find-boxes.ts; none: no localisation).
+    const boxes = scan.boxes.pictures > 0 ? (await findDatasetBoxes(scan.root, evalItems)).boxes : undefined;
     const { report, maps } = await engine.evaluate(
       evalItems,
-      { ...evalOptions, split: evalSplit, keepMisclassifiedMaps: config.keepMisclassifiedMaps },
+      {
+        ...evalOptions,
+        split: evalSplit,
+        keepMisclassifiedMaps: config.keepMisclassifiedMaps,
+        ...(boxes && boxes.size > 0 ? { boxes: Object.fromEntries(boxes) } : {}),
+      },
       best ?? undefined,
     );
     await writeFileAtomic(runPath(runDir, 'evaluationMaps'), encodeSafetensors(maps));

@@ -264,7 +264,6 @@ describe('compareAttention on a tiny shapes dataset', () => {
       await loadRunModel(join(outDir, 'attention')),
       testItems,
       await readShapesBoxes(data),
-      32,
     );
     assert.equal(p.attentionFinest.hits, reference.hits);
     close(p.chanceRate, reference.chanceRate, 1e-12, 'chance rate');

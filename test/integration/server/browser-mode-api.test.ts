@@ -58,6 +58,12 @@ test('datasets: a folder is scanned, added by reference, listed, and its thumbna
       ['square', 24],
     ],
   );
+  // The shapes dataset's boxes.json gives every picture its box.
+  assert.equal(scan.boxes?.pictures, 48);
+  assert.deepEqual(
+    scan.boxes?.sources.map((s) => s.format),
+    ['boxes-json'],
+  );
   assert.equal(scan.layout, 'folders');
   const entry = await client.call('datasets.add', { path: dataset, name: 'Shapes' });
   assert.equal(entry.path, dataset);
@@ -143,6 +149,10 @@ test('evaluation and attention of the finished run', async () => {
   const [run] = await client.call('training.runs', {});
   const report = await client.call('evaluation.report', { runId: run.id });
   assert.equal(report.total, 8);
+  // The test pictures have boxes: the pointing game per level and for the combined map.
+  assert.equal(report.localisation?.images, 8);
+  assert.equal(report.localisation?.levels.length, 3);
+  assert.equal(report.localisation?.combined.total, 8);
   assert.equal(
     report.confusion.flat().reduce((a, b) => a + b, 0),
     8,
@@ -176,6 +186,12 @@ test('evaluation and attention of the finished run', async () => {
   }
   assert.match(maps.image, /^data:image\/png;base64,/);
   assert.equal(maps.imageSize, 64);
+  // The picture's box from boxes.json, drawn on the 64 px view of the 32 px picture: twice as large.
+  const boxes = JSON.parse(await readFile(join(dataset, 'boxes.json'), 'utf8')) as Record<string, number[]>;
+  assert.deepEqual(
+    maps.boxes?.map((b) => b.box),
+    [boxes[all.items[0].relativePath].map((v) => 2 * v)],
+  );
   assert.ok(Math.abs(maps.probabilities.reduce((a, p) => a + p.p, 0) - 1) < 1e-4);
   await assert.rejects(
     client.call('attention.maps', { runId: run.id, path: join(dir, 'site', 'index.html') }),

@@ -76,11 +76,14 @@ test('scan lists classes per split and exits 3 for a folder that cannot be train
     assert.equal(ok.code, EXIT.ok);
     assert.match(ok.out, /10 usable images in 2 classes/);
     assert.match(ok.out, /circle\s+3\s+1\s+1/);
+    assert.match(ok.out, /10 of 10 pictures have object boxes \(10 from boxes-json\)/);
     const json = JSON.parse((await cli('scan', join(dir, 'shapes'), '--json')).out) as {
       classes: unknown[];
       images: number;
+      boxes: { pictures: number };
     };
     assert.equal(json.images, 10);
+    assert.equal(json.boxes.pictures, 10);
     const missing = await cli('scan', join(dir, 'nothing-here'));
     assert.equal(missing.code, EXIT.badInput);
     assert.match(missing.out, /does not exist/);

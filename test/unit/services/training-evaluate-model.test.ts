@@ -85,6 +85,47 @@ test('scores logits: softmax confidence, mean cross-entropy, maps of misclassifi
   }
 });
 
+test('with boxes, plays the pointing game per level and on the combined map, boxes of the own class only', async () => {
+  // Level 1 (2 x 2) peaks top-left (cell centre 8, 8 of the 32 x 32 input), level 2 (1 x 2) on the right.
+  const predict: BatchPredictor = async (_x, n) => ({
+    logits: new Float32Array(2 * n),
+    maps: [
+      { shape: [n, 2, 2], data: Float32Array.from({ length: 4 * n }, (_, i) => (i % 4 === 0 ? 0.7 : 0.1)) },
+      { shape: [n, 1, 2], data: Float32Array.from({ length: 2 * n }, (_, i) => (i % 2 === 1 ? 0.9 : 0.1)) },
+    ],
+  });
+  const [a, b, c, d] = items;
+  const boxes = {
+    // Own class, top-left quadrant: level 1 hits, level 2 (peak at 24, 16) misses.
+    [a.relativePath]: [{ box: [0, 0, 16, 16] as const, label: a.label }],
+    // Only a box of another class: not scored.
+    [b.relativePath]: [{ box: [0, 0, 32, 32] as const, label: a.label === 'circle' ? 'square' : 'circle' }],
+    // Unlabelled right half: level 2 hits; the other class's box is ignored.
+    [c.relativePath]: [
+      { box: [16, 0, 32, 32] as const },
+      { box: [0, 0, 16, 16] as const, label: 'triangle' },
+    ],
+    // Cut away by nothing (square pictures), but outside the picture: dropped.
+    [d.relativePath]: [{ box: [40, 40, 50, 50] as const }],
+  };
+  const { report } = await evaluateWithPredictor(predict, items, { ...options, boxes });
+  const loc = report.localisation;
+  assert.ok(loc);
+  assert.equal(loc.images, 2);
+  assert.deepEqual(
+    loc.levels.map((s) => s.hits),
+    [1, 1],
+  );
+  // Random-peak rate of level 1: 1 of 4 cells for a, 2 of 4 for c.
+  assert.equal(loc.levels[0].chanceRate, (1 / 4 + 2 / 4) / 2);
+  // Energy of level 1: 0.7 / 1 inside a's box; 0.2 / 1 inside c's.
+  assert.ok(Math.abs(loc.levels[0].energy - (0.7 + 0.2) / 2) < 1e-6);
+  assert.equal(loc.combined.combination, 'mean');
+  assert.equal(loc.combined.total, 2);
+  // Without boxes there is no localisation in the report.
+  assert.equal((await evaluateWithPredictor(predict, items, options)).report.localisation, undefined);
+});
+
 test('a predictor that answers for the wrong number of images is refused', async () => {
   const predict: BatchPredictor = async (_x, n) => ({ logits: new Float32Array(2 * n + 1), maps: [] });
   await assert.rejects(evaluateWithPredictor(predict, items, options), /Expected 6 logits/);

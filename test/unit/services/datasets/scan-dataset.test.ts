@@ -305,3 +305,59 @@ describe('scanDataset: symbolic links', () => {
     }
   });
 });
+
+describe('scanDataset: a folder with object boxes', () => {
+  let root: string;
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'attnvgg-scan-boxes-'));
+    await writeDatasetFolder(root, { cat: 3, dog: 3 });
+    // VOC beside a picture, YOLO in labels/ with names in classes.txt, and a broken VOC file.
+    await writeFile(
+      join(root, 'cat', '000.xml'),
+      '<annotation><object><name>cat</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>4</xmax><ymax>4</ymax></bndbox></object></annotation>',
+    );
+    await writeFile(join(root, 'cat', '001.xml'), '<annotation><object>');
+    await mkdir(join(root, 'labels', 'dog'), { recursive: true });
+    await writeFile(join(root, 'labels', 'dog', '000.txt'), '1 0.5 0.5 0.5 0.5\n');
+    await writeFile(join(root, 'labels', 'dog', '001.txt'), '1 0.5 0.5 0.5 0.5\n');
+    await writeFile(join(root, 'classes.txt'), 'cat\ndog\n');
+  });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('counts the pictures with boxes; box files and labels/ are neither classes nor problems', async () => {
+    const scan = await scanDataset(root, {});
+    assert.deepEqual(
+      scan.classes.map((c) => c.name),
+      ['cat', 'dog'],
+    );
+    assert.equal(scan.items.length, 6);
+    assert.deepEqual(scan.problems, []);
+    assert.deepEqual(scan.warnings, []);
+    assert.equal(scan.boxes.pictures, 3);
+    assert.deepEqual(
+      scan.boxes.sources.map((s) => [s.format, s.pictures]),
+      [
+        ['voc', 1],
+        ['yolo', 2],
+      ],
+    );
+    assert.equal(scan.boxes.problems.length, 1);
+    assert.match(scan.boxes.problems[0].message, /001\.xml: .*not closed/);
+  });
+
+  it('takes a folder named labels/ for a class when pictures lie in it', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'attnvgg-scan-labels-'));
+    try {
+      await writeDatasetFolder(other, { labels: 2, tags: 2 });
+      const scan = await scanDataset(other, {});
+      assert.deepEqual(
+        scan.classes.map((c) => c.name),
+        ['labels', 'tags'],
+      );
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+});

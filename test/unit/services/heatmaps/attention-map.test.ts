@@ -5,7 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   AttentionMapError,
+  MAP_COMBINATIONS,
   mapForOverlay,
+  mapPeakedness,
   normaliseMap,
   resizeBilinear,
   type AttentionMap,
@@ -78,6 +80,43 @@ test('mapForOverlay: one level, or the combination stretched to [0, 1]', () => {
   // Flat maps everywhere: the mean is kept.
   const flat = mapForOverlay([{ width: 2, height: 2, data: new Float32Array(4).fill(0.25) }], 3, 3).data;
   assert.ok(flat.every((v) => v === 1));
+});
+
+test('combinations of the levels: mean, peakedness-weighted, geometric mean, max', () => {
+  // Level 1 (2 x 1) peaks on the left, level 2 (2 x 1) a little on the right; drawn at 2 x 1.
+  const sharp: AttentionMap = { width: 2, height: 1, data: new Float32Array([0.9, 0.1]) };
+  const mild: AttentionMap = { width: 2, height: 1, data: new Float32Array([0.45, 0.55]) };
+  const draw = (c: (typeof MAP_COMBINATIONS)[number]): number[] =>
+    Array.from(mapForOverlay([sharp, mild], 2, 1, 'combined', 'max', c).data);
+  // Peakedness: 1 - H / log 2; the sharp map weighs more.
+  const h = (p: number[]): number => -p.reduce((a, v) => a + v * Math.log(v), 0);
+  assert.ok(Math.abs(mapPeakedness(sharp) - (1 - h([0.9, 0.1]) / Math.log(2))) < 1e-6);
+  assert.equal(mapPeakedness({ width: 2, height: 1, data: new Float32Array([0.5, 0.5]) }), 0);
+  assert.equal(mapPeakedness({ width: 2, height: 1, data: new Float32Array([0, 0]) }), 0);
+  assert.ok(Math.abs(mapPeakedness({ width: 2, height: 1, data: new Float32Array([1, 0]) }) - 1) < 1e-6);
+  // Normalised by max: sharp [1, 1/9], mild [9/11, 1]. Mean [0.909, 0.556]: left wins, stretched [1, 0].
+  assert.deepEqual(draw('mean'), [1, 0]);
+  assert.deepEqual(draw('peaked'), [1, 0]);
+  // Geometric mean: sqrt((1 + e)(9/11 + e)) = 0.905 vs sqrt((1/9 + e) (1 + e)) = 0.335: left.
+  assert.deepEqual(draw('geometric'), [1, 0]);
+  // Max: 1 on both sides: flat, so it keeps its value.
+  assert.deepEqual(draw('max'), [1, 1]);
+  // Where the levels disagree the weighting decides: a flat-ish level against a sharp one.
+  const flatRight: AttentionMap = { width: 2, height: 1, data: new Float32Array([0.3, 0.7]) };
+  const sharpLeft: AttentionMap = { width: 2, height: 1, data: new Float32Array([0.6, 0.4]) };
+  // Mean of [3/7, 1] and [1, 2/3]: right (0.833 > 0.714). Peakedness favours the surer level, [0.3, 0.7].
+  assert.deepEqual(
+    Array.from(mapForOverlay([flatRight, sharpLeft], 2, 1, 'combined', 'max', 'mean').data),
+    [0, 1],
+  );
+  assert.deepEqual(
+    Array.from(mapForOverlay([flatRight, sharpLeft], 2, 1, 'combined', 'max', 'peaked').data),
+    [0, 1],
+  );
+  assert.throws(
+    () => mapForOverlay([sharp], 2, 1, 'combined', 'max', 'median' as never),
+    /Unknown combination "median"/,
+  );
 });
 
 test('refusals in plain words', () => {

@@ -46,10 +46,48 @@ describe('pointing game', () => {
     assert.equal(pointingGame(maps, boxes, { ...options, tolerance: 24 }).hitRate, 1);
   });
 
+  it('hits any of several boxes, and reports random-peak rate, energy and interval', () => {
+    const options = { imageWidth: 8, imageHeight: 8 };
+    // A 4 x 4 map over 8 x 8: cell centres at 1, 3, 5, 7. Mass 3 on (0, 0), 1 on (3, 3).
+    const map = peakAt(4, 4, 0, 0, 3);
+    (map.data as Float32Array)[15] = 1;
+    // Two boxes: the first holds the centre (1, 1), the second (7, 7) and (5, 7)... and (7, 5), (5, 5).
+    const boxes = [
+      [0, 0, 2, 2],
+      [4, 4, 8, 8],
+    ] as const;
+    const result = pointingGame([map, map], [boxes, [[4, 4, 8, 8]]], options);
+    assert.deepEqual(
+      result.points.map((p) => p.hit),
+      [true, false],
+    );
+    // 5 of 16 cells inside the two boxes, 4 of 16 inside the second alone.
+    assert.deepEqual(
+      result.points.map((p) => p.chance),
+      [5 / 16, 4 / 16],
+    );
+    assert.deepEqual(
+      result.points.map((p) => p.energy),
+      [1, 1 / 4],
+    );
+    assert.equal(result.chanceRate, (5 / 16 + 4 / 16) / 2);
+    assert.equal(result.energy, (1 + 1 / 4) / 2);
+    // Wilson interval of 1 hit in 2.
+    assert.ok(result.hitInterval[0] < 0.5 && result.hitInterval[1] > 0.5);
+    assert.ok(result.hitInterval[0] > 0 && result.hitInterval[1] < 1);
+    // A map with no mass (all 0) has energy 0; negatives carry no mass.
+    const empty = pointingGame([{ data: [0, -1, 0, 0], height: 2, width: 2 }], [[0, 0, 1, 1]], {
+      imageWidth: 2,
+      imageHeight: 2,
+    });
+    assert.equal(empty.energy, 0);
+    assert.equal(empty.chanceRate, 1 / 4);
+  });
+
   it('checks its inputs', () => {
     assert.throws(
       () => pointingGame([peakAt(2, 2, 0, 0)], [], { imageWidth: 4, imageHeight: 4 }),
-      /one box per map/,
+      /boxes for each map/,
     );
     assert.throws(() => mapPeak({ data: [1, 2, 3], height: 2, width: 2 }, 4, 4), /expected 2 x 2/);
     assert.equal(pointingGame([], [], { imageWidth: 4, imageHeight: 4 }).hitRate, 0);
