@@ -118,6 +118,8 @@ function run(
   let err = '';
   child.stdout.on('data', (d) => (out += String(d)));
   child.stderr.on('data', (d) => (err += String(d)));
+  // A command that exits before reading its input (a refusal) closes the pipe first: not an error here.
+  child.stdin.on('error', () => {});
   child.stdin.end(opts.input ?? '');
   return new Promise((done) => child.on('close', (code) => done({ code, out, err })));
 }
