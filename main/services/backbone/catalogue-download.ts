@@ -9,6 +9,7 @@ import type { BackboneEntry } from '../../api/backbone-schemas.js';
 import type { BackboneChecker, BackboneLibrary } from './backbone-library.js';
 import { BACKBONE_CATALOGUE, formExtension, type CatalogueEntry } from './catalogue.js';
 import { BackboneDownloadError, downloadBackbone, type DownloadOptions } from './download.js';
+import { FORM_NAMES, type WeightFileForm } from '../../../models/weight-files/detect-form.js';
 import { BackboneError } from './load-backbone.js';
 
 export type CatalogueOverride = Partial<Pick<CatalogueEntry, 'url' | 'checksum' | 'bytes'>>;
@@ -100,6 +101,29 @@ export async function ensureCatalogueBackbone(
       throw new BackboneDownloadError(`${e.message}\n${offlineAdvice(catalogue)}`, { cause: e });
     throw e;
   }
-  const entry = await library.addDownload(got, catalogue.url, check, id);
+  const entry = await library.addDownload(got, catalogue.url, checkPublishedForm(catalogue, check), id);
   return { entry, downloaded: !got.cached };
+}
+
+/** torch's two checkpoint formats are one publication form: torch.save chose the format. */
+function formFamily(form: WeightFileForm): string {
+  return form === 'torch-zip' || form === 'torch-legacy' ? 'torch' : form;
+}
+
+/**
+ * The check of a downloaded catalogue file, which must also be in the form the entry is published in: a
+ * file of another form (a server's error page would not import; a different file served at the same
+ * address might) is refused and deleted like any unusable download.
+ */
+function checkPublishedForm(catalogue: CatalogueEntry, check: BackboneChecker): BackboneChecker {
+  return async (file) => {
+    const report = await check(file);
+    const form = report.backbone?.form;
+    if (!report.usable || !form || formFamily(form) === formFamily(catalogue.form)) return report;
+    return {
+      ...report,
+      usable: false,
+      problem: `it is a ${FORM_NAMES[form]}, but ${catalogue.id} is published as a ${FORM_NAMES[catalogue.form]}.`,
+    };
+  };
 }

@@ -101,6 +101,29 @@ test('backbone add lists a file fetched elsewhere; offline the download says wha
   }
 });
 
+test('a download in another form than the entry is published in is refused and not listed', async () => {
+  const ws = join(dir, 'ws4');
+  // The safetensors entry pointed at the server's .tar.gz, with that file's own checksum: the bytes are
+  // exactly what was asked for, yet not the form the entry is published in.
+  const undoForm = overrideCatalogueEntryForTests('timm-vgg16bn-tv-in1k', {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/model.safetensors`,
+    checksum: { kind: 'sha256', value: sha },
+    bytes: archive.length,
+  });
+  try {
+    const r = await cli('backbone', 'download', 'timm-vgg16bn-tv-in1k', '--workspace', ws);
+    assert.equal(r.code, EXIT.badInput, r.out);
+    assert.match(
+      r.err,
+      /cannot be used: it is a .*tar\.gz.*, but timm-vgg16bn-tv-in1k is published as a safetensors/i,
+    );
+    const listed = await cli('backbone', 'list', '--workspace', ws);
+    assert.match(listed.out, /timm-vgg16bn-tv-in1k.*not downloaded yet/);
+  } finally {
+    undoForm();
+  }
+});
+
 test('train --backbone <id> downloads the entry, then trains from it', async () => {
   const ws = join(dir, 'ws3');
   const dataset = await makeTinyShapes(join(dir, 'data'));
