@@ -1,7 +1,9 @@
 // Lint rules, including the layering of docs/architecture.md: imports point down only
 // (renderer -> api; electron/server/cli -> services -> models), and only main/electron imports Electron.
 import { builtinModules } from 'node:module';
+import svelte from 'eslint-plugin-svelte';
 import tseslint from 'typescript-eslint';
+import svelteConfig from './svelte.config.js';
 
 const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_'));
 
@@ -15,6 +17,14 @@ const upward = (...layers) =>
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'models/onnx/generated/**', 'test/.cache/**', 'bench/out/**'] },
   ...tseslint.configs.recommended,
+  ...svelte.configs.recommended,
+  {
+    // Svelte components: their <script lang="ts"> is TypeScript, checked with the renderer's rules below.
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: {
+      parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'], svelteConfig },
+    },
+  },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -63,7 +73,7 @@ export default tseslint.config(
   },
   {
     // The renderer runs in a sandboxed page: no Node, no Electron, nothing of main/ but the API contract.
-    files: ['renderer/**/*.ts'],
+    files: ['renderer/**/*.ts', 'renderer/**/*.svelte'],
     rules: {
       'no-restricted-imports': [
         'error',
