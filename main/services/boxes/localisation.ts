@@ -11,19 +11,16 @@ import {
   type AttentionMap,
   type MapCombination,
 } from '../heatmaps/attention-map.js';
-import { pointAt, summarisePoints, type ObjectBox, type PointingPoint } from '../sample/pointing-game.js';
+import {
+  pointAt,
+  summarisePoints,
+  type ObjectBox,
+  type PointingGameResult,
+  type PointingPoint,
+} from '../sample/pointing-game.js';
 
-export interface LocalisationScore {
-  hits: number;
-  total: number;
-  hitRate: number;
-  /** 95 % Wilson interval of the hit rate. */
-  hitInterval: [number, number];
-  /** How often a peak on a uniformly random cell would hit (mean share of cells inside the boxes). */
-  chanceRate: number;
-  /** Mean share of the map's mass inside the boxes (energy pointing game). */
-  energy: number;
-}
+/** One map's pointing game over the pictures: the result without its per-picture points. */
+export type LocalisationScore = Omit<PointingGameResult, 'points'>;
 
 export interface LocalisationReport {
   /** Pictures scored (those with at least one box of their class left in the input). */
