@@ -17,7 +17,7 @@ import {
   median,
   probeBenchBackends,
   type TrainSpeedResult,
-} from '../main/services/bench/train-speed.js';
+} from '../main/services/bench/measure-tfjs-training.js';
 import { parseBackendName, type BackendName } from '../models/tfjs/backend.js';
 import { lastJson, runCaptured } from './run-child.js';
 

@@ -21,7 +21,7 @@ import {
   resetPeakRss,
   type TrainSpeedOptions,
   type TrainSpeedResult,
-} from './train-speed.js';
+} from './measure-tfjs-training.js';
 
 /** The peer's `speed` settings. */
 const PEER_HYPER = { lr: 0.01, momentum: 0.9 };

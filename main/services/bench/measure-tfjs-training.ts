@@ -66,7 +66,7 @@ export interface KernelTime {
 }
 
 export interface TrainSpeedResult {
-  /** A TensorFlow.js backend, or 'onnxruntime' (onnx-train-speed.ts). */
+  /** A TensorFlow.js backend, or 'onnxruntime' (measure-onnx-training.ts). */
   backend: BenchTrainTarget;
   /** The onnxruntime device (onnxruntime only). */
   device?: string;
