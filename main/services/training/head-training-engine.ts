@@ -20,7 +20,7 @@ import {
 } from '../transfer/head-trainer.js';
 import { evaluateOnOnnxruntime } from './onnx-evaluation-engine.js';
 import { createTfjsTrainingEngine } from './tfjs-training-engine.js';
-import type { EngineSetup, EngineStepResult, TrainingEngine } from './training-engine.js';
+import type { EngineSetup, EngineStepResult, TrainingEngine } from './training-engine-interface.js';
 
 export interface HeadTrainingEngine extends TrainingEngine {
   /** The frozen blocks whose outputs are cached (the run's freezeBlocks). */

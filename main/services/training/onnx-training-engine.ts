@@ -5,7 +5,7 @@
 
 import { createOnnxTrainer } from '../../../models/onnx-train/trainer.js';
 import { evaluateOnOnnxruntime } from './onnx-evaluation-engine.js';
-import type { EngineSetup, TrainingEngine } from './training-engine.js';
+import type { EngineSetup, TrainingEngine } from './training-engine-interface.js';
 
 export async function createOnnxTrainingEngine(setup: EngineSetup): Promise<TrainingEngine> {
   const trainer = await createOnnxTrainer(setup.spec, setup.weights, {

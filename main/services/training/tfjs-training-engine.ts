@@ -8,7 +8,7 @@ import { AttentionVgg } from '../../../models/tfjs/model.js';
 import { Optimizer } from '../../../models/train/optimizer.js';
 import { trainStep } from '../../../models/train/step.js';
 import { evaluateModel } from './evaluate-model.js';
-import type { EngineSetup, TrainingEngine } from './training-engine.js';
+import type { EngineSetup, TrainingEngine } from './training-engine-interface.js';
 
 /** The engine, with the model and optimiser it trains (the cached-features engine steps them too). */
 export interface TfjsTrainingEngine extends TrainingEngine {

@@ -3,15 +3,13 @@
 //   - tfjs: models/train/step.ts on TensorFlow.js (native `tensorflow` backend, else wasm, else cpu);
 //   - onnxruntime: the whole step compiled into one ONNX graph (models/onnx-train), on all cores or on a
 //     GPU device (main/services/device); a GPU device always trains on onnxruntime.
-// Both take batches as the batch stream yields them, keep the same optimiser state (a checkpoint of
+// The interface the engines implement is in training-engine-interface.ts (re-exported here), so that no
+// engine imports this module, which creates them. Both take batches as the batch stream yields them, keep the same optimiser state (a checkpoint of
 // either resumes on the other) and evaluate into the same report. A run from a pretrained backbone with
 // blocks 1..5 or 1..4 frozen trains on cached features instead, in TensorFlow.js whatever is chosen here
 // (head-training-engine.ts: usesFeatureCache, featureCacheReason). Must not import electron or anything
 // from main/electron, main/server, main/cli or renderer.
 
-import type { TensorMap } from '../../../models/core/safetensors.js';
-import type { ModelSpec } from '../../../models/core/spec.js';
-import type { Weights } from '../../../models/core/weights.js';
 import {
   BACKEND_ENV_VAR,
   parseBackendName,
@@ -20,11 +18,17 @@ import {
   type BackendReport,
 } from '../../../models/tfjs/backend.js';
 import type { Device } from '../../../models/onnx/device.js';
-import type { OptimizerName, OptimizerState, StepHyper } from '../../../models/train/optimizer.js';
-import type { DatasetItem } from '../datasets/dataset-types.js';
-import type { EvaluateOptions, EvaluationReport } from './evaluate-model.js';
+import type { OptimizerName } from '../../../models/train/optimizer.js';
 
-export type EngineName = 'tfjs' | 'onnxruntime';
+export type {
+  EngineBatch,
+  EngineName,
+  EngineSetup,
+  EngineStepResult,
+  TrainingEngine,
+} from './training-engine-interface.js';
+import type { EngineName, EngineSetup, TrainingEngine } from './training-engine-interface.js';
+
 export const ENGINE_NAMES: readonly EngineName[] = ['tfjs', 'onnxruntime'];
 
 /** The environment variable that forces one engine (no fallback). */
@@ -44,56 +48,6 @@ export function parseEngineName(value: string): EngineName {
   throw new TrainingEngineError(
     `Unsupported engine "${value}". Should be one of: ${ENGINE_NAMES.join(', ')}`,
   );
-}
-
-export interface EngineStepResult {
-  /** Mean cross-entropy of the batch before the update; not finite means nothing was updated. */
-  loss: number;
-  correct: number;
-}
-
-/** One batch as the batch stream yields it: `size` normalised NHWC images and their class indices. */
-export interface EngineBatch {
-  x: Float32Array;
-  labels: Int32Array;
-  size: number;
-}
-
-export interface TrainingEngine {
-  readonly name: EngineName;
-  /** What does the arithmetic, for run.json's `backend`: 'onnxruntime' or the TensorFlow.js backend. */
-  readonly backend: string;
-  /** The onnxruntime device the steps run on ('cpu' for TensorFlow.js). */
-  readonly device: Device;
-  step(batch: EngineBatch, hyper: StepHyper): Promise<EngineStepResult>;
-  /** Weights and running statistics in PyTorch layout (copies). */
-  weights(): Promise<Weights>;
-  /** As models/train/optimizer.ts's Optimizer.getState(): what a checkpoint stores. */
-  optimizerState(): Promise<OptimizerState>;
-  /** Evaluates the current weights, or `weights` when given (the best epoch's), on `items`. */
-  evaluate(
-    items: readonly DatasetItem[],
-    options: EvaluateOptions,
-    weights?: Weights,
-  ): Promise<{ report: EvaluationReport; maps: TensorMap }>;
-  dispose(): Promise<void>;
-}
-
-/** What an engine starts from. */
-export interface EngineSetup {
-  spec: ModelSpec;
-  weights: Weights;
-  optimizer: { name: OptimizerName; momentum: number; weightDecay: number };
-  /** Optimiser state from a checkpoint (either engine's). */
-  optimizerState?: OptimizerState;
-  frozenBlocks: number;
-  labelSmoothing: number;
-  /** onnxruntime intra-op threads, training and evaluation (default: the number of cores). */
-  intraOpThreads?: number;
-  /** The onnxruntime device for training and evaluation (default 'cpu'). */
-  device?: Device;
-  /** Test hook: the onnxruntime trainer fails at this step (1-based), as a lost device would. */
-  failAtStep?: number;
 }
 
 export interface EngineChoice {
