@@ -3,9 +3,10 @@
 //   - tfjs: models/train/step.ts on TensorFlow.js (native `tensorflow` backend, else wasm, else cpu);
 //   - onnxruntime: the whole step compiled into one ONNX graph (models/onnx-train), on all cores or on a
 //     GPU device (main/services/device); a GPU device always trains on onnxruntime.
-// The interface the engines implement is in training-engine-interface.ts (re-exported here), so that no
-// engine imports this module, which creates them. Both take batches as the batch stream yields them, keep the same optimiser state (a checkpoint of
-// either resumes on the other) and evaluate into the same report. A run from a pretrained backbone with
+// The interface the engines implement is in training-engine-interface.ts (re-exported here), so that
+// no engine imports this module, which creates them. Both take batches as the batch stream yields them,
+// keep the same optimiser state (a checkpoint of either resumes on the other) and evaluate into the same
+// report. A run from a pretrained backbone with
 // blocks 1..5 or 1..4 frozen trains on cached features instead, in TensorFlow.js whatever is chosen here
 // (head-training-engine.ts: usesFeatureCache, featureCacheReason). Must not import electron or anything
 // from main/electron, main/server, main/cli or renderer.
