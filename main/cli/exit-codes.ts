@@ -24,7 +24,7 @@ import { ModelFileError } from '../services/classify/check-model.js';
 import { ClassifyError } from '../services/classify/classify-folder.js';
 import { InputError } from '../services/classify/collect-files.js';
 import { InferSpeedError } from '../services/classify/infer-speed.js';
-import { InferenceError } from '../services/classify/inference-runner.js';
+import { InferenceError } from '../services/classify/inference-error.js';
 import { MergeError } from '../services/classify/merge-results.js';
 import { ResultsError } from '../services/classify/results.js';
 import { ShardError } from '../services/classify/shard.js';
@@ -41,7 +41,6 @@ import { ImageError } from '../services/images/image-error.js';
 import { TaskError } from '../services/jobs/background-task.js';
 import { ClassifyJobConflictError } from '../services/jobs/classify-jobs.js';
 import { CompareJobConflictError } from '../services/jobs/compare-jobs.js';
-import { InferenceError as JobsInferenceError } from '../services/jobs/inference-client.js';
 import { JobConflictError } from '../services/jobs/training-jobs.js';
 import { StorageError } from '../services/storage/atomic-write.js';
 import { CheckpointError } from '../services/training/checkpoint.js';
@@ -80,7 +79,6 @@ export const INPUT_ERROR_CLASSES: readonly ErrorClass[] = [
   ImageError,
   InferSpeedError,
   InferenceError,
-  JobsInferenceError,
   MergeError,
   InputError,
   JobConflictError,

@@ -59,8 +59,8 @@ export {
   type InferSpeedOptions,
   type InferSpeedResult,
 } from './infer-speed.js';
+export { InferenceError } from './inference-error.js';
 export {
-  InferenceError,
   openInference,
   type InferenceOptions,
   type InferenceResult,

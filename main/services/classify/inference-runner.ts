@@ -6,6 +6,7 @@
 // from dist/ it loads the compiled .js. Must not import electron or anything from main/electron,
 // main/server, main/cli or renderer.
 
+import { InferenceError } from './inference-error.js';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { NamedArray } from '../../../models/core/weights.js';
@@ -44,10 +45,6 @@ export interface InferenceRunner {
   /** Runs one NCHW float32 batch. In worker mode `input.data`'s buffer is transferred (unusable after). */
   run(input: NamedArray, outputs?: readonly string[]): Promise<InferenceResult>;
   close(): Promise<void>;
-}
-
-export class InferenceError extends Error {
-  override name = 'InferenceError';
 }
 
 /** Opens `modelPath` for inference (see InferenceOptions). Throws InferenceError or ModelFileError. */

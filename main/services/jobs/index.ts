@@ -21,7 +21,8 @@ export {
   type CompareJobRecord,
   type CompareJobsOptions,
 } from './compare-jobs.js';
-export { InferenceClient, InferenceError } from './inference-client.js';
+export { InferenceClient } from './inference-client.js';
+export { InferenceError } from '../classify/inference-error.js';
 export { RUNNING_FROM_SOURCE, startWorker, type WorkerModule } from './start-worker.js';
 export {
   JobConflictError,

@@ -3,6 +3,7 @@
 // main/cli or renderer.
 import type { Worker } from 'node:worker_threads';
 import type { BackendReport } from '../../../models/tfjs/backend.js';
+import { InferenceError } from '../classify/inference-error.js';
 import { startWorker } from './start-worker.js';
 import type { AttentionAnswer, DeviceReport, InferenceReply, InferenceRequest } from './worker-protocol.js';
 
@@ -12,10 +13,6 @@ type RequestBody = InferenceRequest extends infer R
     ? Omit<R, 'id'>
     : never
   : never;
-
-export class InferenceError extends Error {
-  override name = 'InferenceError';
-}
 
 export class InferenceClient {
   private worker: Worker | null = null;
