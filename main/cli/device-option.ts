@@ -4,12 +4,23 @@
 
 import { DEVICE_CHOICES, DEVICE_ENV_VAR, type DeviceChoice } from '../../models/onnx/device.js';
 import { defaultWorkspaceDir } from '../server/default-workspace.js';
+import { optionHelp, optionSpec, type OptionRow } from './option-table.js';
 import { choiceOption, type OptionSpec, type ParsedOptions } from './parse-options.js';
 
-export const DEVICE_OPTION: OptionSpec = { device: { type: 'string' } };
+/** The --device row of an option table (option-table.ts). */
+export const DEVICE_ROW: OptionRow = {
+  name: 'device',
+  type: 'string',
+  value: 'NAME',
+  help: [
+    `${DEVICE_CHOICES.join(' | ')}: where onnxruntime runs (default cpu; env`,
+    `${DEVICE_ENV_VAR}). auto takes a GPU only where a timed step beats the CPU`,
+  ],
+};
 
-export const DEVICE_HELP = `  --device NAME          ${DEVICE_CHOICES.join(' | ')}: where onnxruntime runs (default cpu; env
-                         ${DEVICE_ENV_VAR}). auto takes a GPU only where a timed step beats the CPU`;
+export const DEVICE_OPTION: OptionSpec = optionSpec([DEVICE_ROW]);
+
+export const DEVICE_HELP = optionHelp([DEVICE_ROW]);
 
 /** The --device value, checked (undefined when absent: ATTNVGG_DEVICE or the default apply). */
 export function deviceOption(values: ParsedOptions['values']): DeviceChoice | undefined {

@@ -14,7 +14,7 @@ import { choiceOption, numberOption, parseOptions, stringOption } from '../parse
 import { outputMode, ProgressWriter } from '../progress-output.js';
 import { createTrainingReporter, withInterruptToStop } from '../training-reporter.js';
 import { deviceCacheDir, deviceOption } from '../device-option.js';
-import { TRAINING_OPTIONS, TRAINING_OPTIONS_HELP, trainingSettings } from './train.js';
+import { TRAINING_OPTIONS, trainingOptionsHelp, trainingSettings } from './train.js';
 
 const COMPARE_OPTIONS = {
   ...TRAINING_OPTIONS,
@@ -55,7 +55,7 @@ Comparison options:
   --explain N            pictures shown side by side (default 8)
   --inference-images N   evaluation pictures timed for inference speed (default 512)
 
-${TRAINING_OPTIONS_HELP.replace(/\n {2}--out, -o DIR[^\n]*/, '').replace(/\n {2}--no-attention[^\n]*/, '')}`,
+${trainingOptionsHelp('out', 'no-attention')}`,
   async run(context) {
     const { values, positionals } = parseOptions(context.argv, COMPARE_OPTIONS, this.help);
     if (values.help) {

@@ -21,36 +21,111 @@ import {
   type OptionSpec,
   type ParsedOptions,
 } from '../parse-options.js';
-import { deviceCacheDir, deviceOption, DEVICE_HELP, DEVICE_OPTION } from '../device-option.js';
+import { deviceCacheDir, deviceOption, DEVICE_ROW } from '../device-option.js';
+import { optionHelp, optionSpec, withoutOptions, type OptionRow } from '../option-table.js';
 import { outputMode, ProgressWriter } from '../progress-output.js';
 import { createTrainingReporter, withInterruptToStop } from '../training-reporter.js';
 
-export const TRAINING_OPTIONS: OptionSpec = {
-  out: { type: 'string', short: 'o' },
-  preset: { type: 'string' },
-  epochs: { type: 'string' },
-  size: { type: 'string' },
-  width: { type: 'string' },
-  batch: { type: 'string' },
-  backend: { type: 'string' },
-  engine: { type: 'string' },
-  ...DEVICE_OPTION,
-  seed: { type: 'string' },
-  lr: { type: 'string' },
-  optimizer: { type: 'string' },
-  schedule: { type: 'string' },
-  'weight-decay': { type: 'string' },
-  'label-smoothing': { type: 'string' },
-  'freeze-blocks': { type: 'string' },
-  'early-stopping': { type: 'string' },
-  'val-fraction': { type: 'string' },
-  'no-attention': { type: 'boolean' },
-  compatibility: { type: 'string' },
-  normalisation: { type: 'string' },
-  'no-augment': { type: 'boolean' },
-  'checkpoint-every': { type: 'string' },
-  json: { type: 'boolean' },
-};
+/** The training options, shared by train, compare and demo: the parser's spec and the help come from here. */
+export const TRAINING_OPTION_ROWS: readonly OptionRow[] = [
+  {
+    name: 'out',
+    short: 'o',
+    type: 'string',
+    value: 'DIR',
+    help: 'run folder to create (default: runs/<date-time> under the current folder)',
+  },
+  {
+    name: 'preset',
+    type: 'string',
+    value: 'NAME',
+    help: `${PRESET_NAMES.join(' | ')} (default: balanced settings)`,
+  },
+  { name: 'epochs', type: 'string', value: 'N', help: 'epochs to train' },
+  {
+    name: 'size',
+    type: 'string',
+    value: 'S',
+    help: 'input size in pixels, a multiple of 32 (default 64; 224 with --backbone)',
+  },
+  {
+    name: 'width',
+    type: 'string',
+    value: 'W',
+    help: 'channel multiplier, 1.0 = the real VGG16_bn (default 0.25)',
+  },
+  { name: 'batch', type: 'string', value: 'B', help: 'batch size (default 32)' },
+  {
+    name: 'engine',
+    type: 'string',
+    value: 'NAME',
+    help: [
+      `${ENGINE_NAMES.join(' | ')} (default: tfjs with native TensorFlow, else`,
+      'onnxruntime; env ATTNVGG_ENGINE)',
+    ],
+  },
+  {
+    name: 'backend',
+    type: 'string',
+    value: 'NAME',
+    help: `${BACKEND_NAMES.join(' | ')}: train on this TensorFlow.js backend (env ATTNVGG_BACKEND)`,
+  },
+  DEVICE_ROW,
+  {
+    name: 'seed',
+    type: 'string',
+    value: 'N',
+    help: 'seed of the split, initial weights, order and augmentation (default 0)',
+  },
+  { name: 'lr', type: 'string', value: 'X', help: 'peak learning rate (default 0.05)' },
+  {
+    name: 'optimizer',
+    type: 'string',
+    value: 'NAME',
+    help: `${OPTIMIZER_NAMES.join(' | ')} (default sgd, momentum 0.9)`,
+  },
+  {
+    name: 'schedule',
+    type: 'string',
+    value: 'NAME',
+    help: `${SCHEDULE_NAMES.join(' | ')} (default onecycle)`,
+  },
+  { name: 'weight-decay', type: 'string', value: 'X', help: 'L2 weight decay (default 5e-4)' },
+  { name: 'label-smoothing', type: 'string', value: 'X', help: '(default 0)' },
+  { name: 'freeze-blocks', type: 'string', value: 'K', help: 'freeze conv blocks 1..K (default 0)' },
+  {
+    name: 'early-stopping',
+    type: 'string',
+    value: 'N',
+    help: 'stop after N epochs without a better validation accuracy (0 = off)',
+  },
+  {
+    name: 'val-fraction',
+    type: 'string',
+    value: 'X',
+    help: 'share of each class held out when the folder has no val/ (default 0.2)',
+  },
+  { name: 'no-attention', type: 'boolean', help: 'the plain VGG16_bn head (ablation baseline)' },
+  { name: 'compatibility', type: 'string', value: 'NAME', help: 'pc | dp (default pc)' },
+  { name: 'normalisation', type: 'string', value: 'NAME', help: 'softmax | sigmoid (default softmax)' },
+  { name: 'no-augment', type: 'boolean', help: 'no flips or shifts' },
+  {
+    name: 'checkpoint-every',
+    type: 'string',
+    value: 'N',
+    help: 'also checkpoint every N steps inside an epoch',
+  },
+  { name: 'json', type: 'boolean', help: 'one JSON event per line on stdout' },
+];
+
+export const TRAINING_OPTIONS: OptionSpec = optionSpec(TRAINING_OPTION_ROWS);
+
+/** The help of the training options, less the rows named in `except` (options a command does not offer). */
+export function trainingOptionsHelp(...except: string[]): string {
+  return `Training options:\n${optionHelp(withoutOptions(TRAINING_OPTION_ROWS, ...except))}`;
+}
+
+export const TRAINING_OPTIONS_HELP = trainingOptionsHelp();
 
 /** Options of `attnvgg train` only (not of compare or demo). */
 export const BACKBONE_OPTIONS: OptionSpec = {
@@ -73,33 +148,6 @@ export const BACKBONE_OPTIONS_HELP = `Pretrained backbone (docs/transfer.md):
                          image, view 0 plain, the others augmented (default 1; memory and caching time
                          grow with N)
   --workspace DIR        where catalogue downloads are kept (default: the app's workspace)`;
-
-export const TRAINING_OPTIONS_HELP = `Training options:
-  --out, -o DIR          run folder to create (default: runs/<date-time> under the current folder)
-  --preset NAME          ${PRESET_NAMES.join(' | ')} (default: balanced settings)
-  --epochs N             epochs to train
-  --size S               input size in pixels, a multiple of 32 (default 64; 224 with --backbone)
-  --width W              channel multiplier, 1.0 = the real VGG16_bn (default 0.25)
-  --batch B              batch size (default 32)
-  --engine NAME          ${ENGINE_NAMES.join(' | ')} (default: tfjs with native TensorFlow, else
-                         onnxruntime; env ATTNVGG_ENGINE)
-  --backend NAME         ${BACKEND_NAMES.join(' | ')}: train on this TensorFlow.js backend (env ATTNVGG_BACKEND)
-${DEVICE_HELP}
-  --seed N               seed of the split, initial weights, order and augmentation (default 0)
-  --lr X                 peak learning rate (default 0.05)
-  --optimizer NAME       ${OPTIMIZER_NAMES.join(' | ')} (default sgd, momentum 0.9)
-  --schedule NAME        ${SCHEDULE_NAMES.join(' | ')} (default onecycle)
-  --weight-decay X       L2 weight decay (default 5e-4)
-  --label-smoothing X    (default 0)
-  --freeze-blocks K      freeze conv blocks 1..K (default 0)
-  --early-stopping N     stop after N epochs without a better validation accuracy (0 = off)
-  --val-fraction X       share of each class held out when the folder has no val/ (default 0.2)
-  --no-attention         the plain VGG16_bn head (ablation baseline)
-  --compatibility NAME   pc | dp (default pc)
-  --normalisation NAME   softmax | sigmoid (default softmax)
-  --no-augment           no flips or shifts
-  --checkpoint-every N   also checkpoint every N steps inside an epoch
-  --json                 one JSON event per line on stdout`;
 
 export function trainingSettings(values: ParsedOptions['values']): Partial<TrainingConfig> {
   return {
