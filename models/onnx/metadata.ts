@@ -29,6 +29,21 @@ export const META = {
   inputLayout: 'attnvgg.input_layout',
 } as const;
 
+/**
+ * metadata_props keys the export service adds to the exporter's own
+ * (META): what the JSON sidecar says, written into the file too, so a sidecar that disagrees is caught.
+ */
+export const MODEL_META = {
+  modelId: 'attnvgg.model_id',
+  classes: 'attnvgg.classes',
+  preprocessing: 'attnvgg.preprocessing',
+  runId: 'attnvgg.run_id',
+  datasetFingerprint: 'attnvgg.dataset_fingerprint',
+  exportedAt: 'attnvgg.exported_at',
+  /** Also written as the file's producer_version. */
+  appVersion: 'app_version',
+} as const;
+
 export type GraphKind = 'model' | 'backbone';
 
 /** What the input tensor is, in words, for metadata and doc strings. */

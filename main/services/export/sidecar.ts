@@ -11,25 +11,15 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { z } from 'zod';
 import { validateSpec, type ModelSpec } from '../../../models/core/spec.js';
-import { META, specToJson } from '../../../models/onnx/metadata.js';
+import { META, MODEL_META, specToJson } from '../../../models/onnx/metadata.js';
+
+export { MODEL_META };
 import { RESIZE_POLICIES, type ResizeKernel, type ResizePolicy } from '../images/decode-image.js';
 import type { Rgb } from '../images/normalise.js';
 import { completePendingModel, pendingModelPath } from './model-pair.js';
 import { OnnxHeaderError, readOnnxHeader, type OnnxHeader } from './onnx-metadata.js';
 
 export const SIDECAR_FORMAT = 'attnvgg-model/1';
-
-/** metadata_props keys the export service adds to the exporter's own (models/onnx/metadata.ts META). */
-export const MODEL_META = {
-  modelId: 'attnvgg.model_id',
-  classes: 'attnvgg.classes',
-  preprocessing: 'attnvgg.preprocessing',
-  runId: 'attnvgg.run_id',
-  datasetFingerprint: 'attnvgg.dataset_fingerprint',
-  exportedAt: 'attnvgg.exported_at',
-  /** Also written as the file's producer_version. */
-  appVersion: 'app_version',
-} as const;
 
 /** How a picture becomes network input: decode-image.ts then normalise.ts with these settings. */
 export interface Preprocessing {
