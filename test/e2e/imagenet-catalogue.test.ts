@@ -48,9 +48,11 @@ test(
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/models/vgg16_bn-6c64b313.pth`;
+    // The stand-in is an ONNX .tar.gz, so the entry's form says so (downloads must match it).
     const undo = overrideCatalogueEntryForTests('torchvision-vgg16bn', {
       url,
       checksum: { kind: 'sha256-prefix', value: sha256.slice(0, 8) },
+      form: 'onnx-tar-gz',
     });
     const session = await openBrowserSession();
     const { page } = session;

@@ -12,7 +12,8 @@ import { BackboneDownloadError, downloadBackbone, type DownloadOptions } from '.
 import { FORM_NAMES, type WeightFileForm } from '../../../models/weight-files/detect-form.js';
 import { BackboneError } from './load-backbone.js';
 
-export type CatalogueOverride = Partial<Pick<CatalogueEntry, 'url' | 'checksum' | 'bytes'>>;
+/** A test's stand-in for an entry: another address and checksum, and the form of the file it serves. */
+export type CatalogueOverride = Partial<Pick<CatalogueEntry, 'url' | 'checksum' | 'bytes' | 'form'>>;
 
 const overrides = new Map<string, CatalogueOverride>();
 

@@ -161,10 +161,13 @@ test("torch.hub's prefix check: a matching prefix is kept, another one is refuse
     undo = overrideCatalogueEntryForTests(id, {
       url: `${base}/models/vgg16_bn-6c64b313.pth`,
       checksum: { kind: 'sha256-prefix', value: sha.slice(0, 8) },
+      form: 'onnx-tar-gz', // the server's stand-in is the ONNX .tar.gz
     });
     const got = await ensureCatalogueBackbone(id, library, checkBackbone, { workspace });
     assert.equal(got.entry.catalogueId, id);
-    assert.ok(got.entry.path.endsWith(`${sha}.pth`), got.entry.path);
+    // Cached under the extension of the entry's form (here the stand-in's .tar.gz; .pth for torch's).
+    assert.ok(got.entry.path.endsWith(`${sha}.tar.gz`), got.entry.path);
+    assert.equal(formExtension('torch-legacy'), '.pth');
     assert.equal(
       (await ensureCatalogueBackbone(id, library, checkBackbone, { workspace })).downloaded,
       false,
