@@ -86,7 +86,7 @@ test(
       await form.getByRole('progressbar').waitFor();
       await look(page, 'catalogue-downloading');
       await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 240_000 });
-      await page.getByRole('cell', { name: new RegExp(`from ${sha256}\\.pth$`) }).waitFor();
+      await page.getByRole('cell', { name: new RegExp(`from ${sha256}\\.tar\\.gz$`) }).waitFor();
       assert.equal(requests, 1);
       // Downloaded now: it is an ordinary backbone, offered under its title, and the hint is gone.
       await page
