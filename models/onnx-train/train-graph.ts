@@ -40,6 +40,17 @@ import { Tape } from './tape.js';
 
 export type InputLayout = 'nchw' | 'nhwc';
 
+/**
+ * What the graph starts from: 'images' (default), or 'features', the cached outputs of frozen blocks
+ * 1..4 or 1..5 (main/services/transfer/feature-cache.ts: NHWC l1, l2, and l3 and pool5 with 5 frozen
+ * blocks). A features graph holds nothing of the frozen blocks and begins at block 5 (4 frozen) or at
+ * the heads (5 frozen).
+ */
+export type GraphSource = 'images' | 'features';
+
+/** 'train': one training step (default); 'evaluate': loss and hits in inference mode, nothing updated. */
+export type GraphMode = 'train' | 'evaluate';
+
 /** The optimisers the graph can be written with (models/train/optimizer.ts's names). */
 export type GraphOptimizer = 'sgd' | 'adam' | 'adamw';
 export const GRAPH_OPTIMIZERS: readonly GraphOptimizer[] = ['sgd', 'adam', 'adamw'];
@@ -63,7 +74,18 @@ export interface TrainingGraphOptions {
   filterGradient?: FilterGradient;
   /** How max-pool gradients find each window's maximum (default 'indices'; layers.ts, PoolBackward). */
   poolBackward?: PoolBackward;
+  /** Images (default) or cached features (frozenBlocks 4 or 5 only); see GraphSource. */
+  source?: GraphSource;
+  /**
+   * 'evaluate' writes the forward in inference mode (every BatchNorm on the running statistics given as
+   * inputs), the loss and the hit count, and no backward or update: the validation of a features run.
+   */
+  mode?: GraphMode;
 }
+
+/** The graph inputs of cached features, by level (l1, l2, l3), and of pool5. */
+export const FEATURE_INPUTS = ['feature_l1', 'feature_l2', 'feature_l3'] as const;
+export const FEATURE_POOL5_INPUT = 'feature_pool5';
 
 /** Graph input and output names other than the state tensors. */
 export const TRAIN_IO = {
@@ -101,6 +123,10 @@ export interface TrainingGraph {
   model: ModelProto;
   spec: ModelSpec;
   frozenBlocks: number;
+  source: GraphSource;
+  mode: GraphMode;
+  /** A features graph's inputs besides the labels (FEATURE_INPUTS, FEATURE_POOL5_INPUT): NHWC, [N, D]. */
+  featureInputs: { name: string; shape: number[] }[];
   inputLayout: InputLayout;
   optimizer: GraphOptimizer;
   /** The scalar hyper-parameter inputs this graph declares (TRAIN_IO names), fed every step. */
@@ -121,6 +147,32 @@ const BATCH = 'batch';
 /** True when `p` is a constant of the graph (a tensor of a frozen block). */
 export function isFrozen(p: ParamInfo, frozenBlocks: number): boolean {
   return p.block > 0 && p.block <= frozenBlocks;
+}
+
+/**
+ * True when g cannot change the output: with pc compatibility and softmax attention <u, g> is the same at
+ * every position and cancels in the softmax, and the head reads only the attended vectors. A features
+ * graph then keeps g fixed, as the TensorFlow.js head trainer does (its gradient is 0 up to rounding).
+ */
+export function globalFeatureIsInert(spec: ModelSpec): boolean {
+  return spec.attention && spec.compatibility === 'pc' && spec.normalisation === 'softmax';
+}
+
+/**
+ * The parameters a graph holds as fixed values, not state: the frozen blocks' tensors (a features graph
+ * does not hold them at all) and, in a features graph, an inert g (globalFeatureIsInert).
+ */
+export function constantParameters(
+  spec: ModelSpec,
+  frozenBlocks: number,
+  source: GraphSource = 'images',
+): Set<string> {
+  const inertG = source === 'features' && globalFeatureIsInert(spec);
+  return new Set(
+    parameterLayout(spec)
+      .filter((p) => isFrozen(p, frozenBlocks) || (inertG && p.name.startsWith('g.')))
+      .map((p) => p.name),
+  );
 }
 
 function checkOptions(spec: ModelSpec, options: TrainingGraphOptions): number {
@@ -158,9 +210,25 @@ function checkOptions(spec: ModelSpec, options: TrainingGraphOptions): number {
       'invalid',
       `poolBackward must be one of: ${POOL_BACKWARDS.join(', ')}; got "${String(pb)}".`,
     );
-  if (frozen > 0) {
-    const missing = parameterLayout(spec)
-      .filter((p) => isFrozen(p, frozen))
+  const source = options.source ?? 'images';
+  if (source !== 'images' && source !== 'features')
+    throw new OnnxTrainError('invalid', `source must be one of: images, features; got "${String(source)}".`);
+  if (source === 'features' && frozen !== 4 && frozen !== 5)
+    throw new OnnxTrainError(
+      'invalid',
+      `A graph on cached features needs frozen blocks 1..4 or 1..5, got frozenBlocks ${frozen}.`,
+    );
+  const mode = options.mode ?? 'train';
+  if (mode !== 'train' && mode !== 'evaluate')
+    throw new OnnxTrainError('invalid', `mode must be one of: train, evaluate; got "${String(mode)}".`);
+  // A features graph holds no frozen block, only (when inert) g as a constant.
+  const fixed = [...constantParameters(spec, frozen, source)].filter(
+    (name) => source === 'images' || name.startsWith('g.'),
+  );
+  if (fixed.length > 0) {
+    const layout = new Map(parameterLayout(spec).map((p) => [p.name, p]));
+    const missing = fixed
+      .map((name) => layout.get(name) as ParamInfo)
       .filter((p) => {
         const a = options.frozenWeights?.get(p.name);
         return !a || a.shape.join('x') !== p.shape.join('x');
@@ -177,30 +245,23 @@ function checkOptions(spec: ModelSpec, options: TrainingGraphOptions): number {
   return frozen;
 }
 
-/** Writes the training-step graph. Throws OnnxTrainError on a bad option, SpecError on a bad spec. */
-export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOptions = {}): TrainingGraph {
-  validateSpec(spec);
-  const frozenBlocks = checkOptions(spec, options);
-  const inputLayout = options.inputLayout ?? 'nchw';
-  const w = new GraphWriter();
-  const tape = new Tape(w);
-  const s = spec.inputSize;
+type SgdInputs = { lr: string; momentum: string; weightDecay: string };
+type AdamInputs = { weightDecay: string; decayFactor: string; stepSize: string; biasCorrection2Sqrt: string };
 
-  // Inputs other than the state.
-  let x =
-    inputLayout === 'nchw'
-      ? w.input(TRAIN_IO.x, [BATCH, 3, s, s], 'normalised images, float32 NCHW')
-      : w.input(TRAIN_IO.x, [BATCH, s, s, 3], 'normalised images, float32 NHWC');
-  if (inputLayout === 'nhwc') x = w.op('Transpose', [x], 'x_nchw', { perm: attr.ints([0, 3, 1, 2]) });
-  const labels = w.input(TRAIN_IO.labels, [BATCH], 'class index of each image (float32, a whole number)');
-  const optimizer = options.optimizer ?? 'sgd';
+/** The scalar hyper-parameter inputs of the optimizer (none in evaluate mode) and label smoothing. */
+function writeHyperInputs(
+  w: GraphWriter,
+  optimizer: GraphOptimizer,
+  mode: GraphMode,
+): { hyperInputs: string[]; sgd?: SgdInputs; adam?: AdamInputs; labelSmoothing: string } {
   const hyperInputs: string[] = [];
   const hyperInput = (name: string, doc: string): string => {
     hyperInputs.push(name);
     return w.input(name, [], doc);
   };
+  const updates = mode === 'train';
   const sgd =
-    optimizer === 'sgd'
+    updates && optimizer === 'sgd'
       ? {
           lr: hyperInput(TRAIN_IO.lr, 'learning rate'),
           momentum: hyperInput(TRAIN_IO.momentum, 'SGD momentum'),
@@ -208,7 +269,7 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
         }
       : undefined;
   const adam =
-    optimizer === 'sgd'
+    !updates || optimizer === 'sgd'
       ? undefined
       : {
           weightDecay:
@@ -218,43 +279,84 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
           stepSize: hyperInput(TRAIN_IO.stepSize, 'lr / (1 - beta1^t)'),
           biasCorrection2Sqrt: hyperInput(TRAIN_IO.biasCorrection2Sqrt, 'sqrt(1 - beta2^t)'),
         };
-  const adamConstants = {
-    beta1: options.beta1 ?? ADAM_DEFAULTS.beta1,
-    beta2: options.beta2 ?? ADAM_DEFAULTS.beta2,
-    epsilon: options.epsilon ?? ADAM_DEFAULTS.epsilon,
-    decoupled: optimizer === 'adamw',
-  };
   const labelSmoothing = hyperInput(
     TRAIN_IO.labelSmoothing,
     'label smoothing e (target = (1 - e) one-hot + e / K)',
   );
-  const batch = w.op(
-    'Cast',
-    [w.op('Gather', [w.op('Shape', [x], 'x_shape'), w.int(0)], 'batch_size', { axis: attr.int(0) })],
-    'batch_size_float',
-    { to: attr.int(DataType.FLOAT) },
-  );
-  const ctx: LayerContext = {
-    w,
-    tape,
-    batch,
-    filterGradient: options.filterGradient ?? 'shifts',
-    poolBackward: options.poolBackward ?? 'indices',
-    counts: new Map(),
-  };
+  return { hyperInputs, sgd, adam, labelSmoothing };
+}
 
-  // Parameters: trainable ones are inputs (tracked), frozen ones constants.
-  const layout = parameterLayout(spec);
+/**
+ * The graph's data inputs: the images, or a features graph's cached l1, l2 (l3, pool5), NHWC, each
+ * transposed to NCHW. Returns the first tensor whose batch size is read, and what the backbone has so far.
+ */
+function writeDataInputs(
+  w: GraphWriter,
+  spec: ModelSpec,
+  source: GraphSource,
+  frozenBlocks: number,
+  inputLayout: InputLayout,
+): {
+  first: string;
+  images?: string;
+  locals: string[];
+  pool5?: string;
+  featureInputs: TrainingGraph['featureInputs'];
+} {
+  const s = spec.inputSize;
+  if (source === 'images') {
+    let x =
+      inputLayout === 'nchw'
+        ? w.input(TRAIN_IO.x, [BATCH, 3, s, s], 'normalised images, float32 NCHW')
+        : w.input(TRAIN_IO.x, [BATCH, s, s, 3], 'normalised images, float32 NHWC');
+    if (inputLayout === 'nhwc') x = w.op('Transpose', [x], 'x_nchw', { perm: attr.ints([0, 3, 1, 2]) });
+    return { first: x, images: x, locals: [], featureInputs: [] };
+  }
+  const sides = attentionMapSizes(spec);
+  const widths = [channels(spec, 256), channels(spec, 512), channels(spec, 512)];
+  const levels = frozenBlocks === 5 ? 3 : 2;
+  const featureInputs: TrainingGraph['featureInputs'] = [];
+  const locals = Array.from({ length: levels }, (_, k) => {
+    const shape = [sides[k], sides[k], widths[k]];
+    featureInputs.push({ name: FEATURE_INPUTS[k], shape });
+    const input = w.input(
+      FEATURE_INPUTS[k],
+      [BATCH, ...shape],
+      `cached conv ${[7, 10, 13][k]} output after ReLU, float32 NHWC`,
+    );
+    return w.op('Transpose', [input], `local_${k + 1}_nchw`, { perm: attr.ints([0, 3, 1, 2]) });
+  });
+  if (frozenBlocks === 4) return { first: locals[0], locals, featureInputs };
+  const d = channels(spec, 512) * (s / 32) ** 2;
+  featureInputs.push({ name: FEATURE_POOL5_INPUT, shape: [d] });
+  const pool5 = w.input(FEATURE_POOL5_INPUT, [BATCH, d], 'cached pool5, flattened (C, H, W)');
+  return { first: locals[0], locals, pool5, featureInputs };
+}
+
+/**
+ * Parameters: constants (constantParameters: frozen blocks, an inert g of a features graph; a features
+ * graph leaves the frozen blocks out) and inputs for the rest; trainable inputs are tracked on the tape
+ * in train mode. Returns the tensor of each parameter held and the state tensors.
+ */
+function writeParameters(
+  w: GraphWriter,
+  tape: Tape,
+  spec: ModelSpec,
+  fixed: { frozenBlocks: number; source: GraphSource; weights?: Weights },
+  train: boolean,
+): { tensors: Map<string, string>; state: StateTensor[] } {
+  const constants = constantParameters(spec, fixed.frozenBlocks, fixed.source);
   const state: StateTensor[] = [];
   const tensors = new Map<string, string>();
-  for (const p of layout) {
-    if (isFrozen(p, frozenBlocks)) {
-      const a = options.frozenWeights?.get(p.name) as NamedArray;
+  for (const p of parameterLayout(spec)) {
+    if (constants.has(p.name)) {
+      if (fixed.source === 'features' && isFrozen(p, fixed.frozenBlocks)) continue;
+      const a = fixed.weights?.get(p.name) as NamedArray;
       tensors.set(p.name, w.floats(p.name, p.shape, a.data));
       continue;
     }
     const name = w.input(p.name, p.shape, `${p.role} (PyTorch layout)`);
-    if (p.trainable) tape.track(name);
+    if (p.trainable && train) tape.track(name);
     tensors.set(p.name, name);
     state.push({
       kind: p.trainable ? 'param' : 'running',
@@ -264,14 +366,26 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
       shape: [...p.shape],
     });
   }
-  const get = (name: string): string => tensors.get(name) as string;
+  return { tensors, state };
+}
 
-  // Backbone, as AttentionVgg.backbone.
+/**
+ * Conv layers (AttentionVgg.backbone's) from `start`: conv, BatchNorm (on batch statistics in a trainable
+ * block in train mode, else on running statistics), ReLU, and the 2x2 max-pool that ends a block. Returns
+ * the output, its side, the attention taps (conv 7, 10, 13 after ReLU) met and the new running averages.
+ */
+function writeConvLayers(
+  ctx: LayerContext,
+  spec: ModelSpec,
+  start: { h: string; side: number; fromBlock: number },
+  frozenBlocks: number,
+  get: (name: string) => string,
+  train: boolean,
+): { h: string; side: number; locals: string[]; nextRunning: Map<string, string> } {
   const locals: string[] = [];
   const nextRunning = new Map<string, string>();
-  let h = x;
-  let side = s;
-  for (const c of convLayers(spec)) {
+  let { h, side } = start;
+  for (const c of convLayers(spec).filter((layer) => layer.block >= start.fromBlock)) {
     const conv = `features.${c.featuresIndex}`;
     const bn = `features.${c.featuresIndex + 1}`;
     h = conv3x3(
@@ -288,7 +402,7 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
       runningMean: get(`${bn}.running_mean`),
       runningVar: get(`${bn}.running_var`),
     };
-    if (c.block > frozenBlocks) {
+    if (train && c.block > frozenBlocks) {
       const r = batchNormTrain(
         ctx,
         h,
@@ -300,6 +414,7 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
       nextRunning.set(`${bn}.running_mean`, r.runningMean);
       nextRunning.set(`${bn}.running_var`, r.runningVar);
     } else h = batchNormFrozen(ctx, h, bnTensors, `bn${c.index}`);
+    const tap = c.index === 7 || c.index === 10 || c.index === 13;
     if (c.poolAfter) {
       const r = reluMaxPool2x2(
         ctx,
@@ -307,33 +422,31 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
         { channels: c.outChannels, side },
         { relu: `relu${c.index}`, pool: `pool${c.block}` },
       );
-      if (c.index === 7 || c.index === 10 || c.index === 13) locals.push(r.relu);
+      if (tap) locals.push(r.relu);
       h = r.pooled;
       side /= 2;
     } else {
       h = relu(ctx, h, `relu${c.index}`);
-      if (c.index === 7 || c.index === 10 || c.index === 13) locals.push(h);
+      if (tap) locals.push(h);
     }
   }
-  const pool5 = reshape(ctx, h, [0, -1], 'pool5');
+  return { h, side, locals, nextRunning };
+}
 
-  const head: HeadTensors = {
-    g: { weight: get('g.weight'), bias: get('g.bias') },
-    head: { weight: get('head.weight'), bias: get('head.bias') },
-    project: tensors.get('project.weight'),
-    u: [0, 1, 2].map((k) => tensors.get(`u.${k}.weight`) ?? ''),
-  };
-  const logits = attendAndClassify(ctx, spec, locals, pool5, head, {
-    c256: channels(spec, 256),
-    c512: channels(spec, 512),
-    sides: attentionMapSizes(spec),
-  });
-  const { loss, correct } = crossEntropyLoss(ctx, logits, labels, labelSmoothing, spec.numClasses);
-  tape.backward();
-
-  // Optimiser update and outputs.
-  w.output(TRAIN_IO.loss, loss, [], 'mean cross-entropy of the batch, before the update');
-  w.output(TRAIN_IO.correct, correct, [], 'images whose arg-max class equals the label (float32)');
+/** Outputs the running averages and writes the optimizer's update of every trainable state tensor. */
+function writeUpdates(
+  w: GraphWriter,
+  tape: Tape,
+  state: readonly StateTensor[],
+  nextRunning: ReadonlyMap<string, string>,
+  o: {
+    optimizer: GraphOptimizer;
+    sgd?: SgdInputs;
+    adam?: AdamInputs;
+    adamConstants: Parameters<typeof adamUpdate>[2];
+    nesterov: boolean;
+  },
+): StateTensor[] {
   const buffers: StateTensor[] = [];
   for (const t of state) {
     if (t.kind === 'running') {
@@ -342,9 +455,9 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
     }
     const grad = tape.grad(t.input);
     if (grad === undefined) throw new Error(`No gradient reaches ${t.param}`);
-    if (sgd) {
+    if (o.sgd) {
       const buffer = w.input(MOMENTUM_PREFIX + t.param, t.shape, `SGD momentum buffer of ${t.param}`);
-      const next = sgdUpdate(w, sgd, t.input, grad, buffer, options.nesterov ?? false, t.param);
+      const next = sgdUpdate(w, o.sgd, t.input, grad, buffer, o.nesterov, t.param);
       w.output(t.output, next.param, t.shape, `${t.param} after the SGD step`);
       const bufferOut = NEXT_PREFIX + buffer;
       w.output(bufferOut, next.buffer, t.shape, `momentum buffer of ${t.param} after the step`);
@@ -359,16 +472,134 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
     }
     const m = w.input(slotInputName('m', t.param), t.shape, `Adam first moment of ${t.param}`);
     const v = w.input(slotInputName('v', t.param), t.shape, `Adam second moment of ${t.param}`);
-    const next = adamUpdate(w, adam!, adamConstants, t.input, grad, m, v, t.param);
-    w.output(t.output, next.param, t.shape, `${t.param} after the ${optimizer} step`);
+    const next = adamUpdate(w, o.adam as AdamInputs, o.adamConstants, t.input, grad, m, v, t.param);
+    w.output(t.output, next.param, t.shape, `${t.param} after the ${o.optimizer} step`);
     w.output(NEXT_PREFIX + m, next.m, t.shape, `first moment of ${t.param} after the step`);
     w.output(NEXT_PREFIX + v, next.v, t.shape, `second moment of ${t.param} after the step`);
     buffers.push({ kind: 'm', param: t.param, input: m, output: NEXT_PREFIX + m, shape: [...t.shape] });
     buffers.push({ kind: 'v', param: t.param, input: v, output: NEXT_PREFIX + v, shape: [...t.shape] });
   }
-  const doc =
-    `One ${optimizer} training step of attention-VGG16_bn written by attnvgg: forward in training mode, cross-entropy, ` +
-    `backward, BatchNorm running averages and the update. Frozen conv blocks: ${frozenBlocks}.`;
+  return buffers;
+}
+
+/**
+ * Writes the training-step graph (or, with mode 'evaluate', the loss of a batch in inference mode).
+ * Throws OnnxTrainError on a bad option, SpecError on a bad spec.
+ */
+export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOptions = {}): TrainingGraph {
+  validateSpec(spec);
+  const frozenBlocks = checkOptions(spec, options);
+  const source = options.source ?? 'images';
+  const mode = options.mode ?? 'train';
+  const train = mode === 'train';
+  const inputLayout = options.inputLayout ?? 'nchw';
+  const w = new GraphWriter();
+  const tape = new Tape(w);
+  const s = spec.inputSize;
+
+  // Inputs other than the state.
+  const data = writeDataInputs(w, spec, source, frozenBlocks, inputLayout);
+  const labels = w.input(TRAIN_IO.labels, [BATCH], 'class index of each image (float32, a whole number)');
+  const optimizer = options.optimizer ?? 'sgd';
+  const { hyperInputs, sgd, adam, labelSmoothing } = writeHyperInputs(w, optimizer, mode);
+  const adamConstants = {
+    beta1: options.beta1 ?? ADAM_DEFAULTS.beta1,
+    beta2: options.beta2 ?? ADAM_DEFAULTS.beta2,
+    epsilon: options.epsilon ?? ADAM_DEFAULTS.epsilon,
+    decoupled: optimizer === 'adamw',
+  };
+  const batch = w.op(
+    'Cast',
+    [
+      w.op('Gather', [w.op('Shape', [data.first], 'x_shape'), w.int(0)], 'batch_size', {
+        axis: attr.int(0),
+      }),
+    ],
+    'batch_size_float',
+    { to: attr.int(DataType.FLOAT) },
+  );
+  const ctx: LayerContext = {
+    w,
+    tape,
+    batch,
+    filterGradient: options.filterGradient ?? 'shifts',
+    poolBackward: options.poolBackward ?? 'indices',
+    counts: new Map(),
+  };
+
+  // Parameters: trainable ones are inputs (tracked), frozen ones constants.
+  const { tensors, state } = writeParameters(
+    w,
+    tape,
+    spec,
+    { frozenBlocks, source, weights: options.frozenWeights },
+    train,
+  );
+  const get = (name: string): string => tensors.get(name) as string;
+
+  // Backbone, as AttentionVgg.backbone (from images; from cached features, block 5 only or nothing).
+  let locals = data.locals;
+  let pool5 = data.pool5;
+  let nextRunning = new Map<string, string>();
+  if (pool5 === undefined) {
+    const fromImages = data.images !== undefined;
+    const start = fromImages
+      ? { h: data.images as string, side: s, fromBlock: 1 }
+      : {
+          // pool4: the max-pool of the cached l2 (conv 10 after ReLU), constant
+          h: w.op('MaxPool', [locals[1]], 'pool4', {
+            kernel_shape: attr.ints([2, 2]),
+            strides: attr.ints([2, 2]),
+          }),
+          side: s / 16,
+          fromBlock: 5,
+        };
+    const blocks = writeConvLayers(ctx, spec, start, frozenBlocks, get, train);
+    locals = [...locals, ...blocks.locals];
+    nextRunning = blocks.nextRunning;
+    pool5 = reshape(ctx, blocks.h, [0, -1], 'pool5');
+  }
+
+  const head: HeadTensors = {
+    g: { weight: get('g.weight'), bias: get('g.bias') },
+    head: { weight: get('head.weight'), bias: get('head.bias') },
+    project: tensors.get('project.weight'),
+    u: [0, 1, 2].map((k) => tensors.get(`u.${k}.weight`) ?? ''),
+  };
+  const logits = attendAndClassify(
+    ctx,
+    spec,
+    locals,
+    pool5,
+    head,
+    {
+      c256: channels(spec, 256),
+      c512: channels(spec, 512),
+      sides: attentionMapSizes(spec),
+    },
+    { projectAfterPooling: source === 'features' },
+  );
+  const { loss, correct } = crossEntropyLoss(ctx, logits, labels, labelSmoothing, spec.numClasses);
+  w.output(TRAIN_IO.loss, loss, [], 'mean cross-entropy of the batch, before the update');
+  w.output(TRAIN_IO.correct, correct, [], 'images whose arg-max class equals the label (float32)');
+  const buffers: StateTensor[] = [];
+  if (train) {
+    tape.backward();
+    buffers.push(
+      ...writeUpdates(w, tape, state, nextRunning, {
+        optimizer,
+        sgd,
+        adam,
+        adamConstants,
+        nesterov: options.nesterov ?? false,
+      }),
+    );
+  }
+  const from = source === 'features' ? ' on the cached outputs of the frozen blocks' : '';
+  const doc = train
+    ? `One ${optimizer} training step of attention-VGG16_bn${from} written by attnvgg: forward in training mode, cross-entropy, ` +
+      `backward, BatchNorm running averages and the update. Frozen conv blocks: ${frozenBlocks}.`
+    : `The loss and hits of a batch${from} in inference mode, written by attnvgg. Frozen conv blocks: ${frozenBlocks}.`;
   const model: ModelProto = {
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
@@ -376,13 +607,25 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
     producerVersion: '',
     modelVersion: 1,
     docString: doc,
-    graph: w.build('attnvgg_training_step', doc),
+    graph: w.build(train ? 'attnvgg_training_step' : 'attnvgg_evaluation', doc),
     metadataProps: [
       { key: 'attnvgg.spec', value: specToJson(spec) },
-      { key: 'attnvgg.graph', value: 'training-step' },
+      { key: 'attnvgg.graph', value: train ? 'training-step' : 'evaluation' },
+      { key: 'attnvgg.source', value: source },
       { key: 'attnvgg.frozen_blocks', value: String(frozenBlocks) },
       { key: 'attnvgg.optimizer', value: optimizer },
     ],
   };
-  return { model, spec, frozenBlocks, inputLayout, optimizer, hyperInputs, state: [...state, ...buffers] };
+  return {
+    model,
+    spec,
+    frozenBlocks,
+    source,
+    mode,
+    featureInputs: data.featureInputs,
+    inputLayout,
+    optimizer,
+    hyperInputs,
+    state: [...state, ...buffers],
+  };
 }

@@ -18,12 +18,15 @@ import { slotKey } from './slots.js';
 import { ADAM_DEFAULTS } from './adam.js';
 import {
   buildTrainingGraph,
+  constantParameters,
   GRAPH_OPTIMIZERS,
-  isFrozen,
   TRAIN_IO,
+  type GraphSource,
   type InputLayout,
   type SlotKind,
   type StateTensor,
+  type TrainingGraph,
+  type TrainingGraphOptions,
 } from './train-graph.js';
 import {
   float32Tensor,
@@ -42,6 +45,11 @@ export interface OnnxTrainerOptions {
   frozenBlocks?: number;
   /** Layout of the images passed to step(): 'nchw' (default) or 'nhwc' (what the batch stream yields). */
   inputLayout?: InputLayout;
+  /**
+   * 'features': the trainer steps on cached outputs of frozen blocks 1..4 or 1..5 (stepFeatures,
+   * evaluateFeatures) instead of images; train-graph.ts, GraphSource. Default 'images'.
+   */
+  source?: GraphSource;
   /** 'sgd', 'adam' or 'adamw'. Defaults as models/train/optimizer.ts: SGD, momentum 0.9, no weight decay. */
   optimizer?: OptimizerConfig;
   /** Label smoothing e of every step (default 0), as trainStep's labelSmoothing. */
@@ -99,6 +107,12 @@ export interface OnnxStepResult {
   debug?: Record<string, Float32Array>;
 }
 
+/** A batch of cached features as feature-cache.ts serves it: NHWC l1, l2 (l3), and pool5 with 5 frozen blocks. */
+export interface FeatureInputs {
+  locals: readonly NamedArray[];
+  pool5?: NamedArray;
+}
+
 export interface OnnxTrainer {
   readonly spec: ModelSpec;
   readonly device: Device;
@@ -111,6 +125,16 @@ export interface OnnxTrainer {
    * their class indices. Same result as trainStep on TensorFlow.js with the same hyper-parameters.
    */
   step(x: Float32Array, labels: ArrayLike<number>, hyper: StepHyper): Promise<OnnxStepResult>;
+  /** One training step of a features trainer on a batch of cached features (labels.length images). */
+  stepFeatures(features: FeatureInputs, labels: ArrayLike<number>, hyper: StepHyper): Promise<OnnxStepResult>;
+  /**
+   * The mean loss (no label smoothing) and hits of the current weights on a batch of cached features, in
+   * inference mode (running statistics): a features trainer's validation. Updates nothing.
+   */
+  evaluateFeatures(
+    features: FeatureInputs,
+    labels: ArrayLike<number>,
+  ): Promise<{ loss: number; correct: number }>;
   /** All weights and running statistics in PyTorch layout (copies), as AttentionVgg.toWeights(). */
   getWeights(): Weights;
   /**
@@ -204,9 +228,11 @@ export async function createOnnxTrainer(
     throw new OnnxTrainError('invalid', `labelSmoothing must be in [0, 1), got ${labelSmoothing}.`);
   const frozenBlocks = options.frozenBlocks ?? 0;
   const device = options.device ?? 'cpu';
-  const graph = buildTrainingGraph(spec, {
+  const source = options.source ?? 'images';
+  const graphOptions: TrainingGraphOptions = {
     frozenBlocks,
     frozenWeights: weights,
+    source,
     inputLayout: options.inputLayout,
     optimizer: config.name,
     nesterov: config.nesterov ?? false,
@@ -215,22 +241,29 @@ export async function createOnnxTrainer(
     epsilon: config.epsilon,
     filterGradient: options.filterGradient,
     poolBackward: options.poolBackward ?? (device === 'cpu' ? 'indices' : 'argmax'),
-  });
+  };
+  const graph = buildTrainingGraph(spec, graphOptions);
   const debugOutputs = options.debugOutputs ?? [];
   for (const name of debugOutputs)
     graph.model.graph?.output?.push({ name, type: { tensorType: { elemType: DataType.FLOAT } } });
   const onDevice = (options.keepStateOnDevice ?? false) && device !== 'cpu';
-  const session = await openTrainSession(encodeModel(graph.model), {
+  const sessionOptions = {
     device,
-    deviceOutputs: onDevice ? graph.state.map((t) => t.output) : [],
     logSeverity: options.logSeverity,
     intraOpThreads: options.intraOpThreads,
     interOpThreads: options.interOpThreads,
     spinning: options.spinning,
     memoryArena: options.memoryArena,
     memoryPattern: options.memoryPattern,
+  };
+  const session = await openTrainSession(encodeModel(graph.model), {
+    ...sessionOptions,
+    deviceOutputs: onDevice ? graph.state.map((t) => t.output) : [],
     profileFilePrefix: options.profileFilePrefix,
   });
+  /** The evaluate-mode graph of a features trainer, opened on first use. */
+  let evaluation: { graph: TrainingGraph; session: Awaited<ReturnType<typeof openTrainSession>> } | null =
+    null;
   // Device-resident outputs are fresh runtime tensors each step: no spare set to write into.
   const reuse = !onDevice && (options.reuseStateTensors ?? true);
   let readback: DeviceReadback | null = null;
@@ -245,14 +278,9 @@ export async function createOnnxTrainer(
   };
   const hyperValues = hyperValuesFor(config, labelSmoothing);
   const layout = parameterLayout(spec);
-  const frozen = new Map(
-    [...cloneWeights(weights)].filter(([name]) =>
-      isFrozen(
-        layout.find((p) => p.name === name)!,
-        frozenBlocks,
-      ),
-    ),
-  );
+  // The tensors the graph holds fixed (frozen blocks; an inert g on features), served from this copy.
+  const fixedNames = constantParameters(spec, frozenBlocks, source);
+  const frozen = new Map([...cloneWeights(weights)].filter(([name]) => fixedNames.has(name)));
   const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
   const fresh = (t: StateTensor): RuntimeTensor => float32Tensor(new Float32Array(size(t.shape)), t.shape);
   const current = new Map<string, RuntimeTensor>();
@@ -282,7 +310,103 @@ export async function createOnnxTrainer(
     if (disposed) throw new OnnxTrainError('disposed', 'The ONNX trainer was used after dispose().');
   };
 
-  return {
+  /** The labels as float32 class indices, checked. */
+  const checkedLabels = (labels: ArrayLike<number>): Float32Array => {
+    const n = labels.length;
+    if (n < 1) throw new OnnxTrainError('invalid', 'A training batch needs at least 1 image, got 0 labels.');
+    const labelData = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const k = labels[i];
+      if (!Number.isInteger(k) || k < 0 || k >= spec.numClasses)
+        throw new OnnxTrainError(
+          'invalid',
+          `Label ${i} is ${k}; expected a class index from 0 to ${spec.numClasses - 1}.`,
+        );
+      labelData[i] = k;
+    }
+    return labelData;
+  };
+
+  /** A batch of cached features as graph inputs, checked against the graph's feature inputs. */
+  const featureTensors = (features: FeatureInputs, n: number): Record<string, RuntimeTensor> => {
+    if (source !== 'features')
+      throw new OnnxTrainError('invalid', 'This trainer steps on images: call step().');
+    const given = [...features.locals, ...(features.pool5 ? [features.pool5] : [])];
+    if (given.length !== graph.featureInputs.length)
+      throw new OnnxTrainError(
+        'invalid',
+        `A batch of ${frozenBlocks} frozen blocks' features has ${graph.featureInputs.length} tensors (${graph.featureInputs.map((f) => f.name).join(', ')}), got ${given.length}.`,
+      );
+    const out: Record<string, RuntimeTensor> = {};
+    graph.featureInputs.forEach((f, k) => {
+      const a = given[k];
+      const shape = [n, ...f.shape];
+      if (a.shape.join('x') !== shape.join('x') || a.data.length !== size(shape))
+        throw new OnnxTrainError(
+          'invalid',
+          `${f.name}: expected shape [${shape.join(', ')}], got [${a.shape.join(', ')}] (${a.data.length} values).`,
+        );
+      out[f.name] = float32Tensor(a.data, shape);
+    });
+    return out;
+  };
+
+  /** One step from the graph's data inputs (images or features): run, then swap in the updated state. */
+  const runStep = async (
+    data: Record<string, RuntimeTensor>,
+    labelData: Float32Array,
+    hyper: StepHyper,
+  ): Promise<OnnxStepResult> => {
+    const { lr, momentum } = checkedHyper(config, hyper);
+    if (options.failAtStep === steps + 1)
+      throw new OnnxTrainError(
+        'runtime',
+        `onnxruntime failed to run the training step on ${device}: injected fault at step ${steps + 1} (test hook)`,
+      );
+    const inputs: Record<string, RuntimeTensor> = {
+      ...data,
+      [TRAIN_IO.labels]: float32Tensor(labelData, [labelData.length]),
+    };
+    for (const [name, value] of Object.entries(hyperValues(lr, momentum, steps + 1)))
+      if (graph.hyperInputs.includes(name)) inputs[name] = scalar(value);
+    for (const [name, tensor] of current) inputs[name] = tensor;
+    const outputs: Record<string, RuntimeTensor | null> = {
+      [TRAIN_IO.loss]: null,
+      [TRAIN_IO.correct]: null,
+    };
+    for (const t of graph.state) outputs[t.output] = reuse ? (spare.get(t.output) as RuntimeTensor) : null;
+    for (const name of debugOutputs) outputs[name] = null;
+    const results = await session.run(inputs, outputs);
+    const debug =
+      debugOutputs.length > 0
+        ? Object.fromEntries(debugOutputs.map((k) => [k, results[k].data as Float32Array]))
+        : undefined;
+    const loss = (results[TRAIN_IO.loss].data as Float32Array)[0];
+    const correct = Math.round((results[TRAIN_IO.correct].data as Float32Array)[0]);
+    // A diverged step must not poison the weights or the running statistics (as trainStep).
+    if (!Number.isFinite(loss)) {
+      if (!reuse) for (const t of graph.state) results[t.output].dispose();
+      return { loss, correct, debug };
+    }
+    for (const t of graph.state) {
+      // With momentum 0, TensorFlow.js's optimiser neither creates nor updates a momentum slot.
+      if (t.kind === 'momentum' && momentum === 0) {
+        if (!reuse) results[t.output].dispose();
+        continue;
+      }
+      if (isSlot(t)) withSlot.add(keyOf(t));
+      const next = results[t.output];
+      const previous = current.get(t.input) as RuntimeTensor;
+      current.set(t.input, next);
+      if (reuse) spare.set(t.output, previous);
+      else previous.dispose();
+    }
+    steps += 1;
+    if (onDevice) stateOnDevice = true;
+    return { loss, correct, debug };
+  };
+
+  const trainer: OnnxTrainer = {
     spec,
     device,
     frozenBlocks,
@@ -293,74 +417,49 @@ export async function createOnnxTrainer(
 
     async step(x, labels, hyper) {
       alive();
-      const n = labels.length;
-      if (n < 1)
-        throw new OnnxTrainError('invalid', 'A training batch needs at least 1 image, got 0 labels.');
+      if (source !== 'images')
+        throw new OnnxTrainError('invalid', 'This trainer steps on cached features: call stepFeatures().');
+      const labelData = checkedLabels(labels);
+      const n = labelData.length;
       if (x.length !== n * imageSize)
         throw new OnnxTrainError(
           'invalid',
           `Expected ${n} images of ${graph.inputLayout === 'nchw' ? `3x${s}x${s}` : `${s}x${s}x3`} (${n * imageSize} values) for ${n} labels, got ${x.length} values.`,
         );
-      const labelData = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        const k = labels[i];
-        if (!Number.isInteger(k) || k < 0 || k >= spec.numClasses)
-          throw new OnnxTrainError(
-            'invalid',
-            `Label ${i} is ${k}; expected a class index from 0 to ${spec.numClasses - 1}.`,
-          );
-        labelData[i] = k;
-      }
-      const { lr, momentum } = checkedHyper(config, hyper);
-      if (options.failAtStep === steps + 1)
-        throw new OnnxTrainError(
-          'runtime',
-          `onnxruntime failed to run the training step on ${device}: injected fault at step ${steps + 1} (test hook)`,
-        );
       const dims = graph.inputLayout === 'nchw' ? [n, 3, s, s] : [n, s, s, 3];
-      const inputs: Record<string, RuntimeTensor> = {
-        [TRAIN_IO.x]: float32Tensor(x, dims),
-        [TRAIN_IO.labels]: float32Tensor(labelData, [n]),
-      };
-      for (const [name, value] of Object.entries(hyperValues(lr, momentum, steps + 1)))
-        if (graph.hyperInputs.includes(name)) inputs[name] = scalar(value);
-      for (const [name, tensor] of current) inputs[name] = tensor;
-      const outputs: Record<string, RuntimeTensor | null> = {
-        [TRAIN_IO.loss]: null,
-        [TRAIN_IO.correct]: null,
-      };
-      for (const t of graph.state) outputs[t.output] = reuse ? (spare.get(t.output) as RuntimeTensor) : null;
-      for (const name of debugOutputs) outputs[name] = null;
-      const results = await session.run(inputs, outputs);
-      const debug =
-        debugOutputs.length > 0
-          ? Object.fromEntries(debugOutputs.map((k) => [k, results[k].data as Float32Array]))
-          : undefined;
-      const loss = (results[TRAIN_IO.loss].data as Float32Array)[0];
-      const correct = Math.round((results[TRAIN_IO.correct].data as Float32Array)[0]);
-      // A diverged step must not poison the weights or the running statistics (as trainStep).
-      if (!Number.isFinite(loss)) {
-        if (!reuse) for (const t of graph.state) results[t.output].dispose();
-        return { loss, correct, debug };
-      }
-      for (const t of graph.state) {
-        // With momentum 0, TensorFlow.js's optimiser neither creates nor updates a momentum slot.
-        if (t.kind === 'momentum' && momentum === 0) {
-          if (!reuse) results[t.output].dispose();
-          continue;
-        }
-        if (isSlot(t)) withSlot.add(keyOf(t));
-        const next = results[t.output];
-        const previous = current.get(t.input) as RuntimeTensor;
-        current.set(t.input, next);
-        if (reuse) spare.set(t.output, previous);
-        else previous.dispose();
-      }
-      steps += 1;
-      if (onDevice) stateOnDevice = true;
-      return { loss, correct, debug };
+      return runStep({ [TRAIN_IO.x]: float32Tensor(x, dims) }, labelData, hyper);
     },
 
+    async stepFeatures(features, labels, hyper) {
+      alive();
+      const labelData = checkedLabels(labels);
+      return runStep(featureTensors(features, labelData.length), labelData, hyper);
+    },
+
+    async evaluateFeatures(features, labels) {
+      alive();
+      const labelData = checkedLabels(labels);
+      const data = featureTensors(features, labelData.length);
+      if (stateOnDevice) await trainer.syncFromDevice();
+      evaluation ??= await (async () => {
+        const g = buildTrainingGraph(spec, { ...graphOptions, mode: 'evaluate' });
+        return { graph: g, session: await openTrainSession(encodeModel(g.model), sessionOptions) };
+      })();
+      const inputs: Record<string, RuntimeTensor> = {
+        ...data,
+        [TRAIN_IO.labels]: float32Tensor(labelData, [labelData.length]),
+        [TRAIN_IO.labelSmoothing]: scalar(0),
+      };
+      for (const t of evaluation.graph.state) inputs[t.input] = current.get(t.input) as RuntimeTensor;
+      const results = await evaluation.session.run(inputs, {
+        [TRAIN_IO.loss]: null,
+        [TRAIN_IO.correct]: null,
+      });
+      return {
+        loss: (results[TRAIN_IO.loss].data as Float32Array)[0],
+        correct: Math.round((results[TRAIN_IO.correct].data as Float32Array)[0]),
+      };
+    },
     async syncFromDevice() {
       alive();
       if (!stateOnDevice) return;
@@ -406,7 +505,7 @@ export async function createOnnxTrainer(
         if (given.some((v, i) => !Object.is(v, fixed.data[i])))
           throw new OnnxTrainError(
             'invalid',
-            `${name} belongs to a frozen block (1-${frozenBlocks}), a constant of this trainer's graph; create a new trainer to change it.`,
+            `${name} ${name.startsWith('g.') && source === 'features' ? 'is inert (pc/softmax) and kept fixed on cached features' : `belongs to a frozen block (1-${frozenBlocks})`}, a constant of this trainer's graph; create a new trainer to change it.`,
           );
       }
       for (const t of graph.state)
@@ -476,10 +575,12 @@ export async function createOnnxTrainer(
       if (disposed) return;
       disposed = true;
       await session.release();
+      await evaluation?.session.release();
       await readback?.release();
       for (const t of [...current.values(), ...spare.values()]) t.dispose();
       current.clear();
       spare.clear();
     },
   };
+  return trainer;
 }
