@@ -13,7 +13,10 @@
 // The folder and the backbone are written once, untimed, under --dir.
 //
 // Run: node --import tsx bench/transfer.ts --size 128|224 [--rounds 1] [--dir $TMPDIR/attnvgg-bench-transfer]
-//        [--views 1] [--no-peer] [--no-ours] [--peer PATH]
+//        [--views 1] [--preset quick|balanced] [--engine tfjs|onnxruntime] [--extra "--more --train --options"]
+//        [--no-peer] [--no-ours] [--peer PATH]
+// --engine runs ours once per named engine in each round, in the order given (comma-separated), so the
+// engines are measured back to back; the peer has no balanced recipe (--no-peer there).
 import { spawnSync } from 'node:child_process';
 import { access, link, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -29,6 +32,9 @@ const { values } = parseArgs({
     // Outside the repository: the 11,000 PNGs and the 528 MB backbone must never be committed.
     dir: { type: 'string', default: join(tmpdir(), 'attnvgg-bench-transfer') },
     views: { type: 'string', default: '1' },
+    preset: { type: 'string', default: 'quick' },
+    engine: { type: 'string', default: '' },
+    extra: { type: 'string', default: '' },
     peer: { type: 'string', default: process.env.ATTNVGG_PEER ?? '../shared/peers/attnvgg_torch.py' },
     'no-peer': { type: 'boolean', default: false },
     'no-ours': { type: 'boolean', default: false },
@@ -100,8 +106,8 @@ async function peakRssMib(timeFile: string): Promise<number | null> {
   return Number.isFinite(kib) ? Math.round(kib / 1024) : null;
 }
 
-async function ours(prepared: { folder: string; backbone: string }, round: number) {
-  const runDir = join(dir, `run-${size}-${round}`);
+async function ours(prepared: { folder: string; backbone: string }, round: number, engine: string) {
+  const runDir = join(dir, `run-${size}-${round}${engine ? `-${engine}` : ''}`);
   await rm(runDir, { recursive: true, force: true });
   const loadBefore = load();
   const { r, wallMs, timeFile } = timed(process.execPath, [
@@ -111,11 +117,13 @@ async function ours(prepared: { folder: string; backbone: string }, round: numbe
     '--backbone',
     prepared.backbone,
     '--preset',
-    'quick',
+    String(values.preset),
     '--size',
     String(size),
     '--cached-views',
     String(values.views),
+    ...(engine ? ['--engine', engine] : []),
+    ...String(values.extra).split(' ').filter(Boolean),
     '--out',
     runDir,
     '--json',
@@ -135,7 +143,8 @@ async function ours(prepared: { folder: string; backbone: string }, round: numbe
     who: 'ours',
     round,
     size,
-    command: 'attnvgg train --backbone --preset quick',
+    command:
+      `attnvgg train --backbone --preset ${values.preset}${engine ? ` --engine ${engine}` : ''} ${values.extra}`.trim(),
     engine: started?.engine,
     images: started?.trainImages,
     validation_images: started?.valImages,
@@ -191,7 +200,8 @@ async function main() {
   });
   const prepared = await prepare();
   for (let round = 1; round <= rounds; round++) {
-    if (!values['no-ours']) emit(await ours(prepared, round));
+    if (!values['no-ours'])
+      for (const engine of String(values.engine).split(',')) emit(await ours(prepared, round, engine.trim()));
     if (!values['no-peer']) emit(await peer(round));
   }
 }

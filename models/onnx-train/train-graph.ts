@@ -1,8 +1,10 @@
 // Writes ONE full training step of attention-VGG16_bn as an ONNX graph (opset 17, IR 8), straight from the
 // model spec: forward in training mode (models/tfjs/model.ts: BatchNorm on batch statistics), mean
 // cross-entropy with label smoothing, the backward pass (layers.ts, attention.ts), BatchNorm running
-// averages and the SGD update. Parameters, running statistics and momentum buffers come in as inputs and
-// leave, updated, as outputs; frozen blocks (fixed when the graph is written) are constants inside it.
+// averages and the SGD, Adam or AdamW update. Parameters, running statistics and optimiser slots come in
+// as inputs and leave, updated, as outputs; frozen blocks (fixed when the graph is written) are constants
+// inside it. The same step can start from cached features of frozen blocks 1..4 or 1..5 (source
+// 'features'), and the forward can be written in inference mode with only the loss (mode 'evaluate').
 // Pure: imports models/core and the ONNX writer; nothing from main/, no runtime.
 
 import {

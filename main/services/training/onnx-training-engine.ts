@@ -3,13 +3,50 @@
 // evaluation on onnxruntime too (onnx-evaluation-engine.ts). Must not import electron or anything from
 // main/electron, main/server, main/cli or renderer.
 
-import { createOnnxTrainer } from '../../../models/onnx-train/trainer.js';
+import { createOnnxTrainer, type OnnxTrainer } from '../../../models/onnx-train/trainer.js';
 import { evaluateOnOnnxruntime } from './onnx-evaluation-engine.js';
 import type { EngineSetup, TrainingEngine } from './training-engine-interface.js';
 
-export async function createOnnxTrainingEngine(setup: EngineSetup): Promise<TrainingEngine> {
+/**
+ * The TrainingEngine of an ONNX trainer: its weights and optimiser state (read back from the device
+ * first when they live there) and evaluation of the full model on onnxruntime. `step` trains on images.
+ */
+export function onnxTrainerEngine(trainer: OnnxTrainer, setup: EngineSetup): TrainingEngine {
+  const hostWeights = async () => {
+    await trainer.syncFromDevice();
+    return trainer.getWeights();
+  };
+  return {
+    name: 'onnxruntime',
+    backend: 'onnxruntime',
+    device: trainer.device,
+    step: (batch, hyper) => trainer.step(batch.x, batch.labels, hyper),
+    weights: hostWeights,
+    optimizerState: async () => {
+      await trainer.syncFromDevice();
+      return trainer.getOptimizerState();
+    },
+    evaluate: async (items, options, weights) =>
+      evaluateOnOnnxruntime(
+        setup.spec,
+        weights ?? (await hostWeights()),
+        items,
+        options,
+        setup.intraOpThreads,
+        setup.device,
+      ),
+    dispose: () => trainer.dispose(),
+  };
+}
+
+/** An ONNX trainer for the setup (on images, or on cached features), its optimiser state restored. */
+export async function openOnnxTrainer(
+  setup: EngineSetup,
+  source: 'images' | 'features' = 'images',
+): Promise<OnnxTrainer> {
   const trainer = await createOnnxTrainer(setup.spec, setup.weights, {
     frozenBlocks: setup.frozenBlocks,
+    source,
     inputLayout: 'nhwc', // the batch stream's layout
     optimizer: setup.optimizer,
     labelSmoothing: setup.labelSmoothing,
@@ -25,28 +62,9 @@ export async function createOnnxTrainingEngine(setup: EngineSetup): Promise<Trai
     await trainer.dispose();
     throw error;
   }
-  return {
-    name: 'onnxruntime',
-    backend: 'onnxruntime',
-    device: trainer.device,
-    step: (batch, hyper) => trainer.step(batch.x, batch.labels, hyper),
-    weights: async () => {
-      await trainer.syncFromDevice();
-      return trainer.getWeights();
-    },
-    optimizerState: async () => {
-      await trainer.syncFromDevice();
-      return trainer.getOptimizerState();
-    },
-    evaluate: async (items, options, weights) =>
-      evaluateOnOnnxruntime(
-        setup.spec,
-        weights ?? (await trainer.syncFromDevice().then(() => trainer.getWeights())),
-        items,
-        options,
-        setup.intraOpThreads,
-        setup.device,
-      ),
-    dispose: () => trainer.dispose(),
-  };
+  return trainer;
+}
+
+export async function createOnnxTrainingEngine(setup: EngineSetup): Promise<TrainingEngine> {
+  return onnxTrainerEngine(await openOnnxTrainer(setup), setup);
 }

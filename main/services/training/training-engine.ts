@@ -7,9 +7,9 @@
 // no engine imports this module, which creates them. Both take batches as the batch stream yields them,
 // keep the same optimiser state (a checkpoint of either resumes on the other) and evaluate into the same
 // report. A run from a pretrained backbone with
-// blocks 1..5 or 1..4 frozen trains on cached features instead, in TensorFlow.js whatever is chosen here
-// (head-training-engine.ts: usesFeatureCache, featureCacheReason). Must not import electron or anything
-// from main/electron, main/server, main/cli or renderer.
+// blocks 1..5 or 1..4 frozen trains on cached features instead, on the engine chosen here
+// (head-training-engine.ts: usesFeatureCache, createHeadTrainingEngine). Must not import electron or
+// anything from main/electron, main/server, main/cli or renderer.
 
 import {
   BACKEND_ENV_VAR,
@@ -174,26 +174,33 @@ export function describeEngineChoice(choice: EngineChoice): string {
   return lines.join('\n');
 }
 
+/** How to open each engine for one kind of run (full images, or cached features). */
+export interface EngineOpeners<E> {
+  onnxruntime(setup: EngineSetup): Promise<E>;
+  tfjs(setup: EngineSetup, backend: BackendName): Promise<E>;
+}
+
 /**
- * Opens the chosen engine. Under automatic choice an onnxruntime that fails to start (its native binary
- * missing, say) falls back to TensorFlow.js, and the reason is added to `choice.reasons`.
+ * Opens the chosen engine with `open`. A GPU device whose onnxruntime session cannot start (no adapter,
+ * a driver that refuses the graph) falls back to the CPU; under automatic choice an onnxruntime that fails
+ * to start at all (its native binary missing, say) falls back to TensorFlow.js. Each fallback's reason is
+ * added to `choice.reasons`.
  */
-export async function createTrainingEngine(
+export async function openChosenEngine<E>(
   choice: EngineChoice,
   setup: EngineSetup,
-): Promise<TrainingEngine> {
+  open: EngineOpeners<E>,
+): Promise<E> {
   if (choice.engine === 'onnxruntime') {
-    const { createOnnxTrainingEngine } = await import('./onnx-training-engine.js');
     try {
-      return await createOnnxTrainingEngine(setup);
+      return await open.onnxruntime(setup);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (setup.device !== undefined && setup.device !== 'cpu') {
-        // A GPU device that cannot open the graph (no adapter, driver refused): the CPU trains instead.
         choice.reasons.push(
           `${setup.device} could not start (${message.split('\n')[0]}): the CPU trains instead`,
         );
-        return createOnnxTrainingEngine({ ...setup, device: 'cpu' });
+        return open.onnxruntime({ ...setup, device: 'cpu' });
       }
       if (choice.forced) throw error;
       choice.reasons.push(`onnxruntime could not start (${message}): TensorFlow.js trains instead`);
@@ -201,6 +208,17 @@ export async function createTrainingEngine(
       choice.backend = await selectBackend();
     }
   }
-  const { createTfjsTrainingEngine } = await import('./tfjs-training-engine.js');
-  return createTfjsTrainingEngine(setup, choice.backend?.chosen ?? (await selectBackend()).chosen);
+  return open.tfjs(setup, choice.backend?.chosen ?? (await selectBackend()).chosen);
+}
+
+/** Opens the chosen engine for a run on images (openChosenEngine's fallbacks apply). */
+export async function createTrainingEngine(
+  choice: EngineChoice,
+  setup: EngineSetup,
+): Promise<TrainingEngine> {
+  return openChosenEngine<TrainingEngine>(choice, setup, {
+    onnxruntime: async (s) => (await import('./onnx-training-engine.js')).createOnnxTrainingEngine(s),
+    tfjs: async (s, backend) =>
+      (await import('./tfjs-training-engine.js')).createTfjsTrainingEngine(s, backend),
+  });
 }

@@ -243,9 +243,11 @@ async function runLoop(
     failAtStep: options.failAtStep,
   };
   // A pretrained backbone with blocks 1..5 or 1..4 frozen: their outputs are computed once (feature
-  // caches) and the rest (the heads, and block 5 with 4 frozen blocks) trains in TensorFlow.js;
-  // otherwise the chosen engine trains the full model from these weights.
-  const heads: HeadTrainingEngine | null = usesFeatureCache(config) ? createHeadTrainingEngine(setup) : null;
+  // caches) and the chosen engine trains the rest (the heads, and block 5 with 4 frozen blocks) on them;
+  // otherwise it trains the full model from these weights.
+  const heads: HeadTrainingEngine | null = usesFeatureCache(config)
+    ? await createHeadTrainingEngine(choice, setup)
+    : null;
   const engine: TrainingEngine = heads ?? (await createTrainingEngine(choice, setup));
   if (heads) choice.reasons.push(heads.reason);
   record.backend = engine.backend;
@@ -571,7 +573,7 @@ async function* cachedSteps(
   let index = 0;
   for await (const batch of cache.epoch(options)) {
     if (index++ < options.skip) continue;
-    yield { size: batch.size, run: async (hyper) => heads.stepCached(batch, hyper) };
+    yield { size: batch.size, run: (hyper) => heads.stepCached(batch, hyper) };
   }
 }
 

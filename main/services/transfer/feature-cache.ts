@@ -161,6 +161,17 @@ export function valuesPerView(spec: ModelSpec, frozenBlocks: CachedFrozenBlocks 
   return s.locals.reduce((n, [h, w, c]) => n + h * w * c, 0) + (s.pool5 ?? 0);
 }
 
+/** Every image of a cache once, as view 0 (the plain centre crop), in order, `batchSize` at a time. */
+export async function* viewZeroBatches(cache: FeatureCache, batchSize: number): AsyncGenerator<FeatureBatch> {
+  for (let start = 0; start < cache.count; start += batchSize) {
+    const entries = Array.from({ length: Math.min(batchSize, cache.count - start) }, (_, k) => ({
+      image: start + k,
+      view: 0,
+    }));
+    yield await cache.batch(entries);
+  }
+}
+
 /** The frozen blocks of the options, checked: 4 or 5 (default 5). */
 function cachedFrozenBlocks(frozenBlocks: number | undefined): CachedFrozenBlocks {
   const k = frozenBlocks ?? 5;

@@ -16,7 +16,12 @@ import { initWeights, type Weights } from '../../../models/core/weights.js';
 import { Optimizer, type StepHyper } from '../../../models/train/optimizer.js';
 import { crossEntropy, type TrainStepResult } from '../../../models/train/step.js';
 import { AttentionVgg, type BackboneFeatures } from '../../../models/tfjs/model.js';
-import type { CachedFrozenBlocks, FeatureBatch, FeatureCache } from './feature-cache.js';
+import {
+  viewZeroBatches,
+  type CachedFrozenBlocks,
+  type FeatureBatch,
+  type FeatureCache,
+} from './feature-cache.js';
 import { constantTimes, constantTimesColumn, constantTimesColumns, product } from './transposed-products.js';
 
 /** Frozen blocks this path trains after: 5 (the heads only) or 4 (block 5 and the heads). */
@@ -255,12 +260,7 @@ export async function evaluateHead(
 ): Promise<HeadEvaluation> {
   let loss = 0;
   let correct = 0;
-  for (let start = 0; start < cache.count; start += batchSize) {
-    const entries = Array.from({ length: Math.min(batchSize, cache.count - start) }, (_, k) => ({
-      image: start + k,
-      view: 0,
-    }));
-    const batch = await cache.batch(entries);
+  for await (const batch of viewZeroBatches(cache, batchSize)) {
     tf.tidy(() => {
       const labels = tf.tensor1d(batch.labels, 'int32');
       const logits = cachedLogits(model, batch, featureTensors(batch), false);

@@ -120,6 +120,7 @@ test('quick preset with a backbone: cached features, frozen backbone, trained he
     onEvent: (e) => events.push(e),
   });
   assert.equal(full.status, 'completed', full.record.message);
+  assert.equal(full.record.engine, 'onnxruntime');
   assert.equal(full.record.config.freezeBlocks, 5);
   assert.equal(full.record.config.optimizer, 'adam');
   assert.deepEqual(full.record.backbone, {
@@ -179,6 +180,24 @@ test('quick preset with a backbone: cached features, frozen backbone, trained he
   assert.equal(maxDifference(await lastWeights(earlyDir), trained, trained.keys()), 0);
 });
 
+test('quick preset with a backbone on a forced TensorFlow.js engine: the heads train there, the backbone stays', async () => {
+  const { imported, settings } = await backboneRunSetup('-tfjs', 23);
+  const runDir = join(root, 'quick-tfjs');
+  const result = await startTraining(settings, { runDir, preset: 'quick', onnxThreads: 1, engine: 'tfjs' });
+  assert.equal(result.status, 'completed', result.record.message);
+  assert.equal(result.record.engine, 'tfjs');
+  assert.ok(
+    (result.record.engineReasons ?? []).some((r) => /heads train on TensorFlow\.js/.test(r)),
+    String(result.record.engineReasons),
+  );
+  const trained = await lastWeights(runDir);
+  const features = [...imported.keys()].filter((n) => n.startsWith('features.'));
+  assert.equal(maxDifference(trained, imported, features), 0, 'the frozen backbone is the imported one');
+  const initial = initWeights(result.record.spec, createRandom(deriveSeed(5, 'init')));
+  for (const name of ['head.weight', 'u.0.weight', 'project.weight'])
+    assert.ok(maxDifference(trained, initial, [name]) > 1e-4, `${name} was trained`);
+});
+
 /** The normalised NHWC batch of `paths` as training and classification see them (centre crop). */
 async function imageBatch(
   paths: readonly string[],
@@ -216,9 +235,11 @@ test('balanced preset with a backbone: l1, l2 cached, block 5 and the heads trai
   });
   assert.equal(result.status, 'completed', result.record.message);
   assert.equal(result.record.config.freezeBlocks, 4);
-  assert.equal(result.record.engine, 'tfjs', 'the cached path trains in TensorFlow.js');
+  assert.equal(result.record.engine, 'onnxruntime', 'the cached path trains on the chosen engine');
   assert.ok(
-    (result.record.engineReasons ?? []).some((r) => /computed once on onnxruntime/.test(r)),
+    (result.record.engineReasons ?? []).some((r) =>
+      /computed once on onnxruntime and block 5 and the heads train on onnxruntime/.test(r),
+    ),
     String(result.record.engineReasons),
   );
   const caching = events.filter((e) => e.type === 'caching');
