@@ -234,3 +234,12 @@ export function countParameters(spec: ModelSpec, filter: (p: ParamInfo) => boole
     .filter(filter)
     .reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
 }
+
+/**
+ * True when g cannot change the output: with pc compatibility and softmax attention <u, g> is the same at
+ * every position and cancels in the softmax, and the head reads only the attended vectors (README.md,
+ * "pc with softmax ignores g"). The paths on cached features then keep g fixed.
+ */
+export function globalFeatureIsInert(spec: ModelSpec): boolean {
+  return spec.attention && spec.compatibility === 'pc' && spec.normalisation === 'softmax';
+}

@@ -7,10 +7,12 @@
 // 'features'), and the forward can be written in inference mode with only the loss (mode 'evaluate').
 // Pure: imports models/core and the ONNX writer; nothing from main/, no runtime.
 
+import { featureShapes, type CachedFrozenBlocks } from '../core/cached-features.js';
 import {
   attentionMapSizes,
   channels,
   convLayers,
+  globalFeatureIsInert,
   parameterLayout,
   validateSpec,
   type ModelSpec,
@@ -149,15 +151,6 @@ const BATCH = 'batch';
 /** True when `p` is a constant of the graph (a tensor of a frozen block). */
 export function isFrozen(p: ParamInfo, frozenBlocks: number): boolean {
   return p.block > 0 && p.block <= frozenBlocks;
-}
-
-/**
- * True when g cannot change the output: with pc compatibility and softmax attention <u, g> is the same at
- * every position and cancels in the softmax, and the head reads only the attended vectors. A features
- * graph then keeps g fixed, as the TensorFlow.js head trainer does (its gradient is 0 up to rounding).
- */
-export function globalFeatureIsInert(spec: ModelSpec): boolean {
-  return spec.attention && spec.compatibility === 'pc' && spec.normalisation === 'softmax';
 }
 
 /**
@@ -314,12 +307,10 @@ function writeDataInputs(
     if (inputLayout === 'nhwc') x = w.op('Transpose', [x], 'x_nchw', { perm: attr.ints([0, 3, 1, 2]) });
     return { first: x, images: x, locals: [], featureInputs: [] };
   }
-  const sides = attentionMapSizes(spec);
-  const widths = [channels(spec, 256), channels(spec, 512), channels(spec, 512)];
-  const levels = frozenBlocks === 5 ? 3 : 2;
+  const shapes = featureShapes(spec, frozenBlocks as CachedFrozenBlocks);
   const featureInputs: TrainingGraph['featureInputs'] = [];
-  const locals = Array.from({ length: levels }, (_, k) => {
-    const shape = [sides[k], sides[k], widths[k]];
+  const locals = shapes.locals.map((local, k) => {
+    const shape = [...local];
     featureInputs.push({ name: FEATURE_INPUTS[k], shape });
     const input = w.input(
       FEATURE_INPUTS[k],
@@ -328,8 +319,8 @@ function writeDataInputs(
     );
     return w.op('Transpose', [input], `local_${k + 1}_nchw`, { perm: attr.ints([0, 3, 1, 2]) });
   });
-  if (frozenBlocks === 4) return { first: locals[0], locals, featureInputs };
-  const d = channels(spec, 512) * (s / 32) ** 2;
+  if (shapes.pool5 === undefined) return { first: locals[0], locals, featureInputs };
+  const d = shapes.pool5;
   featureInputs.push({ name: FEATURE_POOL5_INPUT, shape: [d] });
   const pool5 = w.input(FEATURE_POOL5_INPUT, [BATCH, d], 'cached pool5, flattened (C, H, W)');
   return { first: locals[0], locals, pool5, featureInputs };

@@ -6,6 +6,7 @@
 // runtime tensors between steps; each step writes the updated ones into a second set, then the sets
 // swap. Imports models/ only (no TensorFlow.js, nothing from main/ or electron).
 
+import type { FeatureBatch } from '../core/cached-features.js';
 import { parameterLayout, validateSpec, type ModelSpec } from '../core/spec.js';
 import { checkWeights, cloneWeights, type NamedArray, type Weights } from '../core/weights.js';
 import type { OptimizerConfig, OptimizerState, StepHyper } from '../train/optimizer.js';
@@ -107,11 +108,8 @@ export interface OnnxStepResult {
   debug?: Record<string, Float32Array>;
 }
 
-/** A batch of cached features as feature-cache.ts serves it: NHWC l1, l2 (l3), and pool5 with 5 frozen blocks. */
-export interface FeatureInputs {
-  locals: readonly NamedArray[];
-  pool5?: NamedArray;
-}
+/** A batch of cached features (models/core/cached-features.ts): NHWC l1, l2 (l3), and pool5 with 5 frozen blocks. */
+export type FeatureInputs = Pick<FeatureBatch, 'locals' | 'pool5'>;
 
 export interface OnnxTrainer {
   readonly spec: ModelSpec;

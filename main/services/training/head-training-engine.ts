@@ -4,7 +4,7 @@
 // the rest trains on the cached tensors: the heads, and block 5 with 4 frozen blocks, with the same loss,
 // gradients, update and BatchNorm averages as the full model with the same frozen blocks. The engine is
 // the one chosen for the run (training-engine.ts): onnxruntime (models/onnx-train's graph on features,
-// on the run's device) or TensorFlow.js (head-trainer.ts's trainHeadStep). Besides the TrainingEngine seam (weights, optimiser state and
+// on the run's device) or TensorFlow.js (models/tfjs/head-trainer.ts's trainHeadStep). Besides the TrainingEngine seam (weights, optimiser state and
 // evaluation of the full model, so checkpoints, best weights and the final evaluation go through the
 // loop's usual code) it offers the cached steps and the cached validation the loop uses on this path.
 // Must not import electron or anything from main/electron, main/server, main/cli or renderer.
@@ -15,14 +15,10 @@ import {
   viewZeroBatches,
   type CachedFrozenBlocks,
   type FeatureBatch,
-  type FeatureCache,
-} from '../transfer/feature-cache.js';
-import {
-  CACHED_FROZEN_BLOCKS,
-  evaluateHead,
-  trainHeadStep,
-  type HeadEvaluation,
-} from '../transfer/head-trainer.js';
+  type FeatureSource,
+} from '../../../models/core/cached-features.js';
+import { CACHED_FROZEN_BLOCKS } from '../../../models/core/cached-features.js';
+import { evaluateHead, trainHeadStep, type HeadEvaluation } from '../../../models/tfjs/head-trainer.js';
 import { evaluateOnOnnxruntime } from './onnx-evaluation-engine.js';
 import { onnxTrainerEngine, openOnnxTrainer } from './onnx-training-engine.js';
 import { createTfjsTrainingEngine } from './tfjs-training-engine.js';
@@ -42,7 +38,7 @@ export interface HeadTrainingEngine extends TrainingEngine {
   /** One step of the heads (and block 5 with 4 frozen blocks) on a batch of cached features. */
   stepCached(batch: FeatureBatch, hyper: StepHyper): Promise<EngineStepResult>;
   /** Mean loss and accuracy of the current weights over a cache (view 0 of every image). */
-  validateCached(cache: FeatureCache): Promise<HeadEvaluation>;
+  validateCached(cache: FeatureSource): Promise<HeadEvaluation>;
 }
 
 function isCachedFrozenBlocks(k: number): k is CachedFrozenBlocks {
@@ -78,7 +74,7 @@ function checkCache(batch: FeatureBatch, frozenBlocks: CachedFrozenBlocks): void
     );
 }
 
-/** The cached-features engine on TensorFlow.js (head-trainer.ts), evaluating the full model on onnxruntime. */
+/** The cached-features engine on TensorFlow.js (models/tfjs/head-trainer.ts), evaluating the full model on onnxruntime. */
 export function createTfjsHeadTrainingEngine(setup: EngineSetup, backend: string): HeadTrainingEngine {
   const frozenBlocks = checkedFrozenBlocks(setup);
   const base = createTfjsTrainingEngine(setup, backend);

@@ -13,7 +13,15 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRandom } from '../../../models/core/random.js';
-import { attentionMapSizes, channels, validateSpec, type ModelSpec } from '../../../models/core/spec.js';
+import {
+  featureShapes,
+  valuesPerView,
+  type CachedFrozenBlocks,
+  type FeatureBatch,
+  type FeatureShapes,
+  type FeatureSource,
+} from '../../../models/core/cached-features.js';
+import { validateSpec, type ModelSpec } from '../../../models/core/spec.js';
 import type { NamedArray, Weights } from '../../../models/core/weights.js';
 import { exportBackboneOnnx } from '../../../models/onnx/export.js';
 import { BACKBONE_LOCALS, BACKBONE_POOL5 } from '../../../models/onnx/metadata.js';
@@ -85,29 +93,6 @@ export interface FeatureCacheOptions extends NormaliseOptions {
   signal?: AbortSignal;
 }
 
-/** The frozen blocks a cache can hold the outputs of. */
-export type CachedFrozenBlocks = 4 | 5;
-
-/** The cached tensors' shapes without the batch dimension: NHWC for locals, [D] for pool5. */
-export interface FeatureShapes {
-  /** l1, l2, l3 with 5 frozen blocks; l1, l2 with 4. */
-  locals: [number, number, number][];
-  /** With 5 frozen blocks only. */
-  pool5?: number;
-}
-
-/**
- * A batch of cached features, NHWC float32, ready for tf.tensor / AttentionVgg.attend(): with 5 frozen
- * blocks l1, l2, l3 and pool5; with 4, l1 and l2 only (no pool5).
- */
-export interface FeatureBatch {
-  frozenBlocks: CachedFrozenBlocks;
-  locals: NamedArray[];
-  pool5?: NamedArray;
-  labels: Int32Array;
-  size: number;
-}
-
 export interface FeatureCacheStats {
   images: number;
   views: number;
@@ -117,9 +102,8 @@ export interface FeatureCacheStats {
   buildMs: number;
 }
 
-export interface FeatureCache {
+export interface FeatureCache extends FeatureSource {
   readonly spec: ModelSpec;
-  readonly frozenBlocks: CachedFrozenBlocks;
   readonly shapes: FeatureShapes;
   /** Images kept (files that failed to decode are left out and reported through onSkip). */
   readonly count: number;
@@ -127,49 +111,8 @@ export interface FeatureCache {
   readonly labels: Int32Array;
   readonly skipped: readonly SkippedFile[];
   stats(): FeatureCacheStats;
-  /** The features of the given (image, view) pairs, in that order. */
-  batch(entries: readonly { image: number; view: number }[]): Promise<FeatureBatch>;
-  /**
-   * One epoch of batches in a seeded order; each image comes as one of its views, drawn per
-   * (seed, epoch, image). The next batch is read while the caller works on the current one.
-   */
-  epoch(options: {
-    epoch: number;
-    batchSize: number;
-    seed?: number;
-    shuffle?: boolean;
-  }): AsyncGenerator<FeatureBatch>;
-  /** Frees memory and deletes the spilled files. */
+  /** Frees memory and deletes the spilled files. (Batches are read ahead while the caller works.) */
   dispose(): Promise<void>;
-}
-
-export function featureShapes(spec: ModelSpec, frozenBlocks: CachedFrozenBlocks = 5): FeatureShapes {
-  const [s1, s2, s3] = attentionMapSizes(spec);
-  const c256 = channels(spec, 256);
-  const c512 = channels(spec, 512);
-  const l1l2: [number, number, number][] = [
-    [s1, s1, c256],
-    [s2, s2, c512],
-  ];
-  if (frozenBlocks === 4) return { locals: l1l2 };
-  return { locals: [...l1l2, [s3, s3, c512]], pool5: c512 * (spec.inputSize / 32) ** 2 };
-}
-
-/** Values stored per view: l1 + l2 + l3 + pool5 with 5 frozen blocks, l1 + l2 with 4. */
-export function valuesPerView(spec: ModelSpec, frozenBlocks: CachedFrozenBlocks = 5): number {
-  const s = featureShapes(spec, frozenBlocks);
-  return s.locals.reduce((n, [h, w, c]) => n + h * w * c, 0) + (s.pool5 ?? 0);
-}
-
-/** Every image of a cache once, as view 0 (the plain centre crop), in order, `batchSize` at a time. */
-export async function* viewZeroBatches(cache: FeatureCache, batchSize: number): AsyncGenerator<FeatureBatch> {
-  for (let start = 0; start < cache.count; start += batchSize) {
-    const entries = Array.from({ length: Math.min(batchSize, cache.count - start) }, (_, k) => ({
-      image: start + k,
-      view: 0,
-    }));
-    yield await cache.batch(entries);
-  }
 }
 
 /** The frozen blocks of the options, checked: 4 or 5 (default 5). */

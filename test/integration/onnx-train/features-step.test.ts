@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parameterLayout, type ModelSpec } from '../../../models/core/spec.js';
 import type { NamedArray } from '../../../models/core/weights.js';
 import { createOnnxTrainer, type OnnxTrainerOptions } from '../../../models/onnx-train/trainer.js';
-import { globalFeatureIsInert } from '../../../models/onnx-train/train-graph.js';
+import { globalFeatureIsInert } from '../../../models/core/spec.js';
 import type { OptimizerConfig, StepHyper } from '../../../models/train/optimizer.js';
 import { AttentionVgg } from '../../../models/tfjs/model.js';
 import { crossEntropy } from '../../../models/train/step.js';

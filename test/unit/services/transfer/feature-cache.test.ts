@@ -13,11 +13,11 @@ import {
   DEFAULT_MEMORY_LIMIT_BYTES,
   FeatureCacheError,
   splitMemoryBudget,
-  valuesPerView,
   type FeatureCacheOptions,
 } from '../../../../main/services/transfer/feature-cache.js';
+import { valuesPerView } from '../../../../models/core/cached-features.js';
 import { fromHalf, toHalf } from '../../../../main/services/transfer/half-float.js';
-import { modelWithBackbone } from '../../../../main/services/transfer/head-trainer.js';
+import { modelWithBackbone } from '../../../../models/tfjs/head-trainer.js';
 import { relativeError, useCpuBackend } from '../../../helpers/tf.js';
 import { testWeights } from '../../../helpers/weights.js';
 import { plainBatch, TRANSFER_SPEC as spec, writeNoiseImages } from './transfer-fixtures.js';

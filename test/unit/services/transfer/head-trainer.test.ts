@@ -20,26 +20,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../../../models/tfjs/gradients.js';
-import { parameterLayout, type ModelSpec } from '../../../../models/core/spec.js';
+import { globalFeatureIsInert, parameterLayout, type ModelSpec } from '../../../../models/core/spec.js';
 import type { AttentionVgg } from '../../../../models/tfjs/model.js';
 import { Optimizer } from '../../../../models/train/optimizer.js';
 import { fromHalf, toHalf } from '../../../../main/services/transfer/half-float.js';
 import { crossEntropy, trainStep } from '../../../../models/train/step.js';
-import {
-  buildFeatureCache,
-  type CachedFrozenBlocks,
-  type FeatureBatch,
-  type FeatureCache,
-} from '../../../../main/services/transfer/feature-cache.js';
+import type { CachedFrozenBlocks, FeatureBatch } from '../../../../models/core/cached-features.js';
+import { buildFeatureCache, type FeatureCache } from '../../../../main/services/transfer/feature-cache.js';
 import {
   createHeadOptimizer,
   evaluateHead,
-  globalFeatureIsInert,
   headGradients,
   modelWithBackbone,
   trainHeadStep,
   trainHeads,
-} from '../../../../main/services/transfer/head-trainer.js';
+} from '../../../../models/tfjs/head-trainer.js';
 import { relativeError, useCpuBackend } from '../../../helpers/tf.js';
 import { testWeights } from '../../../helpers/weights.js';
 import { plainBatch, TRANSFER_SPEC, writeNoiseImages } from './transfer-fixtures.js';

@@ -9,7 +9,7 @@ import {
   usesFeatureCache,
 } from '../../../../main/services/training/head-training-engine.js';
 import type { EngineChoice, EngineSetup } from '../../../../main/services/training/training-engine.js';
-import type { FeatureBatch } from '../../../../main/services/transfer/feature-cache.js';
+import type { FeatureBatch } from '../../../../models/core/cached-features.js';
 import { useCpuBackend } from '../../../helpers/tf.js';
 import { testWeights } from '../../../helpers/weights.js';
 import { TRANSFER_SPEC } from './transfer-fixtures.js';

@@ -3,7 +3,6 @@
 // followed by a plain product (measured here: pool5^T [8192 x 32] x dg [32 x 512]: 377 ms against
 // 7.5 ms). Constant operands (cached features) get no gradient. Tensors used in a gradient are saved
 // through `save`, as tfjs requires. Imports tfjs-core only.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 
 import * as tf from '@tensorflow/tfjs-core';
 

@@ -1,4 +1,4 @@
-// Trains the part of attention-VGG16_bn after frozen conv blocks on their cached outputs (feature-cache.ts)
+// Trains the part of attention-VGG16_bn after frozen conv blocks on their cached outputs (a FeatureSource)
 // in TensorFlow.js: with blocks 1..5 frozen the heads (attention estimators u, the l1 projection, g and the
 // classifier head); with blocks 1..4 frozen also block 5 (conv 11-13 and their BatchNorm, on batch
 // statistics in training as in the full model), which runs here on the max-pool of the cached l2. The
@@ -6,26 +6,23 @@
 // here equals one step of the full model with the same frozen blocks on the same images (same loss, same
 // gradients, same update, same BatchNorm running averages; tested), without running the frozen convs.
 // The recipe's defaults: Adam, lr 1e-3, batch 32 (BENCHMARKS.md, the transfer recipe).
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Imports models/ only (TensorFlow.js); the cache itself is main/services/transfer/feature-cache.ts.
 
 import * as tf from '@tensorflow/tfjs-core';
-import '../../../models/tfjs/gradients.js';
-import { createRandom } from '../../../models/core/random.js';
-import type { ModelSpec } from '../../../models/core/spec.js';
-import { initWeights, type Weights } from '../../../models/core/weights.js';
-import { Optimizer, type StepHyper } from '../../../models/train/optimizer.js';
-import { crossEntropy, type TrainStepResult } from '../../../models/train/step.js';
-import { AttentionVgg, type BackboneFeatures } from '../../../models/tfjs/model.js';
+import './gradients.js';
+import { createRandom } from '../core/random.js';
+import { globalFeatureIsInert, type ModelSpec } from '../core/spec.js';
+import { initWeights, type Weights } from '../core/weights.js';
+import { Optimizer, type StepHyper } from '../train/optimizer.js';
+import { crossEntropy, type TrainStepResult } from '../train/step.js';
+import { AttentionVgg, type BackboneFeatures } from './model.js';
 import {
   viewZeroBatches,
   type CachedFrozenBlocks,
   type FeatureBatch,
-  type FeatureCache,
-} from './feature-cache.js';
+  type FeatureSource,
+} from '../core/cached-features.js';
 import { constantTimes, constantTimesColumn, constantTimesColumns, product } from './transposed-products.js';
-
-/** Frozen blocks this path trains after: 5 (the heads only) or 4 (block 5 and the heads). */
-export const CACHED_FROZEN_BLOCKS: readonly CachedFrozenBlocks[] = [4, 5];
 
 export const HEAD_RECIPE = { optimizer: 'adam', lr: 1e-3, batchSize: 32, epochs: 5 } as const;
 
@@ -44,15 +41,6 @@ export function modelWithBackbone(spec: ModelSpec, backbone: Weights, seed = 0):
 /** Adam as the transfer recipe uses it; pass `{ lr }` per step in the hyper-parameters. */
 export function createHeadOptimizer(options: { weightDecay?: number } = {}): Optimizer {
   return new Optimizer({ name: 'adam', weightDecay: options.weightDecay ?? 0 });
-}
-
-/**
- * True when g cannot affect the output: with pc compatibility and softmax attention <u, g> is the same at
- * every position and cancels in the softmax (models/README.md), and the head reads only the attended
- * vectors. The head trainer then neither computes g nor updates g.weight / g.bias.
- */
-export function globalFeatureIsInert(spec: ModelSpec): boolean {
-  return spec.attention && spec.compatibility === 'pc' && spec.normalisation === 'softmax';
 }
 
 /**
@@ -255,7 +243,7 @@ export interface HeadEvaluation {
 /** Mean loss and accuracy over every image of a cache (view 0), in inference mode (running statistics). */
 export async function evaluateHead(
   model: AttentionVgg,
-  cache: FeatureCache,
+  cache: FeatureSource,
   batchSize = 64,
 ): Promise<HeadEvaluation> {
   let loss = 0;
@@ -300,8 +288,8 @@ export interface TrainHeadsOptions {
  */
 export async function trainHeads(
   model: AttentionVgg,
-  train: FeatureCache,
-  validation: FeatureCache | undefined,
+  train: FeatureSource,
+  validation: FeatureSource | undefined,
   options: TrainHeadsOptions = {},
 ): Promise<HeadEpoch[]> {
   const epochs = options.epochs ?? HEAD_RECIPE.epochs;

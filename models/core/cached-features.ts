@@ -1,0 +1,84 @@
+// The cached outputs of frozen conv blocks, as the training paths on cached features see them: which
+// blocks may be frozen (1..4 or 1..5), the tensors' shapes, a batch of them, and the source of batches
+// (main/services/transfer/feature-cache.ts builds one from image files). The TensorFlow.js head trainer
+// (tfjs/head-trainer.ts) and the ONNX graph on features (onnx-train/, source 'features') take these.
+// Pure: the spec only.
+
+import { attentionMapSizes, channels, type ModelSpec } from './spec.js';
+import type { NamedArray } from './weights.js';
+
+/** The frozen blocks whose outputs can be cached: 5 (the heads train) or 4 (block 5 trains too). */
+export type CachedFrozenBlocks = 4 | 5;
+
+export const CACHED_FROZEN_BLOCKS: readonly CachedFrozenBlocks[] = [4, 5];
+
+/** The cached tensors' shapes without the batch dimension: NHWC for locals, [D] for pool5. */
+export interface FeatureShapes {
+  /** l1, l2, l3 with 5 frozen blocks; l1, l2 with 4. */
+  locals: [number, number, number][];
+  /** With 5 frozen blocks only. */
+  pool5?: number;
+}
+
+/**
+ * A batch of cached features, NHWC float32: with 5 frozen blocks l1, l2, l3 (conv 7, 10, 13 after ReLU)
+ * and pool5 (flattened in (C, H, W) order); with 4, l1 and l2 only.
+ */
+export interface FeatureBatch {
+  frozenBlocks: CachedFrozenBlocks;
+  locals: NamedArray[];
+  pool5?: NamedArray;
+  labels: Int32Array;
+  size: number;
+}
+
+/** Where batches of cached features come from (a feature cache). */
+export interface FeatureSource {
+  readonly frozenBlocks: CachedFrozenBlocks;
+  /** Images held. */
+  readonly count: number;
+  /** The features of the given (image, view) pairs, in that order. */
+  batch(entries: readonly { image: number; view: number }[]): Promise<FeatureBatch>;
+  /**
+   * One epoch of batches in a seeded order; each image comes as one of its views, drawn per
+   * (seed, epoch, image).
+   */
+  epoch(options: {
+    epoch: number;
+    batchSize: number;
+    seed?: number;
+    shuffle?: boolean;
+  }): AsyncGenerator<FeatureBatch>;
+}
+
+export function featureShapes(spec: ModelSpec, frozenBlocks: CachedFrozenBlocks = 5): FeatureShapes {
+  const [s1, s2, s3] = attentionMapSizes(spec);
+  const c256 = channels(spec, 256);
+  const c512 = channels(spec, 512);
+  const l1l2: [number, number, number][] = [
+    [s1, s1, c256],
+    [s2, s2, c512],
+  ];
+  if (frozenBlocks === 4) return { locals: l1l2 };
+  return { locals: [...l1l2, [s3, s3, c512]], pool5: c512 * (spec.inputSize / 32) ** 2 };
+}
+
+/** Values stored per view: l1 + l2 + l3 + pool5 with 5 frozen blocks, l1 + l2 with 4. */
+export function valuesPerView(spec: ModelSpec, frozenBlocks: CachedFrozenBlocks = 5): number {
+  const s = featureShapes(spec, frozenBlocks);
+  return s.locals.reduce((n, [h, w, c]) => n + h * w * c, 0) + (s.pool5 ?? 0);
+}
+
+/** Every image of a source once, as view 0 (the plain centre crop), in order, `batchSize` at a time. */
+export async function* viewZeroBatches(
+  source: FeatureSource,
+  batchSize: number,
+): AsyncGenerator<FeatureBatch> {
+  for (let start = 0; start < source.count; start += batchSize) {
+    const entries = Array.from({ length: Math.min(batchSize, source.count - start) }, (_, k) => ({
+      image: start + k,
+      view: 0,
+    }));
+    yield await source.batch(entries);
+  }
+}
