@@ -99,16 +99,10 @@ export function buildGradCamGraph(spec: ModelSpec, options: GradCamGraphOptions 
     [BATCH],
     'class to explain per image (float32, a whole number; -1: the predicted class)',
   );
-  const batch = w.op(
-    'Cast',
-    [w.op('Gather', [w.op('Shape', [x], 'x_shape'), w.int(0)], 'batch_size', { axis: attr.int(0) })],
-    'batch_size_float',
-    { to: attr.int(DataType.FLOAT) },
-  );
   const ctx: LayerContext = {
     w,
     tape,
-    batch,
+    batch: '', // unused: only batch statistics need the batch size, and every BatchNorm here is frozen
     filterGradient: 'shifts', // unused: no weight is differentiated
     poolBackward,
     counts: new Map(),

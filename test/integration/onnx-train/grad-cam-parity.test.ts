@@ -29,10 +29,11 @@ import { makeBatch } from './engines.js';
 /**
  * Largest difference allowed between the engines' maps (values in [0, 1]) and the relative error of the
  * probabilities. Measured (2026-12-07, tfjs cpu against onnxruntime's CPU provider): maps up to 1.4e-6,
- * probabilities up to 1.9e-7; against the WebGPU provider (lavapipe): 8.9e-7 and 1.7e-7 (the engines
+ * probabilities up to 1.1e-7; against the WebGPU provider (lavapipe): 8.9e-7 and 1.7e-7 (the engines
  * sum in different orders; the map divides by its peak, so its errors stay relative to 1). A wrong
  * gradient moves maps far more: masking pool5's gradient where the pooled value is 0 (reluMaxPool2x2's
- * ReLU rule, wrong for A, the ReLU's output) moved a map by 0.12 (tried).
+ * ReLU rule, wrong for A, the ReLU's output) moved a map by 0.12, and cutting the gradient through
+ * attention level 3 moved one by 1 (tried).
  */
 const MAP_TOLERANCE = 1e-4;
 const PROBABILITY_TOLERANCE = 1e-5;
@@ -58,16 +59,16 @@ const cases: Case[] = [
     seed: 3,
   },
   {
-    name: 'attention model pc/softmax, S=32 w=0.125',
+    name: 'attention model pc/softmax, S=64 w=0.125',
     spec: {
-      inputSize: 32,
+      inputSize: 64,
       width: 0.125,
       numClasses: 4,
       attention: true,
       compatibility: 'pc',
       normalisation: 'softmax',
     },
-    seed: 5,
+    seed: 3, // some seeds give maps that are 0 everywhere (every cam negative), which would test little
   },
 ];
 
@@ -100,6 +101,12 @@ function topTwoLogitGap(p: Float32Array, k: number): number {
 }
 
 function compare(got: GradCamResult, want: GradCamResult, mapTolerance: number, label: string): number {
+  // Maps worth comparing: each has a peak of 1 and, among them, values that are neither 0 nor 1.
+  const between = want.maps.flatMap((m) => Array.from(m)).filter((v) => v > 0.01 && v < 0.99).length;
+  assert.ok(
+    want.maps.every((m) => Math.max(...m) === 1) && between >= want.maps.length,
+    `${label}: the reference maps are degenerate (pick another seed)`,
+  );
   assert.deepEqual(got.classIndices, want.classIndices, `${label}: explained classes`);
   assert.equal(got.height, want.height);
   assert.equal(got.width, want.width);
