@@ -5,7 +5,7 @@
 // BatchNorm on running statistics (frozen blocks), ReLU, ReLU + 2x2 max-pool (backward through MaxPool's
 // Indices and MaxUnpool, or through a first-maximum mask over each window for providers without those
 // kernels),
-// Linear, Reshape.
+// a plain 2x2 max-pool (its gradient to its own input: Grad-CAM's pool5 from conv 13), Linear, Reshape.
 // Pure: imports the graph writer, the tape and the spec's constants; nothing from main/, no runtime.
 
 import { BN_EPSILON, BN_MOMENTUM } from '../core/spec.js';
@@ -445,6 +445,7 @@ function windowFirstMaxGradient(
   dPooled: string,
   shape: { channels: number; side: number },
   hint: string,
+  outHint = `grad_${hint}_relu_input`,
 ): string {
   const { w } = ctx;
   const c = shape.channels;
@@ -464,7 +465,7 @@ function windowFirstMaxGradient(
     `${hint}_dy_windows_back`,
     swap,
   ); // [N, C, h, 2, w, 2]
-  return w.op('Reshape', [back, w.ints([-1, c, shape.side, shape.side])], `grad_${hint}_relu_input`);
+  return w.op('Reshape', [back, w.ints([-1, c, shape.side, shape.side])], outHint);
 }
 
 /**
@@ -505,6 +506,40 @@ export function reluMaxPool2x2(
     tape.addGrad(z, w.op('MaxUnpool', [masked, indices, inputShape], `grad_${hint}_relu_input`, window));
   });
   return { relu: y, pooled };
+}
+
+/**
+ * A 2x2 max-pool (stride 2) whose gradient goes to its input as it is: each window's first maximum gets
+ * the pooled gradient whatever its value (no ReLU mask, unlike reluMaxPool2x2, whose gradient is the
+ * ReLU input's). Grad-CAM differentiates with respect to conv 13's ReLU output, which reaches pool5
+ * through this. The same two ways as reluMaxPool2x2 (poolBackward).
+ */
+export function maxPool2x2(
+  ctx: LayerContext,
+  x: string,
+  shape: { channels: number; side: number },
+  hint: string,
+): string {
+  const { w, tape } = ctx;
+  const window = { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) };
+  if (!tape.needsGrad(x)) return w.op('MaxPool', [x], hint, window);
+  const byIndices = ctx.poolBackward === 'indices';
+  const [pooled, indices] = byIndices
+    ? w.opMulti('MaxPool', [x], [hint, `${hint}_indices`], window)
+    : [w.op('MaxPool', [x], hint, window), ''];
+  tape.track(pooled);
+  tape.record(() => {
+    const dp = tape.grad(pooled);
+    if (dp === undefined) return;
+    const out = `grad_${hint}_input`;
+    if (!byIndices) {
+      tape.addGrad(x, windowFirstMaxGradient(ctx, x, pooled, dp, shape, hint, out));
+      return;
+    }
+    const inputShape = w.op('Shape', [x], `${hint}_input_shape`);
+    tape.addGrad(x, w.op('MaxUnpool', [dp, indices, inputShape], out, window));
+  });
+  return pooled;
 }
 
 /** y = x W^T + b for x [N, in], W [out, in] (PyTorch's nn.Linear). */

@@ -2,6 +2,9 @@
 // writes its forward nodes, records a closure that writes its backward nodes; `backward` replays them in
 // reverse order. A tensor read by several layers gets the Sum of their contributions. Only tensors that
 // depend on a trainable parameter get gradients, so no node is written for frozen layers or the input.
+// The pass starts from whatever gradients were added before `backward` (the loss adds the logits'), and
+// any tracked tensor's gradient can be read after it: Grad-CAM (grad-cam-graph.ts) tracks conv 13's
+// output instead of the weights and seeds the logits with a one-hot.
 // Pure: imports the graph writer only.
 
 import type { GraphWriter } from './graph-writer.js';

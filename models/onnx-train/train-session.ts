@@ -24,6 +24,8 @@ export interface TrainSessionOptions {
   device?: Device;
   /** onnxruntime's log severity (0 verbose .. 4 fatal; default 3, errors only). */
   logSeverity?: 0 | 1 | 2 | 3 | 4;
+  /** What the graph computes, for error messages (default 'training step'; Grad-CAM opens one too). */
+  label?: string;
   /** Outputs left on the GPU device (preferredOutputLocation 'gpu-buffer'); fed back as inputs. */
   deviceOutputs?: readonly string[];
   /** Threads for one operator. Default: os.availableParallelism(). */
@@ -92,6 +94,7 @@ export async function openTrainSession(
   if (!Number.isInteger(inter) || inter < 1)
     throw new OnnxTrainError('invalid', `interOpThreads must be a whole number of at least 1, got ${inter}.`);
   const spin = (options.spinning ?? false) ? '1' : '0';
+  const label = options.label ?? 'training step';
   const settings: ort.InferenceSession.SessionOptions = {
     executionProviders: executionProvidersFor(options.device ?? 'cpu'),
     intraOpNumThreads: threads,
@@ -122,7 +125,7 @@ export async function openTrainSession(
     const on = options.device && options.device !== 'cpu' ? ` on ${options.device}` : '';
     throw new OnnxTrainError(
       'runtime',
-      `onnxruntime could not load the training graph${on}: ${describe(e)}`,
+      `onnxruntime could not load the ${options.label ? `${label} graph` : 'training graph'}${on}: ${describe(e)}`,
       {
         cause: e,
       },
@@ -135,7 +138,7 @@ export async function openTrainSession(
       try {
         return await session.run(inputs, outputs);
       } catch (e) {
-        throw new OnnxTrainError('runtime', `onnxruntime failed to run the training step: ${describe(e)}`, {
+        throw new OnnxTrainError('runtime', `onnxruntime failed to run the ${label}: ${describe(e)}`, {
           cause: e,
         });
       }

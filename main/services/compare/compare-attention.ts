@@ -43,6 +43,7 @@ import {
 } from './compare-report.js';
 import { pairedPointingGame, renderExplanations, sampleForExplanations, type ModelPair } from './explain.js';
 import { timeInference } from './inference-timing.js';
+import { openPlainGradCam } from './plain-grad-cam.js';
 import { classDifferences, pairedTest, pairPredictions, verdictOf } from './paired-results.js';
 
 export const COMPARE_FILES = {
@@ -408,8 +409,9 @@ export async function compareAttention(
     }
 
     emit({ type: 'phase', phase: 'evaluating' });
-    // Evaluating a run stopped by the time limit, the explanations and the pointing game run the models
-    // in TensorFlow.js, whichever engine trained them.
+    // Evaluating a run stopped by the time limit, the attention model's maps in the explanations and the
+    // pointing game run the models in TensorFlow.js, whichever engine trained them; Grad-CAM of the plain
+    // model runs on onnxruntime, on the device its run trained on (plain-grad-cam.ts).
     await selectBackend(options.backend ? { prefer: options.backend } : {});
     const records = await Promise.all(trained.map((t) => readRunRecord(t.runDir)));
     const config = records[0].config;
@@ -471,9 +473,15 @@ export async function compareAttention(
     );
     checkStop();
 
+    const plainGradCam = await openPlainGradCam(
+      runModels[1].record.spec,
+      runModels[1].weights,
+      runModels[1].record.device ?? 'cpu',
+      warn,
+    );
     const pair: ModelPair = {
       attention: AttentionVgg.fromWeights(runModels[0].record.spec, runModels[0].weights),
-      plain: AttentionVgg.fromWeights(runModels[1].record.spec, runModels[1].weights),
+      plain: plainGradCam,
       classes: records[0].classes,
       inputSize: config.inputSize,
       mean: config.mean,
@@ -503,7 +511,7 @@ export async function compareAttention(
       }
     } finally {
       pair.attention.dispose();
-      pair.plain.dispose();
+      await plainGradCam.dispose();
     }
     checkStop();
 

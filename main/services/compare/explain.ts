@@ -1,7 +1,7 @@
-// Where the two models look: for a sample of evaluation pictures, the attention model's own maps and
-// Grad-CAM of the plain model at conv 13 (grad-cam.ts), drawn with the heat-map module; and, on a dataset
-// with object boxes, the pointing game for both. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// Where the two models look: for a sample of evaluation pictures, the attention model's own maps
+// (TensorFlow.js) and Grad-CAM of the plain model at conv 13 (plain-grad-cam.ts: onnxruntime, on the
+// run's device), drawn with the heat-map module; and, on a dataset with object boxes, the pointing game
+// for both. Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { AttentionVgg } from '../../../models/tfjs/model.js';
@@ -12,11 +12,12 @@ import { encodePng, mapForOverlay, renderAttentionOverlay, type AttentionMap } f
 import { decodeImageRgb8 } from '../images/decode-image.js';
 import type { Rgb } from '../images/normalise.js';
 import { pointingGame, type ObjectBox, type PointingGameResult } from '../sample/index.js';
-import { gradCamConv13 } from './grad-cam.js';
+import type { PlainGradCam } from './plain-grad-cam.js';
 
 export interface ModelPair {
   attention: AttentionVgg;
-  plain: AttentionVgg;
+  /** Grad-CAM of the plain model (its maps and predictions). */
+  plain: Pick<PlainGradCam, 'explain'>;
   classes: readonly string[];
   inputSize: number;
   mean: Rgb;
@@ -62,13 +63,12 @@ export async function forEachPairedMaps(
   for await (const batch of stream) {
     const x = tf.tensor4d(batch.x, [batch.size, s, s, 3]);
     let att;
-    let cam;
     try {
       att = predictBatch(pair.attention, x);
-      cam = gradCamConv13(pair.plain, x);
     } finally {
       x.dispose();
     }
+    const cam = await pair.plain.explain(batch.x, batch.size);
     for (let i = 0; i < batch.size; i++) {
       const a = argMax(att.probabilities, i * k, k);
       const p = cam.classIndices[i];

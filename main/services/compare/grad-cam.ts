@@ -1,6 +1,9 @@
 // Grad-CAM (Selvaraju et al., 2017) at conv 13 of a model, with TensorFlow.js gradients: the explanation
-// the plain VGG16_bn head has no maps of its own for. For each image, A = conv 13's output after ReLU
-// (the l3 tap, [S/16, S/16, C]), y = the logit of the explained class (the predicted one by default):
+// the plain VGG16_bn head has no maps of its own for. The comparison runs the onnxruntime implementation
+// (models/onnx-train/grad-cam-graph.ts, through plain-grad-cam.ts, on the run's device); this one is its
+// independent reference (test/integration/onnx-train/grad-cam-parity.test.ts). For each image, A = conv
+// 13's output after ReLU (the l3 tap, [S/16, S/16, C]), y = the logit of the explained class (the
+// predicted one by default):
 //   alpha_k = mean over positions of dy/dA_k      (channel weights)
 //   cam     = ReLU(sum_k alpha_k A_k)             ([S/16, S/16])
 //   cam     = cam / max(cam)                      (0 everywhere when the maximum is 0)
@@ -10,18 +13,10 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import '../../../models/tfjs/gradients.js';
+import type { GradCamResult } from '../../../models/onnx-train/grad-cam-session.js';
 import type { AttentionVgg } from '../../../models/tfjs/model.js';
 
-export interface GradCamResult {
-  /** One map per image, row-major height x width, values in [0, 1]. */
-  maps: Float32Array[];
-  height: number;
-  width: number;
-  /** The explained class of each image. */
-  classIndices: number[];
-  /** Softmax probabilities, [N * classes] row-major. */
-  probabilities: Float32Array;
-}
+export type { GradCamResult };
 
 /** pool5 from conv 13's output exactly as AttentionVgg.backbone forms it: 2x2 max-pool, (C, H, W) flatten. */
 function pool5Of(l3: tf.Tensor4D): tf.Tensor2D {

@@ -1,12 +1,13 @@
 // The training-step graphs pass the official ONNX checker (onnx.checker.check_model with full_check, i.e.
 // strict shape inference) of Debian's python3-onnx 1.12, like the exported inference graphs: SGD, Adam and
-// AdamW updates.
+// AdamW updates; and the Grad-CAM graphs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelSpec } from '../../../models/core/spec.js';
+import { buildGradCamGraph, type GradCamGraphOptions } from '../../../models/onnx-train/grad-cam-graph.js';
 import { buildTrainingGraph, type TrainingGraphOptions } from '../../../models/onnx-train/train-graph.js';
 import { encodeModel } from '../../../models/onnx/proto.js';
 import { pythonMissing, runPython } from '../../helpers/python.js';
@@ -76,6 +77,39 @@ test('training-step graphs pass onnx.checker (full_check)', { skip: missing }, (
       assert.deepEqual(line.outputs.loss, [], `${name}: loss is a scalar`);
       assert.deepEqual(line.outputs.correct, [], `${name}: correct is a scalar`);
       for (const t of graph.state) assert.deepEqual(line.outputs[t.output], t.shape, `${name}: ${t.output}`);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Grad-CAM graphs pass onnx.checker (full_check)', { skip: missing }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'attnvgg-gradcam-checker-'));
+  try {
+    const variants: [string, ModelSpec, GradCamGraphOptions][] = [
+      ['attention off, NCHW, pool backward by indices', { ...base, attention: false }, {}],
+      [
+        'dp/sigmoid, NHWC input, pool backward by argmax',
+        { ...base, compatibility: 'dp', normalisation: 'sigmoid' },
+        { inputLayout: 'nhwc', poolBackward: 'argmax' },
+      ],
+    ];
+    const files = variants.map(([, spec, options], i) => {
+      const file = join(dir, `grad-cam-${i}.onnx`);
+      writeFileSync(file, encodeModel(buildGradCamGraph(spec, options).model));
+      return file;
+    });
+    const lines = runPython(['test/fixtures/check_onnx.py', ...files])
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { opset: number; outputs: Record<string, (string | number)[]> });
+    assert.equal(lines.length, variants.length);
+    lines.forEach((line, i) => {
+      const [name, spec] = variants[i];
+      assert.equal(line.opset, 17, name);
+      assert.deepEqual(line.outputs.cam, ['batch', spec.inputSize / 16, spec.inputSize / 16], name);
+      assert.deepEqual(line.outputs.chosen_classes, ['batch'], name);
+      assert.deepEqual(line.outputs.probabilities, ['batch', spec.numClasses], name);
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
