@@ -38,11 +38,24 @@ export default tseslint.config(
     },
   },
   {
+    // The services orchestrate; the ML (TensorFlow.js, onnxruntime) lives in models/ behind its functions.
     files: ['main/services/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [electronOnly], patterns: upward('electron', 'server', 'cli', 'renderer') },
+        {
+          paths: [
+            electronOnly,
+            { name: 'onnxruntime-node', message: 'onnxruntime is used in models/ only: call its functions.' },
+          ],
+          patterns: [
+            ...upward('electron', 'server', 'cli', 'renderer'),
+            {
+              group: ['@tensorflow/*'],
+              message: 'TensorFlow.js is used in models/ only: call its functions.',
+            },
+          ],
+        },
       ],
     },
   },

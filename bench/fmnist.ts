@@ -20,7 +20,7 @@ import { predictBatch, trainStep } from '../models/train/step.js';
 import { createOnnxTrainer } from '../models/onnx-train/trainer.js';
 import { exportOnnx } from '../models/onnx/export.js';
 import { openOnnxSession } from '../models/onnx/session.js';
-import { peakRssMb } from '../main/services/bench/measure-tfjs-training.js';
+import { peakRssMb } from '../models/bench/measure-tfjs-training.js';
 import { loadFashionMnist, type FashionMnistSet } from '../main/services/datasets/fashion-mnist.js';
 
 const { values } = parseArgs({

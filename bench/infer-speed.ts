@@ -35,7 +35,7 @@ import { exportRun } from '../main/services/export/export-run.js';
 import { runPath, writeRunRecord } from '../main/services/training/run-folder.js';
 import { resolveConfig } from '../main/services/training/training-config.js';
 import { lastJson, runCaptured } from './run-child.js';
-import { median } from '../main/services/bench/process-stats.js';
+import { median } from '../models/bench/process-stats.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEFAULT_PEER = path.resolve(HERE, '..', '..', 'shared', 'peers', 'attnvgg_torch.py');

@@ -23,7 +23,7 @@ import { initWeights } from '../models/core/weights.js';
 import type { FilterGradient } from '../models/onnx-train/layers.js';
 import { createOnnxTrainer } from '../models/onnx-train/trainer.js';
 import { lastJson, runCaptured } from './run-child.js';
-import { median, peakRssMb, resetPeakRss } from '../main/services/bench/measure-tfjs-training.js';
+import { median, peakRssMb, resetPeakRss } from '../models/bench/measure-tfjs-training.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEFAULT_PEER = path.resolve(HERE, '..', '..', 'shared', 'peers', 'attnvgg_torch.py');

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { generateShapesDataset } from '../main/services/sample/index.js';
 import { TrainingControl, startTraining } from '../main/services/training/training-run.js';
 import { parseBackendName } from '../models/tfjs/backend.js';
-import { median } from '../main/services/bench/process-stats.js';
+import { median } from '../models/bench/process-stats.js';
 
 const { values: args } = parseArgs({
   options: {

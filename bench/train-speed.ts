@@ -3,7 +3,7 @@
 //   node --import tsx bench/train-speed.ts --size 64 --width 0.25 --batch 32 [--steps 5] [--repeat 3]
 // See bench/README.md for every option. Prints JSON lines on stdout (machine, ours, peer, ratio,
 // summary) and progress on stderr. Each backend runs in a child process of its own, so its peak RSS is
-// its own. Imports main/services/bench and models/ only; the peer is a separate Python process.
+// its own. Imports models/bench and models/ only; the peer is a separate Python process.
 
 import { appendFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +17,7 @@ import {
   median,
   probeBenchBackends,
   type TrainSpeedResult,
-} from '../main/services/bench/measure-tfjs-training.js';
+} from '../models/bench/measure-tfjs-training.js';
 import { parseBackendName, type BackendName } from '../models/tfjs/backend.js';
 import { lastJson, runCaptured } from './run-child.js';
 

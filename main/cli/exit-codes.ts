@@ -18,7 +18,7 @@ import { BrowserModeError } from '../server/serve-browser-mode.js';
 import { WorkspaceError } from '../server/workspace.js';
 import { BackboneDownloadError } from '../services/backbone/download.js';
 import { BackboneError } from '../services/backbone/load-backbone.js';
-import { BenchError } from '../services/bench/measure-tfjs-training.js';
+import { BenchError } from '../../models/bench/measure-tfjs-training.js';
 import { BoxFileError } from '../services/boxes/box-types.js';
 import { ModelFileError } from '../services/classify/check-model.js';
 import { ClassifyError } from '../services/classify/classify-folder.js';

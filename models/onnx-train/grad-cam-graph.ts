@@ -4,7 +4,7 @@
 // backward from y = sum over the batch of logits * one-hot(class) down to A = conv 13's ReLU output (the
 // l3 tap, which also feeds pool5 and, with attention, level 3), then, per image,
 //   alpha_k = mean over positions of dy/dA_k,   cam = ReLU(sum_k alpha_k A_k),   cam / max(cam)
-// (0 everywhere when the maximum is 0), as main/services/compare/grad-cam.ts does on TensorFlow.js.
+// (0 everywhere when the maximum is 0), as tfjs/grad-cam.ts does on TensorFlow.js.
 // On running statistics each image's logits depend on its own activations only, so one backward gives
 // every image's gradient.
 // Pure: imports models/core and the ONNX writer; nothing from main/, no runtime.

@@ -1,9 +1,10 @@
 // Grad-CAM at conv 13 on onnxruntime: writes the Grad-CAM graph for a spec (grad-cam-graph.ts), opens it
 // on a device with the training engine's session opener (train-session.ts) and explains batches of
-// images with one set of weights, returning what main/services/compare/grad-cam.ts returns on
+// images with one set of weights, returning what tfjs/grad-cam.ts returns on
 // TensorFlow.js. The weights go up as runtime tensors made once; each call feeds the images and the
 // classes to explain. Imports models/ and onnxruntime (through train-session.ts) only.
 
+import type { GradCamResult } from '../core/grad-cam-result.js';
 import { validateSpec, type ModelSpec } from '../core/spec.js';
 import { checkWeights, type Weights } from '../core/weights.js';
 import { isGpuDevice, type Device } from '../onnx/device.js';
@@ -14,16 +15,7 @@ import type { PoolBackward } from './layers.js';
 import type { InputLayout } from './train-graph.js';
 import { float32Tensor, openTrainSession, type RuntimeTensor } from './train-session.js';
 
-export interface GradCamResult {
-  /** One map per image, row-major height x width, values in [0, 1]. */
-  maps: Float32Array[];
-  height: number;
-  width: number;
-  /** The explained class of each image. */
-  classIndices: number[];
-  /** Softmax probabilities, [N * classes] row-major. */
-  probabilities: Float32Array;
-}
+export type { GradCamResult };
 
 export interface OnnxGradCamOptions {
   /** The onnxruntime execution provider (default 'cpu'). */

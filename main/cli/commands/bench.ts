@@ -4,7 +4,7 @@
 
 import { resolve } from 'node:path';
 import { selectBackend } from '../../../models/tfjs/backend.js';
-import { measureOnnxTrainSpeed } from '../../services/bench/measure-onnx-training.js';
+import { measureOnnxTrainSpeed } from '../../../models/bench/measure-onnx-training.js';
 import {
   BENCH_TRAIN_TARGETS,
   BenchError,
@@ -12,7 +12,7 @@ import {
   parseBenchTrainTargets,
   type BenchTrainTarget,
   type TrainSpeedResult,
-} from '../../services/bench/measure-tfjs-training.js';
+} from '../../../models/bench/measure-tfjs-training.js';
 import { chooseTrainingEngine } from '../../services/training/training-engine.js';
 import { measureInferSpeed } from '../../services/classify/infer-speed.js';
 import { EXIT, UserError, type Command, type CommandContext } from '../command.js';

@@ -10,7 +10,7 @@ import { createRandom } from '../../../models/core/random.js';
 import type { ModelSpec } from '../../../models/core/spec.js';
 import { META } from '../../../models/onnx/metadata.js';
 import { readOnnxHeader } from '../export/onnx-metadata.js';
-import { median, peakRssMb, resetPeakRss } from '../bench/process-stats.js';
+import { median, peakRssMb, resetPeakRss } from '../../../models/bench/process-stats.js';
 import type { Device } from '../../../models/onnx/device.js';
 import { openInference } from './inference-runner.js';
 

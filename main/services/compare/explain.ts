@@ -3,9 +3,8 @@
 // run's device), drawn with the heat-map module; and, on a dataset with object boxes, the pointing game
 // for both. Must not import electron or anything from main/electron, main/server, main/cli or renderer.
 
-import * as tf from '@tensorflow/tfjs-core';
 import type { AttentionVgg } from '../../../models/tfjs/model.js';
-import { predictBatch } from '../../../models/train/step.js';
+import { predictArrays } from '../../../models/tfjs/predict.js';
 import { createBatchStream } from '../datasets/batch-stream.js';
 import type { DatasetItem } from '../datasets/dataset-types.js';
 import { encodePng, mapForOverlay, renderAttentionOverlay, type AttentionMap } from '../heatmaps/index.js';
@@ -61,13 +60,7 @@ export async function forEachPairedMaps(
     std: pair.std,
   });
   for await (const batch of stream) {
-    const x = tf.tensor4d(batch.x, [batch.size, s, s, 3]);
-    let att;
-    try {
-      att = predictBatch(pair.attention, x);
-    } finally {
-      x.dispose();
-    }
+    const att = predictArrays(pair.attention, batch.x, batch.size);
     const cam = await pair.plain.explain(batch.x, batch.size);
     for (let i = 0; i < batch.size; i++) {
       const a = argMax(att.probabilities, i * k, k);

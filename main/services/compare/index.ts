@@ -24,7 +24,7 @@ export {
   type CompareReport,
   type ModelSummary,
 } from './compare-report.js';
-export { gradCamConv13, logitsFromConv13, type GradCamResult } from './grad-cam.js';
+export type { GradCamResult } from '../../../models/core/grad-cam-result.js';
 export { openPlainGradCam, type PlainGradCam } from './plain-grad-cam.js';
 export { EXACT_BELOW, mcnemarTest, type McNemarMethod, type McNemarResult } from './mcnemar.js';
 export {

@@ -10,7 +10,7 @@ import type { DatasetItem } from '../datasets/dataset-types.js';
 import type { Device } from '../../../models/onnx/device.js';
 import { openInference, type InferenceRunner } from '../classify/inference-runner.js';
 import type { Rgb } from '../images/normalise.js';
-import { median } from '../bench/process-stats.js';
+import { median } from '../../../models/bench/process-stats.js';
 
 export interface InferenceTimingOptions {
   inputSize: number;

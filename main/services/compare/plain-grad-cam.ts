@@ -11,7 +11,7 @@ import type { Weights } from '../../../models/core/weights.js';
 import type { Device } from '../../../models/onnx/device.js';
 import { OnnxTrainError } from '../../../models/onnx-train/errors.js';
 import { createOnnxGradCam, type OnnxGradCam } from '../../../models/onnx-train/grad-cam-session.js';
-import type { GradCamResult } from './grad-cam.js';
+import type { GradCamResult } from '../../../models/core/grad-cam-result.js';
 
 export interface PlainGradCam {
   /** Grad-CAM at conv 13 of `n` normalised NHWC images, each for its predicted class. */

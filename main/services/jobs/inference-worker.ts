@@ -2,14 +2,13 @@
 // so neither the Electron main process nor the browser-mode server ever blocks on TensorFlow.js. Keeps
 // the last run's model loaded. Switches on `message.type` and answers `{ ok: false, message }` on failure.
 // Must not import electron or anything from main/electron, main/server, main/cli or renderer.
-import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { deviceAvailability, type DeviceAvailability } from '../../../models/onnx/device.js';
 import { resolveDevice, type DeviceResolution } from '../device/resolve-device.js';
 import { parentPort } from 'node:worker_threads';
 import { selectBackend, type BackendReport } from '../../../models/tfjs/backend.js';
 import { AttentionVgg } from '../../../models/tfjs/model.js';
-import { predictBatch } from '../../../models/train/step.js';
+import { predictArrays } from '../../../models/tfjs/predict.js';
 import { decodeImage, decodeImageRgb8 } from '../images/decode-image.js';
 import type { Rgb } from '../images/normalise.js';
 import { loadRunModel } from '../training/load-run-model.js';
@@ -75,14 +74,7 @@ async function attention(runDir: string, path: string, displaySize: number): Pro
   const { model, classes, mean, std } = await modelOf(runDir);
   const size = model.spec.inputSize;
   const input = await decodeImage(path, { size, mean, std });
-  const x = tf.tensor4d(input.data, [1, size, size, 3]);
-  const prediction = (() => {
-    try {
-      return predictBatch(model, x);
-    } finally {
-      x.dispose();
-    }
-  })();
+  const prediction = predictArrays(model, input.data, 1);
   // The same crop at a size worth looking at: the maps line up with it exactly.
   const picture = await decodeImageRgb8(path, { size: displaySize });
   const png = await sharp(picture.data, { raw: { width: displaySize, height: displaySize, channels: 3 } })

@@ -6,10 +6,11 @@
 // the combined map (boxes/localisation.ts) and adds it to the report as `localisation`. Must not import electron or anything from main/electron, main/server, main/cli or
 // renderer.
 
-import * as tf from '@tensorflow/tfjs-core';
 import { classificationMetrics, type ClassificationMetrics } from '../../../models/core/metrics.js';
 import type { TensorMap } from '../../../models/core/safetensors.js';
+import type { BatchPredictor } from '../../../models/core/prediction.js';
 import type { AttentionVgg } from '../../../models/tfjs/model.js';
+import { tfjsPredictor } from '../../../models/tfjs/predict.js';
 import { boxesOfClass } from '../boxes/find-boxes.js';
 import type { LabelledBox } from '../boxes/box-types.js';
 import { LocalisationTally, type LocalisationReport } from '../boxes/localisation.js';
@@ -59,33 +60,6 @@ export interface EvaluateOptions {
   resize?: ResizePolicy;
   /** Combined maps scored besides the default one (the bench compares them). */
   combinations?: readonly MapCombination[];
-}
-
-/** What a predictor returns for one batch of N images and K classes. */
-export interface BatchPrediction {
-  /** [N, K] row-major logits (before softmax). */
-  logits: Float32Array;
-  /** Each attention level's maps for the batch ([N, h, w] each); empty for a model without attention. */
-  maps: { shape: [number, number, number]; data: Float32Array }[];
-}
-
-/** Inference on one batch of `n` normalised NHWC images (the batch stream's layout), whatever runs it. */
-export type BatchPredictor = (x: Float32Array, n: number) => Promise<BatchPrediction>;
-
-/** The TensorFlow.js predictor: inference-mode forward of `model`; leaves no tensor behind. */
-export function tfjsPredictor(model: AttentionVgg, inputSize: number): BatchPredictor {
-  return async (x, n) =>
-    tf.tidy(() => {
-      const input = tf.tensor4d(x, [n, inputSize, inputSize, 3]);
-      const { logits, maps } = model.forward(input, { training: false });
-      return {
-        logits: Float32Array.from(logits.dataSync()),
-        maps: maps.map((m) => ({
-          shape: m.shape as [number, number, number],
-          data: Float32Array.from(m.dataSync()),
-        })),
-      };
-    });
 }
 
 /**
@@ -203,5 +177,5 @@ export function evaluateModel(
   items: readonly DatasetItem[],
   options: EvaluateOptions,
 ): Promise<{ report: EvaluationReport; maps: TensorMap }> {
-  return evaluateWithPredictor(tfjsPredictor(model, options.inputSize), items, options);
+  return evaluateWithPredictor(tfjsPredictor(model), items, options);
 }

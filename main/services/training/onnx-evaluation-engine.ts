@@ -13,12 +13,8 @@ import { exportOnnx } from '../../../models/onnx/export.js';
 import type { Device } from '../../../models/onnx/device.js';
 import { openOnnxSession } from '../../../models/onnx/session.js';
 import type { DatasetItem } from '../datasets/dataset-types.js';
-import {
-  evaluateWithPredictor,
-  type BatchPredictor,
-  type EvaluateOptions,
-  type EvaluationReport,
-} from './evaluate-model.js';
+import type { BatchPredictor } from '../../../models/core/prediction.js';
+import { evaluateWithPredictor, type EvaluateOptions, type EvaluationReport } from './evaluate-model.js';
 
 /** NHWC (the batch stream's layout) to NCHW (the exported model's input). */
 export function nhwcToNchw(x: Float32Array, n: number, side: number): Float32Array {

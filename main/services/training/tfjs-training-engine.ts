@@ -3,10 +3,9 @@
 // evaluate-model.ts on the same model. Must not import electron or anything from main/electron,
 // main/server, main/cli or renderer.
 
-import * as tf from '@tensorflow/tfjs-core';
 import { AttentionVgg } from '../../../models/tfjs/model.js';
 import { Optimizer } from '../../../models/train/optimizer.js';
-import { trainStep } from '../../../models/train/step.js';
+import { trainStepOnArrays } from '../../../models/tfjs/predict.js';
 import { evaluateModel } from './evaluate-model.js';
 import type { EngineSetup, TrainingEngine } from './training-engine-interface.js';
 
@@ -21,7 +20,6 @@ export function createTfjsTrainingEngine(setup: EngineSetup, backend: string): T
   const model = AttentionVgg.fromWeights(spec, setup.weights);
   const optimizer = new Optimizer(setup.optimizer);
   if (setup.optimizerState) optimizer.setState(setup.optimizerState);
-  const s = spec.inputSize;
   return {
     name: 'tfjs',
     device: 'cpu',
@@ -29,17 +27,11 @@ export function createTfjsTrainingEngine(setup: EngineSetup, backend: string): T
     model,
     optimizer,
     async step(batch, hyper) {
-      const x = tf.tensor4d(batch.x, [batch.size, s, s, 3]);
-      const y = tf.tensor1d(batch.labels, 'int32');
-      try {
-        return trainStep(model, optimizer, x, y, {
-          hyper,
-          frozenBlocks: setup.frozenBlocks,
-          labelSmoothing: setup.labelSmoothing,
-        });
-      } finally {
-        tf.dispose([x, y]);
-      }
+      return trainStepOnArrays(model, optimizer, batch.x, batch.labels, {
+        hyper,
+        frozenBlocks: setup.frozenBlocks,
+        labelSmoothing: setup.labelSmoothing,
+      });
     },
     weights: () => model.toWeights(),
     optimizerState: () => optimizer.getState(),

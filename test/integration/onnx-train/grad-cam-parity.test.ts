@@ -1,6 +1,6 @@
 // Grad-CAM at conv 13 on onnxruntime (models/onnx-train/grad-cam-session.ts, the graph written with the
 // training engine's layers and tape) against the TensorFlow.js implementation
-// (main/services/compare/grad-cam.ts's gradCamConv13, `cpu` backend), for the same weights and images:
+// (models/tfjs/grad-cam.ts's gradCamConv13, `cpu` backend), for the same weights and images:
 // the plain model (attention off) and, since the graph supports it, an attention model; the predicted
 // classes and given ones.
 //
@@ -20,7 +20,7 @@ import {
   type OnnxGradCam,
 } from '../../../models/onnx-train/grad-cam-session.js';
 import { AttentionVgg } from '../../../models/tfjs/model.js';
-import { gradCamConv13 } from '../../../main/services/compare/grad-cam.js';
+import { gradCamConv13 } from '../../../models/tfjs/grad-cam.js';
 import { relativeError, useCpuBackend } from '../../helpers/tf.js';
 import { webgpuMissing } from '../../helpers/webgpu.js';
 import { testWeights } from '../../helpers/weights.js';

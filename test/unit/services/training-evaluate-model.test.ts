@@ -15,10 +15,10 @@ import { AttentionVgg } from '../../../models/tfjs/model.js';
 import type { DatasetItem } from '../../../main/services/datasets/dataset-types.js';
 import { scanDataset } from '../../../main/services/datasets/scan-dataset.js';
 import { generateShapesDataset } from '../../../main/services/sample/index.js';
+import type { BatchPredictor } from '../../../models/core/prediction.js';
 import {
   evaluateModel,
   evaluateWithPredictor,
-  type BatchPredictor,
   type EvaluateOptions,
 } from '../../../main/services/training/evaluate-model.js';
 import { evaluateOnOnnxruntime } from '../../../main/services/training/onnx-evaluation-engine.js';

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import type { ModelSpec } from '../../../../models/core/spec.js';
 import type { Device } from '../../../../models/onnx/device.js';
 import { OnnxTrainError } from '../../../../models/onnx-train/errors.js';
-import type { GradCamResult } from '../../../../main/services/compare/grad-cam.js';
+import type { GradCamResult } from '../../../../models/core/grad-cam-result.js';
 import { openPlainGradCam, type OpenGradCam } from '../../../../main/services/compare/plain-grad-cam.js';
 
 const SPEC: ModelSpec = {

@@ -6,13 +6,13 @@
 // or renderer.
 
 import { availableParallelism } from 'node:os';
-import { createRandom } from '../../../models/core/random.js';
-import { DEFAULT_SPEC, validateSpec, type ModelSpec } from '../../../models/core/spec.js';
-import { initWeights } from '../../../models/core/weights.js';
-import { createOnnxTrainer } from '../../../models/onnx-train/trainer.js';
-import { exportOnnx } from '../../../models/onnx/export.js';
-import type { Device } from '../../../models/onnx/device.js';
-import { openOnnxSession } from '../../../models/onnx/session.js';
+import { createRandom } from '../core/random.js';
+import { DEFAULT_SPEC, validateSpec, type ModelSpec } from '../core/spec.js';
+import { initWeights } from '../core/weights.js';
+import { createOnnxTrainer } from '../onnx-train/trainer.js';
+import { exportOnnx } from '../onnx/export.js';
+import type { Device } from '../onnx/device.js';
+import { openOnnxSession } from '../onnx/session.js';
 import {
   BenchError,
   forwardConvGflop,

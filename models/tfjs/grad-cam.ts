@@ -8,13 +8,12 @@
 //   cam     = ReLU(sum_k alpha_k A_k)             ([S/16, S/16])
 //   cam     = cam / max(cam)                      (0 everywhere when the maximum is 0)
 // Inference mode (BatchNorm on running statistics), so each image's logit depends on its own activations
-// only and one gradient of the summed selected logits gives every image's gradient. Must not import
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// only and one gradient of the summed selected logits gives every image's gradient. Imports models/ only.
 
 import * as tf from '@tensorflow/tfjs-core';
-import '../../../models/tfjs/gradients.js';
-import type { GradCamResult } from '../../../models/onnx-train/grad-cam-session.js';
-import type { AttentionVgg } from '../../../models/tfjs/model.js';
+import type { GradCamResult } from '../core/grad-cam-result.js';
+import './gradients.js';
+import type { AttentionVgg } from './model.js';
 
 export type { GradCamResult };
 

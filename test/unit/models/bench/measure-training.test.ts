@@ -1,4 +1,4 @@
-// measureTrainSpeed (main/services/bench/measure-tfjs-training.ts) on a tiny model: every figure is there and
+// measureTrainSpeed (models/bench/measure-tfjs-training.ts) on a tiny model: every figure is there and
 // positive, nothing leaks, bad options are refused with a message, and the backends listed here load.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -12,8 +12,8 @@ import {
   parseBenchTrainTargets,
   probeBenchBackends,
   type TrainSpeedResult,
-} from '../../../../main/services/bench/measure-tfjs-training.js';
-import { measureOnnxTrainSpeed } from '../../../../main/services/bench/measure-onnx-training.js';
+} from '../../../../models/bench/measure-tfjs-training.js';
+import { measureOnnxTrainSpeed } from '../../../../models/bench/measure-onnx-training.js';
 
 const tiny = { size: 32, width: 0.0625, batch: 2, steps: 1, warmup: 1 } as const;
 

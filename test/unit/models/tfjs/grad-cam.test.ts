@@ -3,7 +3,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelSpec } from '../../../../models/core/spec.js';
 import { AttentionVgg } from '../../../../models/tfjs/model.js';
-import { gradCamConv13, logitsFromConv13 } from '../../../../main/services/compare/grad-cam.js';
+import { gradCamConv13, logitsFromConv13 } from '../../../../models/tfjs/grad-cam.js';
 import { randomInput, relativeError, useCpuBackend } from '../../../helpers/tf.js';
 import { testWeights } from '../../../helpers/weights.js';
 

@@ -5,19 +5,19 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { median, peakRssMb, resetPeakRss } from './process-stats.js';
-import { createRandom, type Random } from '../../../models/core/random.js';
-import { convLayers, DEFAULT_SPEC, validateSpec, type ModelSpec } from '../../../models/core/spec.js';
-import { initWeights } from '../../../models/core/weights.js';
+import { createRandom, type Random } from '../core/random.js';
+import { convLayers, DEFAULT_SPEC, validateSpec, type ModelSpec } from '../core/spec.js';
+import { initWeights } from '../core/weights.js';
 import {
   BACKEND_ENV_VAR,
   BACKEND_NAMES,
   BackendError,
   selectBackend,
   type BackendName,
-} from '../../../models/tfjs/backend.js';
-import { AttentionVgg } from '../../../models/tfjs/model.js';
-import { Optimizer, type StepHyper } from '../../../models/train/optimizer.js';
-import { crossEntropy, trainStep } from '../../../models/train/step.js';
+} from '../tfjs/backend.js';
+import { AttentionVgg } from '../tfjs/model.js';
+import { Optimizer, type StepHyper } from '../train/optimizer.js';
+import { crossEntropy, trainStep } from '../train/step.js';
 
 export interface TrainSpeedOptions {
   /** Input side S (multiple of 32, at least 32). */
