@@ -5,7 +5,8 @@
 // theme, the "open" dialog, two screens at 200 % zoom and the keyboard focus.
 // Needs Debian's Chromium and the built renderer. Usage: npm run screenshots [-- --only datasets,evaluate]
 // (--only NAMES: just those screens, in both themes, after the training run; no comparison, export,
-// classification or zoomed shots: for updating a few screenshots without the long tour).
+// classification or zoomed shots: for updating a few screenshots without the long tour; train-backbone
+// is the light theme's new-run form from a backbone).
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -101,7 +102,13 @@ async function tour(session: BrowserSession, suffix: string, first: boolean): Pr
   await page.locator('.tile').first().click();
   await page.getByTestId('attention-view').locator('canvas').first().waitFor();
   if (want('attention')) await shot(page, `attention${suffix}`);
-  if (ONLY) return;
+  if (ONLY) {
+    if (first && want('train-backbone')) {
+      await addBackbone(session);
+      await trainBackboneShot(page);
+    }
+    return;
+  }
   await modelsAndClassifyTour(session, suffix, first);
 }
 
@@ -127,6 +134,34 @@ async function compareTour(session: BrowserSession, suffix: string, first: boole
   await shot(page, `compare${suffix}`);
 }
 
+/** Adds the random-weights backbone on the Models screen (nothing can be downloaded here). */
+async function addBackbone(session: BrowserSession): Promise<void> {
+  const { page } = session;
+  await page.getByRole('tab', { name: 'Models' }).click();
+  const backbones = page.getByRole('region', { name: 'Pretrained backbones' });
+  await page.getByLabel(/^Weights file/).fill(await backboneFile(session));
+  await backbones.getByRole('button', { name: 'Add', exact: true }).click();
+  await backbones
+    .getByRole('status')
+    .getByText(/can be used/)
+    .waitFor({ timeout: 120_000 });
+}
+
+/**
+ * The new-run form from the backbone, advanced settings open: the settings of a run on cached features
+ * show, with float32 chosen as the cache precision. Then back to random weights and the Models screen.
+ */
+async function trainBackboneShot(page: Page): Promise<void> {
+  await page.getByRole('tab', { name: 'Train' }).click();
+  await page.getByLabel('Start from').selectOption({ label: 'Pretrained backbone: vgg16_bn.onnx' });
+  await page.getByText('Advanced settings').click();
+  await page.getByLabel('Cached feature precision').selectOption('float32');
+  await shot(page, 'train-backbone');
+  await page.getByLabel('Cached feature precision').selectOption('');
+  await page.getByLabel('Start from').selectOption({ index: 0 });
+  await page.getByRole('tab', { name: 'Models' }).click();
+}
+
 async function modelsAndClassifyTour(session: BrowserSession, suffix: string, first: boolean): Promise<void> {
   const { page } = session;
   await page.getByRole('tab', { name: 'Models' }).click();
@@ -139,25 +174,10 @@ async function modelsAndClassifyTour(session: BrowserSession, suffix: string, fi
   }
   await page.locator('td.path', { hasText: /\.onnx$/ }).waitFor();
   const backbones = page.getByRole('region', { name: 'Pretrained backbones' });
-  if (first) {
-    // A pretrained backbone the user has (random weights here: nothing can be downloaded).
-    await page.getByLabel(/^Weights file/).fill(await backboneFile(session));
-    await backbones.getByRole('button', { name: 'Add', exact: true }).click();
-    await backbones
-      .getByRole('status')
-      .getByText(/can be used/)
-      .waitFor({ timeout: 120_000 });
-  }
+  if (first) await addBackbone(session);
   await backbones.getByRole('row').filter({ hasText: 'vgg16_bn.onnx' }).waitFor();
   await shot(page, `models${suffix}`);
-  if (first) {
-    await page.getByRole('tab', { name: 'Train' }).click();
-    await page.getByLabel('Start from').selectOption({ label: 'Pretrained backbone: vgg16_bn.onnx' });
-    await page.getByText('Advanced settings').click();
-    await shot(page, 'train-backbone');
-    await page.getByLabel('Start from').selectOption({ index: 0 });
-    await page.getByRole('tab', { name: 'Models' }).click();
-  }
+  if (first) await trainBackboneShot(page);
   await page.getByRole('tab', { name: 'Classify' }).click();
   if (first) {
     await page.getByLabel('Folder of pictures').fill(await newPictures(session));

@@ -21,6 +21,10 @@ export const AugmentSchema = z.union([
   }),
 ]);
 
+export const FEATURE_CACHE_PRECISIONS = ['float16', 'float32'] as const;
+export const FeatureCachePrecisionSchema = z.enum(FEATURE_CACHE_PRECISIONS);
+export type FeatureCachePrecision = z.infer<typeof FeatureCachePrecisionSchema>;
+
 /** The settings the Train screen offers; anything left out takes the preset's value or the default. */
 export const TrainingSettingsSchema = z
   .object({
@@ -50,6 +54,8 @@ export const TrainingSettingsSchema = z
     keepMisclassifiedMaps: z.number().int().min(0),
     /** Stored views per training image when frozen pretrained blocks are cached (docs/transfer.md). */
     cachedViews: z.number().int().min(1).max(64),
+    /** How those cached features are stored: float32 is exact at twice the memory and disk. */
+    featureCachePrecision: FeatureCachePrecisionSchema,
   })
   .partial();
 export type TrainingSettings = z.infer<typeof TrainingSettingsSchema>;
@@ -125,6 +131,8 @@ export const TrainingEventSchema = z.discriminatedUnion('type', [
     split: z.enum(['train', 'val']),
     done: z.number(),
     total: z.number(),
+    /** Absent in metrics logs written before the setting existed (those cached in float16). */
+    precision: FeatureCachePrecisionSchema.optional(),
   }),
   z.object({ type: z.literal('skipped-file'), path: z.string(), reason: z.string(), message: z.string() }),
   z.object({ type: z.literal('warning'), message: z.string() }),
@@ -169,6 +177,8 @@ export const RunSummarySchema = z.object({
     batchSize: z.number(),
     optimizer: z.string(),
     lr: z.number(),
+    /** Only for runs that cache frozen pretrained blocks' features. */
+    featureCachePrecision: FeatureCachePrecisionSchema.optional(),
   }),
   backend: z.string(),
   /** The onnxruntime device that last trained the run (absent: cpu), and its adapter when reported. */

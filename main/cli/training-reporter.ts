@@ -39,7 +39,7 @@ export function createTrainingReporter(
       }
       case 'caching':
         progress(
-          `caching backbone features (${event.split}) ${bar(event.total > 0 ? event.done / event.total : 1)} ${event.done}/${event.total}`,
+          `caching backbone features (${event.split}, ${event.precision}) ${bar(event.total > 0 ? event.done / event.total : 1)} ${event.done}/${event.total}`,
         );
         break;
       case 'epoch':

@@ -21,6 +21,8 @@ interface MetricsDigest {
   testAccuracy?: number;
   lastStep?: Extract<TrainingEvent, { type: 'step' }>;
   epochsTotal?: number;
+  /** How the run's feature caches store values, when it built any. */
+  featureCachePrecision?: 'float16' | 'float32';
 }
 
 const digests = new Map<string, MetricsDigest>();
@@ -60,6 +62,8 @@ async function digestMetrics(runDir: string): Promise<MetricsDigest> {
     else if (e.type === 'warning') digest.warnings.push(e.message);
     else if (e.type === 'skipped-file') digest.skippedFiles += 1;
     else if (e.type === 'evaluated') digest.testAccuracy = e.accuracy;
+    // Logs written before caching events named the precision are float16's.
+    else if (e.type === 'caching') digest.featureCachePrecision = e.precision ?? 'float16';
   }
   // A resumed run logs the steps after its checkpoint again: keep the latest value of each step.
   const byStep = new Map(digest.steps.map((s) => [s.globalStep, s]));
@@ -122,6 +126,7 @@ export function summaryOf(
       batchSize: record.config.batchSize,
       optimizer: record.config.optimizer,
       lr: record.config.lr,
+      ...(digest?.featureCachePrecision ? { featureCachePrecision: digest.featureCachePrecision } : {}),
     },
     backend: record.backend,
     ...(record.device ? { device: record.device } : {}),

@@ -20,11 +20,12 @@ export {
 export const MAX_PROTOBUF_BYTES = 2 ** 31 - 1;
 
 const root = protobuf.Root.fromJSON(onnxDescriptor as unknown as protobuf.INamespace);
-const modelType = root.lookupType('onnx.ModelProto');
+/** The ModelProto type of the generated schema: field numbers by name, and decoding of partial messages. */
+export const modelProtoType = root.lookupType('onnx.ModelProto');
 
 /** Serialises a model. The caller builds it from typed parts, so no verification pass is made here. */
 export function encodeModel(model: ModelProto): Uint8Array {
-  const bytes = modelType.encode(modelType.fromObject(model as { [k: string]: unknown })).finish();
+  const bytes = modelProtoType.encode(modelProtoType.fromObject(model as { [k: string]: unknown })).finish();
   if (bytes.length > MAX_PROTOBUF_BYTES)
     throw new OnnxError(
       'unsupported',
@@ -46,7 +47,7 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
     );
   let message: protobuf.Message;
   try {
-    message = modelType.decode(bytes);
+    message = modelProtoType.decode(bytes);
   } catch (e) {
     throw new OnnxError(
       'malformed',
@@ -57,7 +58,7 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
   try {
     // longs: Number turns int64 values into numbers; values beyond 2^53 lose precision, which the
     // checks in read.ts catch because they are not safe integers.
-    return modelType.toObject(message, { longs: Number, arrays: true }) as ModelProto;
+    return modelProtoType.toObject(message, { longs: Number, arrays: true }) as ModelProto;
   } catch (e) {
     throw new OnnxError('malformed', `The file is not a readable ONNX model (${describeError(e)}).`, {
       cause: e,

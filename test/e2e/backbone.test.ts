@@ -3,8 +3,9 @@
 // screen; the real file is picked with the in-app browser (which lists .onnx files) and listed with what
 // it is; a download from a loopback server shows its progress and ends listed. On the Train screen the
 // starting point offers the backbone, the presets then say what they do with it, the empty fields show
-// the backbone preset's values (224 px, Adam) and the width is fixed at 1; a run started from it
-// completes with the quick preset (its features computed once) and the runs table names the backbone.
+// the backbone preset's values (224 px, Adam) and the width is fixed at 1; the cache precision is offered
+// only while the preset caches features; a run started from it with float32 chosen completes with the
+// quick preset (its features computed once) and the runs table names the backbone and the precision.
 // With E2E_SHOTS=<folder> the screens are also photographed there (to look at them).
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -114,13 +115,19 @@ test(
         'preset (Adam)',
       );
       await page.getByLabel('Cached views per image').waitFor();
+      // The cache precision is offered only while the run caches features (not with full).
+      const precision = page.getByLabel('Cached feature precision');
+      await page.getByRole('radio', { name: /^Full / }).check();
+      await precision.waitFor({ state: 'detached' });
+      await page.getByRole('radio', { name: /^Quick / }).check();
+      await precision.selectOption('float32');
       await look(page, 'train-backbone');
       await size.selectOption('32');
       await page.getByLabel('Epochs', { exact: true }).fill('1');
       await page.getByLabel('Batch size', { exact: true }).fill('8');
       await page.getByRole('button', { name: 'Start training' }).click();
       await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 240_000 });
-      await page.getByRole('cell', { name: /from vgg16_bn\.onnx$/ }).waitFor();
+      await page.getByRole('cell', { name: /from vgg16_bn\.onnx, float32 feature cache$/ }).waitFor();
       await look(page, 'train-backbone-done');
       assert.deepEqual(pageErrors, []);
     } finally {

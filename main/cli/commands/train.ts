@@ -7,7 +7,11 @@ import { BACKEND_NAMES, type BackendName } from '../../../models/tfjs/backend.js
 import { OPTIMIZER_NAMES } from '../../../models/train/optimizer.js';
 import { SCHEDULE_NAMES } from '../../../models/train/schedule.js';
 import { catalogueEntry } from '../../services/backbone/catalogue.js';
-import { PRESET_NAMES, type TrainingConfig } from '../../services/training/training-config.js';
+import {
+  FEATURE_CACHE_PRECISIONS,
+  PRESET_NAMES,
+  type TrainingConfig,
+} from '../../services/training/training-config.js';
 import { ENGINE_NAMES, type EngineName } from '../../services/training/training-engine.js';
 import { startTraining, TrainingControl } from '../../services/training/training-run.js';
 import { defaultWorkspaceDir } from '../../server/default-workspace.js';
@@ -127,27 +131,55 @@ export function trainingOptionsHelp(...except: string[]): string {
 
 export const TRAINING_OPTIONS_HELP = trainingOptionsHelp();
 
-/** Options of `attnvgg train` only (not of compare or demo). */
-export const BACKBONE_OPTIONS: OptionSpec = {
-  backbone: { type: 'string' },
-  'cached-views': { type: 'string' },
-  workspace: { type: 'string' },
-};
+/** Options of `attnvgg train` only (not of compare or demo): the pretrained backbone and its feature cache. */
+export const BACKBONE_OPTION_ROWS: readonly OptionRow[] = [
+  {
+    name: 'backbone',
+    type: 'string',
+    value: 'ID|FILE',
+    help: [
+      'start from a pretrained VGG16_bn: a catalogue id (`attnvgg backbone list`;',
+      'e.g. torchvision-vgg16bn, downloaded into the workspace first if needed, its',
+      'preprocessing used) or a file (.pth, .safetensors, .tar.gz, .onnx;',
+      '`attnvgg backbone check` tests one).',
+      'The width is 1.0 and the presets become: quick (the default) = blocks 1-5',
+      'frozen, only the attention heads and classifier train, on backbone features',
+      'computed once (Adam, lr 1e-3, batch 32, 5 epochs); balanced = blocks 1-4',
+      'frozen, their features computed once, block 5 fine-tuned; full = nothing',
+      'frozen; the input size defaults to 224',
+    ],
+  },
+  {
+    name: 'cached-views',
+    type: 'string',
+    value: 'N',
+    help: [
+      'with blocks 1-5 or 1-4 frozen (quick, balanced): views stored per training',
+      'image, view 0 plain, the others augmented (default 1; memory and caching time',
+      'grow with N)',
+    ],
+  },
+  {
+    name: 'cache-precision',
+    type: 'string',
+    value: 'NAME',
+    help: [
+      `${FEATURE_CACHE_PRECISIONS.join(' | ')}: how those cached features are stored (default float16;`,
+      'float32 keeps them exact at twice the memory and disk; half precision can',
+      "shift block 5's gradients with balanced)",
+    ],
+  },
+  {
+    name: 'workspace',
+    type: 'string',
+    value: 'DIR',
+    help: "where catalogue downloads are kept (default: the app's workspace)",
+  },
+];
 
-export const BACKBONE_OPTIONS_HELP = `Pretrained backbone (docs/transfer.md):
-  --backbone ID|FILE     start from a pretrained VGG16_bn: a catalogue id (\`attnvgg backbone list\`;
-                         e.g. torchvision-vgg16bn, downloaded into the workspace first if needed, its
-                         preprocessing used) or a file (.pth, .safetensors, .tar.gz, .onnx;
-                         \`attnvgg backbone check\` tests one).
-                         The width is 1.0 and the presets become: quick (the default) = blocks 1-5
-                         frozen, only the attention heads and classifier train, on backbone features
-                         computed once (Adam, lr 1e-3, batch 32, 5 epochs); balanced = blocks 1-4
-                         frozen, their features computed once, block 5 fine-tuned; full = nothing
-                         frozen; the input size defaults to 224
-  --cached-views N       with blocks 1-5 or 1-4 frozen (quick, balanced): views stored per training
-                         image, view 0 plain, the others augmented (default 1; memory and caching time
-                         grow with N)
-  --workspace DIR        where catalogue downloads are kept (default: the app's workspace)`;
+export const BACKBONE_OPTIONS: OptionSpec = optionSpec(BACKBONE_OPTION_ROWS);
+
+export const BACKBONE_OPTIONS_HELP = `Pretrained backbone (docs/transfer.md):\n${optionHelp(BACKBONE_OPTION_ROWS)}`;
 
 export function trainingSettings(values: ParsedOptions['values']): Partial<TrainingConfig> {
   return {
@@ -171,6 +203,7 @@ export function trainingSettings(values: ParsedOptions['values']): Partial<Train
     checkpointEverySteps: numberOption(values, 'checkpoint-every', { integer: true, min: 0 }),
     backbone: backboneOption(values),
     cachedViews: numberOption(values, 'cached-views', { integer: true, min: 1 }),
+    featureCachePrecision: choiceOption(values, 'cache-precision', FEATURE_CACHE_PRECISIONS),
   };
 }
 

@@ -7,9 +7,13 @@ import { OPTIMIZER_NAMES, type OptimizerName } from '../../../models/train/optim
 import { SCHEDULE_NAMES, type ScheduleName } from '../../../models/train/schedule.js';
 import type { AugmentOptions } from '../datasets/augment-image.js';
 import type { Rgb } from '../images/normalise.js';
+import type { FeatureCachePrecision } from '../transfer/feature-cache.js';
 
 export type PresetName = 'quick' | 'balanced' | 'full';
 export const PRESET_NAMES: readonly PresetName[] = ['quick', 'balanced', 'full'];
+
+/** How a run's feature caches store values (main/services/transfer/feature-cache.ts). */
+export const FEATURE_CACHE_PRECISIONS: readonly FeatureCachePrecision[] = ['float16', 'float32'];
 
 export interface TrainingConfig {
   /** The dataset folder (one sub-folder per class, optionally inside train/ val/ test/). */
@@ -52,6 +56,11 @@ export interface TrainingConfig {
   cachedViews: number;
   /** In-memory budget of the training and validation feature caches together, in bytes (default 2 GiB). */
   featureCacheMemoryBytes?: number;
+  /**
+   * How the feature caches store values (docs/transfer.md): float16 (default) or float32, exact but twice
+   * the memory and disk. Runs recorded before this setting existed read as float16.
+   */
+  featureCachePrecision: FeatureCachePrecision;
 }
 
 /** Defaults: the "balanced" preset at the size a CPU can train from scratch. */
@@ -79,6 +88,7 @@ export const DEFAULT_CONFIG: Omit<TrainingConfig, 'dataset'> = {
   checkpointEverySteps: 0,
   keepMisclassifiedMaps: 64,
   cachedViews: 1,
+  featureCachePrecision: 'float16',
 };
 
 /**
@@ -206,6 +216,7 @@ export function resolveConfig(
   oneOf('schedule', config.schedule, SCHEDULE_NAMES, problems);
   oneOf('compatibility', config.compatibility, ['pc', 'dp'], problems);
   oneOf('normalisation', config.normalisation, ['softmax', 'sigmoid'], problems);
+  oneOf('feature cache precision', config.featureCachePrecision, FEATURE_CACHE_PRECISIONS, problems);
   if (problems.length > 0) throw new ConfigError(`Invalid training settings: ${problems.join('; ')}.`);
   return config;
 }

@@ -2,6 +2,8 @@
 // Plain data (JSON-serialisable). Must not import electron or anything from main/electron, main/server,
 // main/cli or renderer.
 
+import type { FeatureCachePrecision } from '../transfer/feature-cache.js';
+
 export type RunStatus =
   'created' | 'running' | 'paused' | 'cancelled' | 'completed' | 'stopped-early' | 'failed';
 
@@ -47,7 +49,14 @@ export type TrainingEvent =
     }
   | { type: 'checkpoint'; path: string; epoch: number; stepInEpoch: number }
   /** Backbone features being computed once per image (frozen pretrained backbone): `done` of `total`. */
-  | { type: 'caching'; split: 'train' | 'val'; done: number; total: number }
+  | {
+      type: 'caching';
+      split: 'train' | 'val';
+      done: number;
+      total: number;
+      /** How the cache stores the features (TrainingConfig.featureCachePrecision). */
+      precision: FeatureCachePrecision;
+    }
   | { type: 'skipped-file'; path: string; reason: string; message: string }
   | { type: 'warning'; message: string }
   | { type: 'evaluated'; split: string; accuracy: number; images: number; path: string }

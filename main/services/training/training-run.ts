@@ -313,6 +313,8 @@ async function runLoop(
     const backbone: Weights = new Map([...weights].filter(([name]) => name.startsWith('features.')));
     const abort = new AbortController();
     const trainViews = config.augment === false ? 1 : (config.cachedViews ?? 1);
+    // Runs recorded before the setting existed have none: they cached in half precision.
+    const precision = config.featureCachePrecision ?? 'float16';
     const budgets = splitMemoryBudget(config.featureCacheMemoryBytes, {
       train: train.length * trainViews,
       val: val.length,
@@ -324,6 +326,7 @@ async function runLoop(
         backbone,
         frozenBlocks: config.freezeBlocks,
         views,
+        precision,
         augment: config.augment || undefined,
         seed: config.seed,
         mean: config.mean,
@@ -338,7 +341,7 @@ async function runLoop(
           const now = performance.now();
           if (done === total || done === 0 || now - last >= 500) {
             last = now;
-            emit({ type: 'caching', split, done, total });
+            emit({ type: 'caching', split, done, total, precision });
           }
         },
         onSkip: (s) =>
@@ -346,11 +349,11 @@ async function runLoop(
       });
     };
     try {
-      emit({ type: 'caching', split: 'train', done: 0, total: train.length });
+      emit({ type: 'caching', split: 'train', done: 0, total: train.length, precision });
       // Without augmentation every view would be the plain picture: one is enough.
       caches.train = await build(train, 'train', trainViews);
       if (val.length > 0) {
-        emit({ type: 'caching', split: 'val', done: 0, total: val.length });
+        emit({ type: 'caching', split: 'val', done: 0, total: val.length, precision });
         caches.val = await build(val, 'val', 1);
       }
       return null;

@@ -57,6 +57,9 @@ export function splitMemoryBudget(
 }
 export const DEFAULT_DISK_LIMIT_BYTES = 20 * 1024 ** 3;
 
+/** How cached values are stored: half precision, or float32 (exact, twice the memory and disk). */
+export type FeatureCachePrecision = 'float16' | 'float32';
+
 export interface FeatureCacheOptions extends NormaliseOptions {
   spec: ModelSpec;
   /** The frozen backbone's `features.*` tensors (PyTorch layout), e.g. from loadBackboneWeights. */
@@ -74,8 +77,8 @@ export interface FeatureCacheOptions extends NormaliseOptions {
   seed?: number;
   /** Decoding settings other than the size. */
   decode?: Omit<DecodeOptions, 'size'>;
-  /** Half precision (default) or float32 (twice the memory; for tests and exactness checks). */
-  precision?: 'float16' | 'float32';
+  /** Half precision (default) or float32 (exact features, twice the memory and disk). */
+  precision?: FeatureCachePrecision;
   /** In-memory budget (default 2 GiB); views beyond it go to files in `spillDir`. */
   memoryLimitBytes?: number;
   /** Workspace folder for spilled views (a fresh sub-folder is made and removed by dispose()). */
@@ -166,9 +169,9 @@ export async function buildFeatureCache(
   if (needed > memoryLimit + diskLimit)
     throw new FeatureCacheError(
       `The cached features would take ${formatBytes(needed)} (${items.length} images x ${views} views x ` +
-        `${(viewBytes / 1024 ** 2).toFixed(2)} MiB at S=${spec.inputSize}), more than the memory limit ` +
+        `${(viewBytes / 1024 ** 2).toFixed(2)} MiB in ${precision} at S=${spec.inputSize}), more than the memory limit ` +
         `(${formatBytes(memoryLimit)}) plus the disk limit (${formatBytes(diskLimit)}${options.spillDir ? '' : ': no spill folder given'}). ` +
-        'Use fewer views or a smaller input size, or raise the limits.',
+        `Use fewer views${precision === 'float32' ? ', float16 (half the bytes)' : ''} or a smaller input size, or raise the limits.`,
     );
   const shapes = featureShapes(spec, frozenBlocks);
   const localSizes = shapes.locals.map(([h, w, c]) => h * w * c);
@@ -195,7 +198,7 @@ export async function buildFeatureCache(
     }
     if (!options.spillDir || diskBytes + data.byteLength > diskLimit)
       throw new FeatureCacheError(
-        `The feature cache is full (${formatBytes(memoryBytes)} in memory, ${formatBytes(diskBytes)} on disk).`,
+        `The feature cache is full (${formatBytes(memoryBytes)} in memory, ${formatBytes(diskBytes)} on disk, ${precision}).`,
       );
     if (!spillFolder) {
       await mkdir(options.spillDir, { recursive: true });

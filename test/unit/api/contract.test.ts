@@ -56,6 +56,11 @@ test('invalid requests are refused with the reason, before any handler runs', as
     ['datasets.scan', {}, /path/],
     ['training.start', { datasetId: 'd', settings: { inputSize: 33 } }, /multiple of 32/],
     ['training.start', { datasetId: 'd', preset: 'turbo' }, /preset/],
+    [
+      'training.start',
+      { datasetId: 'd', settings: { featureCachePrecision: 'float64' } },
+      /settings\.featureCachePrecision: .*"float16"\|"float32"/,
+    ],
     ['training.pause', { runId: '../../etc' }, /letters, digits/],
     ['evaluation.images', { runId: 'r', limit: 100000 }, /limit/],
     ['datasets.thumbnails', { paths: new Array(201).fill('a.png') }, /paths/],
@@ -67,6 +72,23 @@ test('invalid requests are refused with the reason, before any handler runs', as
       assert.equal(reply.error.code, 'bad-request');
       assert.match(reply.error.message, pattern);
     }
+  }
+});
+
+test('training.start takes the feature cache precision float16 or float32 to its handler', async () => {
+  for (const featureCachePrecision of ['float16', 'float32']) {
+    let seen: unknown;
+    await dispatchApiCall(
+      handlers({
+        'training.start': async (request) => {
+          seen = request.settings?.featureCachePrecision;
+          return Promise.reject(new ApiError('not-found', 'no dataset'));
+        },
+      }),
+      'training.start',
+      { datasetId: 'd', settings: { featureCachePrecision } },
+    );
+    assert.equal(seen, featureCachePrecision);
   }
 });
 

@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT } from '../../../main/cli/command.js';
+import { trainingSettings } from '../../../main/cli/commands/train.js';
 import { backboneFileBytes } from '../../helpers/backbone-file.js';
 import { cli } from '../../helpers/cli.js';
 import { makeTinyShapes } from '../../integration/training/tiny-run.js';
@@ -19,6 +20,20 @@ test('train --help documents --backbone and the presets it changes', async () =>
   assert.match(r.out, /--backbone ID\|FILE/);
   assert.match(r.out, /attnvgg train photos\/ --backbone torchvision-vgg16bn --preset quick/);
   assert.match(r.out, /--cached-views N/);
+  assert.match(r.out, /--cache-precision NAME float16 \| float32/);
+  assert.match(r.out, /float32 keeps them exact at twice the memory and disk/);
+});
+
+test('train --cache-precision takes float16 or float32 and refuses anything else with the choices', async () => {
+  const r = await cli('train', join(root, 'nowhere'), '--cache-precision', 'half');
+  assert.equal(r.code, EXIT.usage);
+  assert.match(r.err, /Unsupported --cache-precision "half"\. Should be one of: float16, float32/);
+  assert.deepEqual(
+    ['float16', 'float32', undefined].map(
+      (p) => trainingSettings(p ? { 'cache-precision': p } : {}).featureCachePrecision,
+    ),
+    ['float16', 'float32', undefined],
+  );
 });
 
 test('train --backbone with a width other than 1.0 is refused before any work', async () => {

@@ -91,3 +91,34 @@ test('a backbone needs width 1.0; views and the cache budget are checked', () =>
     /featureCacheMemoryBytes must be a non-negative integer/,
   );
 });
+
+test('the feature cache precision defaults to float16, takes float32, refuses anything else, and survives run.json', () => {
+  assert.equal(
+    resolveConfig({ dataset: '/d', backbone: '/b.onnx' }, 'quick').featureCachePrecision,
+    'float16',
+  );
+  const f32 = resolveConfig(
+    { dataset: '/d', backbone: '/b.onnx', featureCachePrecision: 'float32' },
+    'balanced',
+  );
+  assert.equal(f32.featureCachePrecision, 'float32');
+  // run.json holds the resolved config as JSON; resuming reads it back and resolving it again keeps it.
+  const reread = JSON.parse(JSON.stringify(f32)) as typeof f32;
+  assert.equal(reread.featureCachePrecision, 'float32');
+  assert.deepEqual(resolveConfig(reread), f32);
+  assert.throws(
+    () =>
+      resolveConfig({
+        dataset: '/d',
+        featureCachePrecision: 'float64' as unknown as typeof f32.featureCachePrecision,
+      }),
+    (e: Error) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(
+        e.message,
+        /Unsupported feature cache precision "float64"\. Should be one of: float16, float32/,
+      );
+      return true;
+    },
+  );
+});

@@ -112,6 +112,20 @@ test('augmented views are seeded: view 0 is plain, others differ and rebuild ide
   await Promise.all([one.dispose(), two.dispose(), plain.dispose()]);
 });
 
+test('float32 takes twice the bytes: a budget that holds the half-precision cache refuses it', async () => {
+  const halfBytes = items.length * valuesPerView(spec) * 2;
+  const half = await buildFeatureCache(items, { ...base, memoryLimitBytes: halfBytes });
+  assert.equal(half.stats().memoryBytes, halfBytes);
+  await half.dispose();
+  await assert.rejects(
+    buildFeatureCache(items, { ...base, precision: 'float32', memoryLimitBytes: halfBytes }),
+    (e: Error) =>
+      e instanceof FeatureCacheError &&
+      /MiB in float32 at S=/.test(e.message) &&
+      /float16 \(half the bytes\)/.test(e.message),
+  );
+});
+
 test('limits are checked before any work; unreadable files are skipped and reported', async () => {
   await assert.rejects(
     buildFeatureCache(items, { ...base, views: 4, memoryLimitBytes: 1000 }),
