@@ -7,35 +7,33 @@
 // swap. Imports models/ only (no TensorFlow.js, nothing from main/ or electron).
 
 import type { FeatureBatch } from '../core/cached-features.js';
-import { parameterLayout, validateSpec, type ModelSpec } from '../core/spec.js';
-import { checkWeights, cloneWeights, type NamedArray, type Weights } from '../core/weights.js';
+import { validateSpec, type ModelSpec } from '../core/spec.js';
+import { checkWeights, type Weights } from '../core/weights.js';
 import type { OptimizerConfig, OptimizerState, StepHyper } from '../train/optimizer.js';
 import type { Device } from '../onnx/device.js';
 import { DataType, encodeModel } from '../onnx/proto.js';
 import { OnnxTrainError } from './errors.js';
 import type { FilterGradient, PoolBackward } from './layers.js';
-import { fromTfLayout, toTfLayout } from '../core/layout.js';
-import { slotKey } from './slots.js';
-import { ADAM_DEFAULTS } from './adam.js';
 import {
   buildTrainingGraph,
   constantParameters,
-  GRAPH_OPTIMIZERS,
   TRAIN_IO,
   type GraphSource,
   type InputLayout,
-  type SlotKind,
-  type StateTensor,
   type TrainingGraph,
   type TrainingGraphOptions,
 } from './train-graph.js';
 import {
-  float32Tensor,
-  openDeviceReadback,
-  openTrainSession,
-  type DeviceReadback,
-  type RuntimeTensor,
-} from './train-session.js';
+  checkedHyper,
+  checkedLabels,
+  checkOptimizer,
+  DEFAULT_OPTIMIZER,
+  featureTensors,
+  hyperValuesFor,
+  scalar,
+} from './trainer-inputs.js';
+import { TrainerState } from './trainer-state.js';
+import { float32Tensor, openTrainSession, type RuntimeTensor, type TrainSession } from './train-session.js';
 
 export interface OnnxTrainerOptions {
   /** The onnxruntime execution provider (models/onnx/device.ts; default 'cpu'). */
@@ -154,65 +152,30 @@ export interface OnnxTrainer {
   dispose(): Promise<void>;
 }
 
-const DEFAULT_OPTIMIZER: OptimizerConfig = { name: 'sgd', momentum: 0.9 };
-
-function checkOptimizer(config: OptimizerConfig): void {
-  if (!GRAPH_OPTIMIZERS.includes(config.name))
-    throw new OnnxTrainError(
-      'unsupported',
-      `The ONNX training engine has no graph for the optimizer "${String(config.name)}"; use the TensorFlow.js engine for it. Should be one of: ${GRAPH_OPTIMIZERS.join(', ')}.`,
-    );
-  const wd = config.weightDecay ?? 0;
-  if (!Number.isFinite(wd) || wd < 0)
-    throw new OnnxTrainError('invalid', `weightDecay must be a finite number of at least 0, got ${wd}.`);
-}
-
-function checkedHyper(config: OptimizerConfig, hyper: StepHyper): { lr: number; momentum: number } {
-  // Adam ignores momentum (as the TensorFlow.js optimiser): the schedule's cycled value is not checked.
-  const momentum = config.name === 'sgd' ? (hyper.momentum ?? config.momentum ?? 0.9) : 0;
-  if (!Number.isFinite(hyper.lr))
-    throw new OnnxTrainError('invalid', `lr must be a finite number, got ${hyper.lr}.`);
-  if (!Number.isFinite(momentum) || momentum < 0)
-    throw new OnnxTrainError('invalid', `momentum must be a finite number of at least 0, got ${momentum}.`);
-  return { lr: hyper.lr, momentum };
-}
-
-function isSlot(t: StateTensor): boolean {
-  return t.kind === 'momentum' || t.kind === 'm' || t.kind === 'v';
-}
-
-/**
- * Every scalar hyper-parameter input a training graph may declare, for the step numbered `t` (1-based).
- * Adam's bias corrections and AdamW's decay factor are computed here in float64, as the TensorFlow.js
- * optimiser computes them, and rounded to float32 once when fed.
- */
-function hyperValuesFor(
-  config: OptimizerConfig,
-  labelSmoothing: number,
-): (lr: number, momentum: number, t: number) => Record<string, number> {
-  const wd = config.weightDecay ?? 0;
-  const b1 = config.beta1 ?? ADAM_DEFAULTS.beta1;
-  const b2 = config.beta2 ?? ADAM_DEFAULTS.beta2;
-  return (lr, momentum, t) => ({
-    [TRAIN_IO.lr]: lr,
-    [TRAIN_IO.momentum]: momentum,
-    [TRAIN_IO.weightDecay]: wd,
-    [TRAIN_IO.labelSmoothing]: labelSmoothing,
-    [TRAIN_IO.stepSize]: lr / (1 - b1 ** t),
-    [TRAIN_IO.biasCorrection2Sqrt]: Math.sqrt(1 - b2 ** t),
-    [TRAIN_IO.decayFactor]: 1 - lr * wd,
-  });
-}
-
-function scalar(value: number): RuntimeTensor {
-  return float32Tensor(new Float32Array([value]), []);
-}
-
-export async function createOnnxTrainer(
-  spec: ModelSpec,
+/** The graph options a trainer's settings give (train-graph.ts). */
+function graphOptionsOf(
   weights: Weights,
-  options: OnnxTrainerOptions = {},
-): Promise<OnnxTrainer> {
+  config: OptimizerConfig,
+  options: OnnxTrainerOptions,
+  device: Device,
+): TrainingGraphOptions {
+  return {
+    frozenBlocks: options.frozenBlocks ?? 0,
+    frozenWeights: weights,
+    source: options.source ?? 'images',
+    inputLayout: options.inputLayout,
+    optimizer: config.name,
+    nesterov: config.nesterov ?? false,
+    beta1: config.beta1,
+    beta2: config.beta2,
+    epsilon: config.epsilon,
+    filterGradient: options.filterGradient,
+    poolBackward: options.poolBackward ?? (device === 'cpu' ? 'indices' : 'argmax'),
+  };
+}
+
+/** The settings checked: the optimiser, label smoothing, the weights against the spec. */
+function checkSettings(spec: ModelSpec, weights: Weights, options: OnnxTrainerOptions): OptimizerConfig {
   validateSpec(spec);
   try {
     checkWeights(spec, weights);
@@ -224,22 +187,17 @@ export async function createOnnxTrainer(
   const labelSmoothing = options.labelSmoothing ?? 0;
   if (!(labelSmoothing >= 0 && labelSmoothing < 1))
     throw new OnnxTrainError('invalid', `labelSmoothing must be in [0, 1), got ${labelSmoothing}.`);
-  const frozenBlocks = options.frozenBlocks ?? 0;
+  return config;
+}
+
+export async function createOnnxTrainer(
+  spec: ModelSpec,
+  weights: Weights,
+  options: OnnxTrainerOptions = {},
+): Promise<OnnxTrainer> {
+  const config = checkSettings(spec, weights, options);
   const device = options.device ?? 'cpu';
-  const source = options.source ?? 'images';
-  const graphOptions: TrainingGraphOptions = {
-    frozenBlocks,
-    frozenWeights: weights,
-    source,
-    inputLayout: options.inputLayout,
-    optimizer: config.name,
-    nesterov: config.nesterov ?? false,
-    beta1: config.beta1,
-    beta2: config.beta2,
-    epsilon: config.epsilon,
-    filterGradient: options.filterGradient,
-    poolBackward: options.poolBackward ?? (device === 'cpu' ? 'indices' : 'argmax'),
-  };
+  const graphOptions = graphOptionsOf(weights, config, options, device);
   const graph = buildTrainingGraph(spec, graphOptions);
   const debugOutputs = options.debugOutputs ?? [];
   for (const name of debugOutputs)
@@ -259,120 +217,52 @@ export async function createOnnxTrainer(
     deviceOutputs: onDevice ? graph.state.map((t) => t.output) : [],
     profileFilePrefix: options.profileFilePrefix,
   });
+  const state = new TrainerState(
+    spec,
+    graph,
+    weights,
+    constantParameters(spec, graph.frozenBlocks, graph.source),
+    {
+      device,
+      // Device-resident outputs are fresh runtime tensors each step: no spare set to write into.
+      reuse: !onDevice && (options.reuseStateTensors ?? true),
+      frozenBlocks: graph.frozenBlocks,
+    },
+  );
+  const hyperValues = hyperValuesFor(config, options.labelSmoothing ?? 0);
   /** The evaluate-mode graph of a features trainer, opened on first use. */
-  let evaluation: { graph: TrainingGraph; session: Awaited<ReturnType<typeof openTrainSession>> } | null =
-    null;
-  // Device-resident outputs are fresh runtime tensors each step: no spare set to write into.
-  const reuse = !onDevice && (options.reuseStateTensors ?? true);
-  let readback: DeviceReadback | null = null;
-  /** True while some state tensor lives on the device (after a step with keepStateOnDevice). */
-  let stateOnDevice = false;
-  const onHost = (what: string): void => {
-    if (stateOnDevice)
-      throw new OnnxTrainError(
-        'invalid',
-        `The training state is on the ${device} device: await syncFromDevice() before ${what}.`,
-      );
-  };
-  const hyperValues = hyperValuesFor(config, labelSmoothing);
-  const layout = parameterLayout(spec);
-  // The tensors the graph holds fixed (frozen blocks; an inert g on features), served from this copy.
-  const fixedNames = constantParameters(spec, frozenBlocks, source);
-  const frozen = new Map([...cloneWeights(weights)].filter(([name]) => fixedNames.has(name)));
-  const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-  const fresh = (t: StateTensor): RuntimeTensor => float32Tensor(new Float32Array(size(t.shape)), t.shape);
-  const current = new Map<string, RuntimeTensor>();
-  const spare = new Map<string, RuntimeTensor>();
-  for (const t of graph.state) {
-    const tensor = fresh(t);
-    if (!isSlot(t)) (tensor.data as Float32Array).set((weights.get(t.param) as NamedArray).data);
-    current.set(t.input, tensor);
-    if (reuse) spare.set(t.output, fresh(t));
-  }
-  const slotTensors = graph.state.filter(isSlot);
-  const keyOf = (t: StateTensor): string => slotKey(t.kind as SlotKind, t.param);
-  const ownSlotKeys = new Set(slotTensors.map(keyOf));
-  /**
-   * Slot keys that exist in TensorFlow.js's sense: Adam's after any step, SGD's momentum buffers after a
-   * step with momentum > 0 (with momentum 0 the TensorFlow.js optimiser neither creates nor updates them).
-   */
-  const withSlot = new Set<string>();
-  /** Slots of parameters this trainer does not update (frozen, or another optimiser's), kept as given. */
-  let carried = new Map<string, NamedArray>();
-  let steps = 0;
+  let evaluation: { graph: TrainingGraph; session: TrainSession } | null = null;
   let disposed = false;
   const s = spec.inputSize;
   const imageSize = 3 * s * s;
-
   const alive = (): void => {
     if (disposed) throw new OnnxTrainError('disposed', 'The ONNX trainer was used after dispose().');
   };
 
-  /** The labels as float32 class indices, checked. */
-  const checkedLabels = (labels: ArrayLike<number>): Float32Array => {
-    const n = labels.length;
-    if (n < 1) throw new OnnxTrainError('invalid', 'A training batch needs at least 1 image, got 0 labels.');
-    const labelData = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const k = labels[i];
-      if (!Number.isInteger(k) || k < 0 || k >= spec.numClasses)
-        throw new OnnxTrainError(
-          'invalid',
-          `Label ${i} is ${k}; expected a class index from 0 to ${spec.numClasses - 1}.`,
-        );
-      labelData[i] = k;
-    }
-    return labelData;
-  };
-
-  /** A batch of cached features as graph inputs, checked against the graph's feature inputs. */
-  const featureTensors = (features: FeatureInputs, n: number): Record<string, RuntimeTensor> => {
-    if (source !== 'features')
-      throw new OnnxTrainError('invalid', 'This trainer steps on images: call step().');
-    const given = [...features.locals, ...(features.pool5 ? [features.pool5] : [])];
-    if (given.length !== graph.featureInputs.length)
-      throw new OnnxTrainError(
-        'invalid',
-        `A batch of ${frozenBlocks} frozen blocks' features has ${graph.featureInputs.length} tensors (${graph.featureInputs.map((f) => f.name).join(', ')}), got ${given.length}.`,
-      );
-    const out: Record<string, RuntimeTensor> = {};
-    graph.featureInputs.forEach((f, k) => {
-      const a = given[k];
-      const shape = [n, ...f.shape];
-      if (a.shape.join('x') !== shape.join('x') || a.data.length !== size(shape))
-        throw new OnnxTrainError(
-          'invalid',
-          `${f.name}: expected shape [${shape.join(', ')}], got [${a.shape.join(', ')}] (${a.data.length} values).`,
-        );
-      out[f.name] = float32Tensor(a.data, shape);
-    });
-    return out;
-  };
-
-  /** One step from the graph's data inputs (images or features): run, then swap in the updated state. */
+  /** One step from the graph's data inputs (images or features): run, then take the updated state. */
   const runStep = async (
     data: Record<string, RuntimeTensor>,
     labelData: Float32Array,
     hyper: StepHyper,
   ): Promise<OnnxStepResult> => {
     const { lr, momentum } = checkedHyper(config, hyper);
-    if (options.failAtStep === steps + 1)
+    if (options.failAtStep === state.steps + 1)
       throw new OnnxTrainError(
         'runtime',
-        `onnxruntime failed to run the training step on ${device}: injected fault at step ${steps + 1} (test hook)`,
+        `onnxruntime failed to run the training step on ${device}: injected fault at step ${state.steps + 1} (test hook)`,
       );
     const inputs: Record<string, RuntimeTensor> = {
       ...data,
       [TRAIN_IO.labels]: float32Tensor(labelData, [labelData.length]),
     };
-    for (const [name, value] of Object.entries(hyperValues(lr, momentum, steps + 1)))
+    for (const [name, value] of Object.entries(hyperValues(lr, momentum, state.steps + 1)))
       if (graph.hyperInputs.includes(name)) inputs[name] = scalar(value);
-    for (const [name, tensor] of current) inputs[name] = tensor;
+    for (const [name, tensor] of state.inputs()) inputs[name] = tensor;
     const outputs: Record<string, RuntimeTensor | null> = {
       [TRAIN_IO.loss]: null,
       [TRAIN_IO.correct]: null,
+      ...state.outputs(),
     };
-    for (const t of graph.state) outputs[t.output] = reuse ? (spare.get(t.output) as RuntimeTensor) : null;
     for (const name of debugOutputs) outputs[name] = null;
     const results = await session.run(inputs, outputs);
     const debug =
@@ -382,42 +272,25 @@ export async function createOnnxTrainer(
     const loss = (results[TRAIN_IO.loss].data as Float32Array)[0];
     const correct = Math.round((results[TRAIN_IO.correct].data as Float32Array)[0]);
     // A diverged step must not poison the weights or the running statistics (as trainStep).
-    if (!Number.isFinite(loss)) {
-      if (!reuse) for (const t of graph.state) results[t.output].dispose();
-      return { loss, correct, debug };
-    }
-    for (const t of graph.state) {
-      // With momentum 0, TensorFlow.js's optimiser neither creates nor updates a momentum slot.
-      if (t.kind === 'momentum' && momentum === 0) {
-        if (!reuse) results[t.output].dispose();
-        continue;
-      }
-      if (isSlot(t)) withSlot.add(keyOf(t));
-      const next = results[t.output];
-      const previous = current.get(t.input) as RuntimeTensor;
-      current.set(t.input, next);
-      if (reuse) spare.set(t.output, previous);
-      else previous.dispose();
-    }
-    steps += 1;
-    if (onDevice) stateOnDevice = true;
+    if (!Number.isFinite(loss)) state.discard(results);
+    else state.advance(results, momentum, onDevice);
     return { loss, correct, debug };
   };
 
   const trainer: OnnxTrainer = {
     spec,
     device,
-    frozenBlocks,
+    frozenBlocks: graph.frozenBlocks,
     inputLayout: graph.inputLayout,
     get steps() {
-      return steps;
+      return state.steps;
     },
 
     async step(x, labels, hyper) {
       alive();
-      if (source !== 'images')
+      if (graph.source !== 'images')
         throw new OnnxTrainError('invalid', 'This trainer steps on cached features: call stepFeatures().');
-      const labelData = checkedLabels(labels);
+      const labelData = checkedLabels(labels, spec.numClasses);
       const n = labelData.length;
       if (x.length !== n * imageSize)
         throw new OnnxTrainError(
@@ -430,15 +303,15 @@ export async function createOnnxTrainer(
 
     async stepFeatures(features, labels, hyper) {
       alive();
-      const labelData = checkedLabels(labels);
-      return runStep(featureTensors(features, labelData.length), labelData, hyper);
+      const labelData = checkedLabels(labels, spec.numClasses);
+      return runStep(featureTensors(graph, features, labelData.length), labelData, hyper);
     },
 
     async evaluateFeatures(features, labels) {
       alive();
-      const labelData = checkedLabels(labels);
-      const data = featureTensors(features, labelData.length);
-      if (stateOnDevice) await trainer.syncFromDevice();
+      const labelData = checkedLabels(labels, spec.numClasses);
+      const data = featureTensors(graph, features, labelData.length);
+      await state.syncFromDevice();
       evaluation ??= await (async () => {
         const g = buildTrainingGraph(spec, { ...graphOptions, mode: 'evaluate' });
         return { graph: g, session: await openTrainSession(encodeModel(g.model), sessionOptions) };
@@ -448,6 +321,7 @@ export async function createOnnxTrainer(
         [TRAIN_IO.labels]: float32Tensor(labelData, [labelData.length]),
         [TRAIN_IO.labelSmoothing]: scalar(0),
       };
+      const current = state.inputs();
       for (const t of evaluation.graph.state) inputs[t.input] = current.get(t.input) as RuntimeTensor;
       const results = await evaluation.session.run(inputs, {
         [TRAIN_IO.loss]: null,
@@ -458,126 +332,37 @@ export async function createOnnxTrainer(
         correct: Math.round((results[TRAIN_IO.correct].data as Float32Array)[0]),
       };
     },
+
     async syncFromDevice() {
       alive();
-      if (!stateOnDevice) return;
-      readback ??= await openDeviceReadback(
-        device,
-        graph.state.map((t) => t.shape),
-      );
-      const tensors = graph.state.map((t) => current.get(t.input) as RuntimeTensor);
-      const values = await readback.read(tensors);
-      graph.state.forEach((t, i) => {
-        current.set(t.input, float32Tensor(values[i].slice(), t.shape));
-        tensors[i].dispose();
-      });
-      stateOnDevice = false;
+      await state.syncFromDevice();
     },
-
     getWeights() {
       alive();
-      onHost('getWeights()');
-      const out: Weights = new Map();
-      for (const p of layout) {
-        const fixed = frozen.get(p.name);
-        if (fixed) {
-          out.set(p.name, { shape: [...fixed.shape], data: fixed.data.slice() });
-          continue;
-        }
-        const t = current.get(p.name) as RuntimeTensor;
-        out.set(p.name, { shape: [...p.shape], data: (t.data as Float32Array).slice() });
-      }
-      return out;
+      return state.getWeights();
     },
-
     setWeights(next) {
       alive();
-      onHost('setWeights()');
-      try {
-        checkWeights(spec, next);
-      } catch (e) {
-        throw new OnnxTrainError('invalid', e instanceof Error ? e.message : String(e), { cause: e });
-      }
-      for (const [name, fixed] of frozen) {
-        const given = (next.get(name) as NamedArray).data;
-        if (given.some((v, i) => !Object.is(v, fixed.data[i])))
-          throw new OnnxTrainError(
-            'invalid',
-            `${name} ${name.startsWith('g.') && source === 'features' ? 'is inert (pc/softmax) and kept fixed on cached features' : `belongs to a frozen block (1-${frozenBlocks})`}, a constant of this trainer's graph; create a new trainer to change it.`,
-          );
-      }
-      for (const t of graph.state)
-        if (!isSlot(t))
-          ((current.get(t.input) as RuntimeTensor).data as Float32Array).set(
-            (next.get(t.param) as NamedArray).data,
-          );
+      state.setWeights(next, graph.source);
     },
-
     getOptimizerState() {
       alive();
-      onHost('getOptimizerState()');
-      const slots = new Map<string, NamedArray>();
-      for (const [key, a] of carried) slots.set(key, { shape: [...a.shape], data: a.data.slice() });
-      for (const t of slotTensors) {
-        if (!withSlot.has(keyOf(t))) continue;
-        const data = (current.get(t.input) as RuntimeTensor).data as Float32Array;
-        slots.set(keyOf(t), toTfLayout(t.param, { shape: [...t.shape], data }));
-      }
-      return { step: steps, slots };
+      return state.getOptimizerState();
     },
-
-    setOptimizerState(state) {
+    setOptimizerState(next) {
       alive();
-      onHost('setOptimizerState()');
-      if (!Number.isInteger(state.step) || state.step < 0)
-        throw new OnnxTrainError(
-          'invalid',
-          `Optimizer state step must be a whole number, got ${state.step}.`,
-        );
-      const restored = new Map<string, Float32Array>();
-      for (const t of slotTensors) {
-        const slot = state.slots.get(keyOf(t));
-        if (!slot) continue;
-        const a = fromTfLayout(t.param, slot);
-        if (a.shape.join('x') !== t.shape.join('x') || a.data.length !== size(t.shape))
-          throw new OnnxTrainError(
-            'invalid',
-            `Optimizer slot ${keyOf(t)}: expected shape [${toTfLayout(t.param, { shape: t.shape, data: new Float32Array(size(t.shape)) }).shape}] (TensorFlow.js layout), found [${slot.shape}].`,
-          );
-        restored.set(keyOf(t), a.data);
-      }
-      // Checked everything first: now replace the state.
-      withSlot.clear();
-      for (const t of slotTensors) {
-        const data = current.get(t.input)?.data as Float32Array;
-        const a = restored.get(keyOf(t));
-        if (a) {
-          data.set(a);
-          withSlot.add(keyOf(t));
-        } else data.fill(0); // no slot yet: zeros are what the TensorFlow.js optimiser starts a slot from
-      }
-      carried = new Map(
-        [...state.slots]
-          .filter(([key]) => !ownSlotKeys.has(key))
-          .map(([key, a]) => [key, { shape: [...a.shape], data: a.data.slice() }]),
-      );
-      steps = state.step;
+      state.setOptimizerState(next);
     },
-
     async endProfiling() {
       alive();
       return session.endProfiling();
     },
-
     async dispose() {
       if (disposed) return;
       disposed = true;
       await session.release();
       await evaluation?.session.release();
-      await readback?.release();
-      for (const t of [...current.values(), ...spare.values()]) t.dispose();
-      current.clear();
-      spare.clear();
+      await state.dispose();
     },
   };
   return trainer;
