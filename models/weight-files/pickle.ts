@@ -198,267 +198,234 @@ export interface PickleResult {
   end: number;
 }
 
+/** The pickle machine's state: the value stack, the MARK stack and the memo, with their bounds. */
+class Machine {
+  stack: unknown[] = [];
+  readonly marks: unknown[][] = [];
+  readonly memo = new Map<number, unknown>();
+  /** Set by STOP. */
+  done: { value: unknown } | null = null;
+
+  constructor(
+    readonly r: Reader,
+    readonly options: PickleOptions,
+  ) {}
+
+  push(v: unknown): void {
+    if (this.stack.length >= MAX_STACK) throw malformed('the value stack grows without bound');
+    this.stack.push(v);
+  }
+  pop(): unknown {
+    if (this.stack.length === 0) throw malformed('pop from an empty stack');
+    return this.stack.pop();
+  }
+  top(): unknown {
+    if (this.stack.length === 0) throw malformed('the stack is empty');
+    return this.stack[this.stack.length - 1];
+  }
+  mark(): void {
+    this.marks.push(this.stack);
+    this.stack = [];
+  }
+  popMark(): unknown[] {
+    const items = this.stack;
+    const outer = this.marks.pop();
+    if (!outer) throw malformed('no MARK to pop to');
+    this.stack = outer;
+    return items;
+  }
+  put(index: number): void {
+    if (this.memo.size >= MAX_MEMO && !this.memo.has(index)) throw malformed('the memo grows without bound');
+    this.memo.set(index, this.top());
+  }
+  get(index: number): void {
+    if (!this.memo.has(index)) throw malformed(`memo entry ${index} was never stored`);
+    this.push(this.memo.get(index));
+  }
+  global(module: string, name: string): void {
+    const qualified = `${module}.${name}`;
+    if (!ALLOWED_GLOBALS.has(qualified)) throw refusedGlobal(qualified);
+    this.push(new PickleGlobal(module, name));
+  }
+  persistent(pid: unknown): void {
+    if (!this.options.persistentLoad) throw malformed('a persistent id where none is expected');
+    this.push(this.options.persistentLoad(pid));
+  }
+}
+
+type Opcode = (m: Machine) => void;
+
+/** Framing, STOP, and the stack and MARK operations. */
+const CONTROL: Record<number, Opcode> = {
+  0x80: (m) => {
+    const protocol = m.r.u8(); // PROTO
+    if (protocol > 5) throw malformed(`pickle protocol ${protocol} is newer than 5`);
+  },
+  0x95: (m) => void m.r.u64(), // FRAME: framing is only a read-ahead hint
+  0x2e: (m) => (m.done = { value: m.pop() }), // STOP
+  0x28: (m) => m.mark(), // MARK
+  0x30: (m) => void m.pop(), // POP
+  0x31: (m) => void m.popMark(), // POP_MARK
+  0x32: (m) => m.push(m.top()), // DUP
+};
+
+/** Constants, numbers, strings and bytes. */
+const SCALARS: Record<number, Opcode> = {
+  0x4e: (m) => m.push(null), // NONE
+  0x88: (m) => m.push(true), // NEWTRUE
+  0x89: (m) => m.push(false), // NEWFALSE
+  0x4a: (m) => m.push(m.r.i32()), // BININT
+  0x4b: (m) => m.push(m.r.u8()), // BININT1
+  0x4d: (m) => m.push(m.r.u16()), // BININT2
+  0x8a: (m) => m.push(decodeLong(m.r.take(m.r.u8()))), // LONG1
+  0x8b: (m) => {
+    const n = m.r.i32(); // LONG4
+    if (n < 0 || n > 64) throw malformed(`a ${n}-byte integer`);
+    m.push(decodeLong(m.r.take(n)));
+  },
+  0x47: (m) => m.push(m.r.f64be()), // BINFLOAT
+  0x58: (m) => m.push(m.r.utf8(m.r.u32())), // BINUNICODE
+  0x8c: (m) => m.push(m.r.utf8(m.r.u8())), // SHORT_BINUNICODE
+  0x8d: (m) => m.push(m.r.utf8(m.r.u64())), // BINUNICODE8
+  0x55: (m) => m.push(m.r.latin1(m.r.u8())), // SHORT_BINSTRING
+  0x54: (m) => {
+    const n = m.r.i32(); // BINSTRING
+    if (n < 0) throw malformed('a negative string length');
+    m.push(m.r.latin1(n));
+  },
+  0x43: (m) => m.push(m.r.take(m.r.u8())), // SHORT_BINBYTES
+  0x42: (m) => m.push(m.r.take(m.r.u32())), // BINBYTES
+  0x8e: (m) => m.push(m.r.take(m.r.u64())), // BINBYTES8
+};
+
+/** A list on the stack that may still grow (tuples are frozen). */
+function openList(m: Machine, op: string): unknown[] {
+  const list = m.top();
+  if (!Array.isArray(list) || Object.isFrozen(list)) throw malformed(`${op} to something not a list`);
+  return list;
+}
+
+/** Sets alternate key, value items into `dict`. */
+function setPairs(dict: unknown, items: unknown[], op: string): void {
+  if (items.length % 2) throw malformed(`${op} with an odd number of items`);
+  for (let i = 0; i < items.length; i += 2) setItem(dict, items[i], items[i + 1]);
+}
+
+/** Tuples (frozen), lists and dicts. */
+const CONTAINERS: Record<number, Opcode> = {
+  0x29: (m) => m.push(Object.freeze([])), // EMPTY_TUPLE
+  0x85: (m) => m.push(Object.freeze([m.pop()])), // TUPLE1
+  0x86: (m) => {
+    const b = m.pop(); // TUPLE2
+    m.push(Object.freeze([m.pop(), b]));
+  },
+  0x87: (m) => {
+    const c = m.pop(); // TUPLE3
+    const b = m.pop();
+    m.push(Object.freeze([m.pop(), b, c]));
+  },
+  0x74: (m) => m.push(Object.freeze(m.popMark())), // TUPLE
+  0x5d: (m) => m.push([]), // EMPTY_LIST
+  0x6c: (m) => m.push(m.popMark()), // LIST
+  0x61: (m) => {
+    const v = m.pop(); // APPEND
+    openList(m, 'APPEND').push(v);
+  },
+  0x65: (m) => {
+    const items = m.popMark(); // APPENDS
+    const list = openList(m, 'APPENDS');
+    for (const v of items) list.push(v);
+  },
+  0x7d: (m) => m.push(new PickleDict()), // EMPTY_DICT
+  0x64: (m) => {
+    const dict = new PickleDict(); // DICT
+    setPairs(dict, m.popMark(), 'DICT');
+    m.push(dict);
+  },
+  0x73: (m) => {
+    const value = m.pop(); // SETITEM
+    const key = m.pop();
+    setItem(m.top(), key, value);
+  },
+  0x75: (m) => {
+    const items = m.popMark(); // SETITEMS
+    setPairs(m.top(), items, 'SETITEMS');
+  },
+};
+
+/** The memo, the allowed globals, REDUCE, BUILD and persistent ids. */
+const REFERENCES: Record<number, Opcode> = {
+  0x71: (m) => m.put(m.r.u8()), // BINPUT
+  0x72: (m) => m.put(m.r.u32()), // LONG_BINPUT
+  0x94: (m) => m.put(m.memo.size), // MEMOIZE
+  0x68: (m) => m.get(m.r.u8()), // BINGET
+  0x6a: (m) => m.get(m.r.u32()), // LONG_BINGET
+  0x63: (m) => {
+    const module = m.r.line(); // GLOBAL
+    m.global(module, m.r.line());
+  },
+  0x93: (m) => {
+    const name = m.pop(); // STACK_GLOBAL
+    const module = m.pop();
+    if (typeof module !== 'string' || typeof name !== 'string')
+      throw malformed('STACK_GLOBAL of something that is not a name');
+    m.global(module, name);
+  },
+  0x52: (m) => {
+    const args = m.pop(); // REDUCE
+    const fn = m.pop();
+    m.push(reduce(fn, args, m.options));
+  },
+  0x62: (m) => {
+    m.pop(); // BUILD
+    // OrderedDict's attributes (a state_dict's _metadata: module versions) are not needed.
+    if (!(m.top() instanceof PickleDict)) throw malformed('BUILD on something that is not a dict');
+  },
+  0x51: (m) => m.persistent(m.pop()), // BINPERSID
+  0x50: (m) => m.persistent(m.r.line()), // PERSID
+};
+
+const OPCODES: ReadonlyMap<number, Opcode> = new Map(
+  [CONTROL, SCALARS, CONTAINERS, REFERENCES].flatMap((group) =>
+    Object.entries(group).map(([code, fn]) => [Number(code), fn] as const),
+  ),
+);
+
+/** Opcodes that create objects (NEWOBJ, NEWOBJ_EX, INST, OBJ) or name registered extensions (EXT1-4). */
+const CREATES_OBJECT = new Set([0x81, 0x92, 0x69, 0x6f]);
+const EXTENSION = new Set([0x82, 0x83, 0x84]);
+
+function refusedOpcode(op: number, at: number): WeightFileError {
+  const code = `0x${op.toString(16)}`;
+  if (CREATES_OBJECT.has(op))
+    return new WeightFileError(
+      'unsupported',
+      `The file's pickle creates an object (opcode ${code} at byte ${at}), which a state_dict never does: refused, nothing was run.`,
+    );
+  if (EXTENSION.has(op))
+    return new WeightFileError(
+      'unsupported',
+      `The file's pickle refers to a registered extension (opcode ${code}): refused, nothing was run.`,
+    );
+  return new WeightFileError(
+    'unsupported',
+    `The file's pickle uses opcode ${code} at byte ${at}, which PyTorch checkpoints do not use.`,
+  );
+}
+
 /**
  * Reads one pickle from `bytes` at `start` and returns the value STOP leaves, and where it ended.
  * Throws WeightFileError: 'malformed' for broken bytes, 'unsupported' for anything it refuses.
  */
 export function loadPickle(bytes: Uint8Array, start = 0, options: PickleOptions = {}): PickleResult {
   const r = new Reader(bytes, start);
-  let stack: unknown[] = [];
-  const marks: unknown[][] = [];
-  const memo = new Map<number, unknown>();
-  const push = (v: unknown) => {
-    if (stack.length >= MAX_STACK) throw malformed('the value stack grows without bound');
-    stack.push(v);
-  };
-  const pop = (): unknown => {
-    if (stack.length === 0) throw malformed('pop from an empty stack');
-    return stack.pop();
-  };
-  const top = (): unknown => {
-    if (stack.length === 0) throw malformed('the stack is empty');
-    return stack[stack.length - 1];
-  };
-  const popMark = (): unknown[] => {
-    const items = stack;
-    const outer = marks.pop();
-    if (!outer) throw malformed('no MARK to pop to');
-    stack = outer;
-    return items;
-  };
-  const put = (index: number) => {
-    if (memo.size >= MAX_MEMO && !memo.has(index)) throw malformed('the memo grows without bound');
-    memo.set(index, top());
-  };
-  const get = (index: number) => {
-    if (!memo.has(index)) throw malformed(`memo entry ${index} was never stored`);
-    push(memo.get(index));
-  };
-  const global = (module: string, name: string) => {
-    const qualified = `${module}.${name}`;
-    if (!ALLOWED_GLOBALS.has(qualified)) throw refusedGlobal(qualified);
-    push(new PickleGlobal(module, name));
-  };
-
-  for (;;) {
+  const m = new Machine(r, options);
+  while (m.done === null) {
     const at = r.pos;
     const op = r.u8();
-    switch (op) {
-      case 0x80: {
-        const protocol = r.u8(); // PROTO
-        if (protocol > 5) throw malformed(`pickle protocol ${protocol} is newer than 5`);
-        break;
-      }
-      case 0x95: // FRAME: framing is only a read-ahead hint
-        r.u64();
-        break;
-      case 0x2e: // STOP
-        return { value: pop(), end: r.pos };
-      case 0x28: // MARK
-        marks.push(stack);
-        stack = [];
-        break;
-      case 0x30: // POP
-        pop();
-        break;
-      case 0x31: // POP_MARK
-        popMark();
-        break;
-      case 0x32: // DUP
-        push(top());
-        break;
-      case 0x4e: // NONE
-        push(null);
-        break;
-      case 0x88: // NEWTRUE
-        push(true);
-        break;
-      case 0x89: // NEWFALSE
-        push(false);
-        break;
-      case 0x4a: // BININT
-        push(r.i32());
-        break;
-      case 0x4b: // BININT1
-        push(r.u8());
-        break;
-      case 0x4d: // BININT2
-        push(r.u16());
-        break;
-      case 0x8a: // LONG1
-        push(decodeLong(r.take(r.u8())));
-        break;
-      case 0x8b: {
-        const n = r.i32(); // LONG4
-        if (n < 0 || n > 64) throw malformed(`a ${n}-byte integer`);
-        push(decodeLong(r.take(n)));
-        break;
-      }
-      case 0x47: // BINFLOAT
-        push(r.f64be());
-        break;
-      case 0x58: // BINUNICODE
-        push(r.utf8(r.u32()));
-        break;
-      case 0x8c: // SHORT_BINUNICODE
-        push(r.utf8(r.u8()));
-        break;
-      case 0x8d: // BINUNICODE8
-        push(r.utf8(r.u64()));
-        break;
-      case 0x55: // SHORT_BINSTRING
-        push(r.latin1(r.u8()));
-        break;
-      case 0x54: {
-        const n = r.i32(); // BINSTRING
-        if (n < 0) throw malformed('a negative string length');
-        push(r.latin1(n));
-        break;
-      }
-      case 0x43: // SHORT_BINBYTES
-        push(r.take(r.u8()));
-        break;
-      case 0x42: // BINBYTES
-        push(r.take(r.u32()));
-        break;
-      case 0x8e: // BINBYTES8
-        push(r.take(r.u64()));
-        break;
-      case 0x29: // EMPTY_TUPLE
-        push(Object.freeze([]));
-        break;
-      case 0x85: // TUPLE1
-        push(Object.freeze([pop()]));
-        break;
-      case 0x86: {
-        const b = pop(); // TUPLE2
-        push(Object.freeze([pop(), b]));
-        break;
-      }
-      case 0x87: {
-        const c = pop(); // TUPLE3
-        const b = pop();
-        push(Object.freeze([pop(), b, c]));
-        break;
-      }
-      case 0x74: // TUPLE
-        push(Object.freeze(popMark()));
-        break;
-      case 0x5d: // EMPTY_LIST
-        push([]);
-        break;
-      case 0x6c: // LIST
-        push(popMark());
-        break;
-      case 0x61: {
-        const v = pop(); // APPEND
-        const list = top();
-        if (!Array.isArray(list) || Object.isFrozen(list)) throw malformed('APPEND to something not a list');
-        list.push(v);
-        break;
-      }
-      case 0x65: {
-        const items = popMark(); // APPENDS
-        const list = top();
-        if (!Array.isArray(list) || Object.isFrozen(list)) throw malformed('APPENDS to something not a list');
-        for (const v of items) list.push(v);
-        break;
-      }
-      case 0x7d: // EMPTY_DICT
-        push(new PickleDict());
-        break;
-      case 0x64: {
-        const items = popMark(); // DICT
-        if (items.length % 2) throw malformed('DICT with an odd number of items');
-        const dict = new PickleDict();
-        for (let i = 0; i < items.length; i += 2) setItem(dict, items[i], items[i + 1]);
-        push(dict);
-        break;
-      }
-      case 0x73: {
-        const value = pop(); // SETITEM
-        const key = pop();
-        setItem(top(), key, value);
-        break;
-      }
-      case 0x75: {
-        const items = popMark(); // SETITEMS
-        if (items.length % 2) throw malformed('SETITEMS with an odd number of items');
-        const dict = top();
-        for (let i = 0; i < items.length; i += 2) setItem(dict, items[i], items[i + 1]);
-        break;
-      }
-      case 0x71: // BINPUT
-        put(r.u8());
-        break;
-      case 0x72: // LONG_BINPUT
-        put(r.u32());
-        break;
-      case 0x94: // MEMOIZE
-        put(memo.size);
-        break;
-      case 0x68: // BINGET
-        get(r.u8());
-        break;
-      case 0x6a: // LONG_BINGET
-        get(r.u32());
-        break;
-      case 0x63: {
-        const module = r.line(); // GLOBAL
-        global(module, r.line());
-        break;
-      }
-      case 0x93: {
-        const name = pop(); // STACK_GLOBAL
-        const module = pop();
-        if (typeof module !== 'string' || typeof name !== 'string')
-          throw malformed('STACK_GLOBAL of something that is not a name');
-        global(module, name);
-        break;
-      }
-      case 0x52: {
-        const args = pop(); // REDUCE
-        const fn = pop();
-        push(reduce(fn, args, options));
-        break;
-      }
-      case 0x62: {
-        const state = pop(); // BUILD
-        // OrderedDict's attributes (a state_dict's _metadata: module versions) are not needed.
-        if (!(top() instanceof PickleDict)) throw malformed('BUILD on something that is not a dict');
-        void state;
-        break;
-      }
-      case 0x51: {
-        const pid = pop(); // BINPERSID
-        if (!options.persistentLoad) throw malformed('a persistent id where none is expected');
-        push(options.persistentLoad(pid));
-        break;
-      }
-      case 0x50: // PERSID
-        if (!options.persistentLoad) throw malformed('a persistent id where none is expected');
-        push(options.persistentLoad(r.line()));
-        break;
-      case 0x81: // NEWOBJ
-      case 0x92: // NEWOBJ_EX
-      case 0x69: // INST
-      case 0x6f: // OBJ
-        throw new WeightFileError(
-          'unsupported',
-          `The file's pickle creates an object (opcode 0x${op.toString(16)} at byte ${at}), which a state_dict never does: refused, nothing was run.`,
-        );
-      case 0x82: // EXT1
-      case 0x83: // EXT2
-      case 0x84: // EXT4
-        throw new WeightFileError(
-          'unsupported',
-          `The file's pickle refers to a registered extension (opcode 0x${op.toString(16)}): refused, nothing was run.`,
-        );
-      default:
-        throw new WeightFileError(
-          'unsupported',
-          `The file's pickle uses opcode 0x${op.toString(16)} at byte ${at}, which PyTorch checkpoints do not use.`,
-        );
-    }
+    const run = OPCODES.get(op);
+    if (!run) throw refusedOpcode(op, at);
+    run(m);
   }
+  return { value: m.done.value, end: r.pos };
 }
