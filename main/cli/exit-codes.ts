@@ -21,7 +21,7 @@ import { BackboneError } from '../services/backbone/load-backbone.js';
 import { BenchError } from '../services/bench/measure-tfjs-training.js';
 import { BoxFileError } from '../services/boxes/box-types.js';
 import { ModelFileError } from '../services/classify/check-model.js';
-import { ClassifyError } from '../services/classify/classify-folder.js';
+import { ClassifyError } from '../services/classify/classify-options.js';
 import { InputError } from '../services/classify/collect-files.js';
 import { InferSpeedError } from '../services/classify/infer-speed.js';
 import { InferenceError } from '../services/classify/inference-error.js';
