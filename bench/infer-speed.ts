@@ -372,21 +372,24 @@ interface Rounds {
   peers: Map<number, number[]>;
 }
 
+/** A child's arguments for measuring `model` of configuration `c` on `threads` threads. */
+function measureArgs(c: Config, model: string, threads: number): string[] {
+  return [
+    '--model',
+    model,
+    '--batch',
+    String(c.batch),
+    '--threads',
+    String(threads),
+    '--steps',
+    String(c.steps),
+  ];
+}
+
 /** One round of ours at each thread count. */
 async function ourRound(c: Config, model: string, round: number, r: Rounds): Promise<void> {
   for (const t of r.threads) {
-    const row = await child('infer', [
-      '--model',
-      model,
-      '--batch',
-      String(c.batch),
-      '--threads',
-      String(t),
-      '--steps',
-      String(c.steps),
-      '--warmup',
-      String(c.warmup),
-    ]);
+    const row = await child('infer', [...measureArgs(c, model, t), '--warmup', String(c.warmup)]);
     if (!row) continue;
     emit({ kind: 'ours', id: c.id, round, ...row });
     r.ours.get(t)?.push(Number(row.infer_img_s));
@@ -444,16 +447,7 @@ function emitSummaries(c: Config, r: Rounds): void {
 /** --diagnose: the optimisation levels and the per-operator profile, per thread count. */
 async function diagnose(c: Config, model: string, threads: readonly number[]): Promise<void> {
   for (const t of threads) {
-    const row = await child('diagnose', [
-      '--model',
-      model,
-      '--batch',
-      String(c.batch),
-      '--threads',
-      String(t),
-      '--steps',
-      String(c.steps),
-    ]);
+    const row = await child('diagnose', measureArgs(c, model, t));
     if (row) emit({ kind: 'diagnose', id: c.id, ...row });
   }
 }

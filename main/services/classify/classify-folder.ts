@@ -27,18 +27,8 @@ import { RESULTS_JSONL, SUMMARY_JSON } from './result-files.js';
 import { RESULTS_CSV } from './results.js';
 import type { RunResults } from './run-results.js';
 
-export {
-  ClassifyError,
-  DEFAULT_BATCH,
-  DEFAULT_OVERLAY_SIZE,
-  DEFAULT_TOP_K,
-  HEATMAPS_FOLDER,
-  UNCERTAIN_LABEL,
-  defaultClassifyThreads,
-  type ClassifyOptions,
-  type ClassifyOutcome,
-  type ClassifyProgress,
-} from './classify-options.js';
+// The options, progress, outcome, error and defaults of classifyFolder.
+export * from './classify-options.js';
 export type { ModelSidecar } from '../export/sidecar.js';
 
 /** The outcome of a run whose batches ended (finished or cancelled), with its summary written. */

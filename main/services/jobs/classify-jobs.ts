@@ -81,19 +81,14 @@ export class ClassifyJobs extends TaskJobRegistry<ClassifyJobOrder, ClassifyJobR
   private readonly deviceCacheDir: string | undefined;
 
   constructor(options: ClassifyJobsOptions) {
-    super(
-      options,
-      {
-        format: CLASSIFY_JOB_FORMAT,
-        stopTimeoutMs: 10_000,
-        conflict: () =>
-          new ClassifyJobConflictError(
-            'Another folder is being classified and uses every core: wait for it or cancel it first.',
-          ),
-        recordName: 'The job record',
-      },
-      'classified',
-    );
+    super(options, {
+      format: CLASSIFY_JOB_FORMAT,
+      outcome: 'classified',
+      stopTimeoutMs: 10_000,
+      Conflict: ClassifyJobConflictError,
+      busy: 'Another folder is being classified',
+      recordName: 'The job record',
+    });
     this.deviceCacheDir = options.deviceCacheDir;
   }
 

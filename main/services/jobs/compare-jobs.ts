@@ -72,19 +72,14 @@ export class CompareJobs extends TaskJobRegistry<CompareJobOrder, CompareJobReco
   private readonly onEvent: CompareJobsOptions['onEvent'];
 
   constructor(options: CompareJobsOptions) {
-    super(
-      options,
-      {
-        format: COMPARE_JOB_FORMAT,
-        stopTimeoutMs: 30_000,
-        conflict: () =>
-          new CompareJobConflictError(
-            'Another comparison is running and uses every core: wait for it or cancel it first.',
-          ),
-        recordName: "The comparison's record",
-      },
-      'compared',
-    );
+    super(options, {
+      format: COMPARE_JOB_FORMAT,
+      outcome: 'compared',
+      stopTimeoutMs: 30_000,
+      Conflict: CompareJobConflictError,
+      busy: 'Another comparison is running',
+      recordName: "The comparison's record",
+    });
     this.onEvent = options.onEvent;
   }
 

@@ -49,13 +49,17 @@ export interface TaskJobsOptions<R> {
 }
 
 /** What a kind of job is, for its registry. */
-export interface TaskJobKind<R extends TaskJobRecord> {
+export interface TaskJobKind<R extends TaskJobRecord, T extends TaskOutcome['type']> {
   /** The format tag of its job.json. */
   format: R['format'];
+  /** The type of the outcome its worker answers a job that ran with. */
+  outcome: T;
   /** How long stopAll waits for a job before ending its worker hard. */
   stopTimeoutMs: number;
-  /** The error that refuses a second job while one runs. */
-  conflict: () => TaskJobConflictError;
+  /** The error that refuses a second job while one runs ... */
+  Conflict: new (message: string) => TaskJobConflictError;
+  /** ... saying what runs ("Another comparison is running"). */
+  busy: string;
   /** The record as a message names it when it could not be saved ("The job record"). */
   recordName: string;
 }
@@ -95,9 +99,7 @@ export abstract class TaskJobRegistry<
 
   constructor(
     protected readonly options: TaskJobsOptions<R>,
-    private readonly kind: TaskJobKind<R>,
-    /** The outcome the worker answers a successful job with. */
-    private readonly outcomeType: T,
+    private readonly kind: TaskJobKind<R, T>,
   ) {}
 
   jobDir(id: string): string {
@@ -151,7 +153,8 @@ export abstract class TaskJobRegistry<
 
   /** Starts a job in its own worker; throws the kind's TaskJobConflictError while another one runs. */
   async start(order: O, now = new Date()): Promise<R> {
-    if (this.live.size > 0) throw this.kind.conflict();
+    if (this.live.size > 0)
+      throw new this.kind.Conflict(`${this.kind.busy} and uses every core: wait for it or cancel it first.`);
     const outDir = this.jobDir(order.id);
     await mkdir(outDir, { recursive: true });
     const record = this.newRecord(order, outDir, now);
@@ -172,7 +175,7 @@ export abstract class TaskJobRegistry<
     }
     live.ended = live.task.done.then(
       (outcome) =>
-        outcome.type === this.outcomeType
+        outcome.type === this.kind.outcome
           ? this.finish(live, this.endOf(live, outcome as Extract<TaskOutcome, { type: T }>))
           : this.finish(live, { status: 'failed', message: 'Unexpected answer from the worker.' }),
       (error: unknown) =>
