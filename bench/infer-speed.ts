@@ -322,29 +322,27 @@ function cpuModel(): string {
   return os.cpus()[0]?.model ?? 'unknown';
 }
 
-async function main(): Promise<void> {
-  if (args.help) {
-    console.log(HELP);
-    return;
+/** `--child MODE`: one measurement in this process, its JSON row on stdout. */
+async function runChild(mode: string): Promise<void> {
+  const modes: Record<string, () => Promise<Record<string, unknown>>> = {
+    infer: childInfer,
+    diagnose: childDiagnose,
+    classify: childClassify,
+  };
+  try {
+    process.stdout.write(JSON.stringify(await modes[mode]()) + '\n');
+  } catch (error) {
+    process.stdout.write(
+      JSON.stringify({ error: error instanceof Error ? error.message : String(error) }) + '\n',
+    );
+    process.exitCode = 1;
   }
-  if (args.child) {
-    const modes: Record<string, () => Promise<Record<string, unknown>>> = {
-      infer: childInfer,
-      diagnose: childDiagnose,
-      classify: childClassify,
-    };
-    try {
-      process.stdout.write(JSON.stringify(await modes[args.child]()) + '\n');
-    } catch (error) {
-      process.stdout.write(
-        JSON.stringify({ error: error instanceof Error ? error.message : String(error) }) + '\n',
-      );
-      process.exitCode = 1;
-    }
-    return;
-  }
+}
+
+/** The configurations of --config, with --steps and --warmup applied. */
+function chosenConfigs(): Config[] {
   const chosen = args.config === 'both' ? ['64', '224'] : [args.config];
-  const configs = chosen.map((k) => {
+  return chosen.map((k) => {
     const c = CONFIGS[k];
     if (!c) throw new Error(`--config must be 64, 224 or both, got ${k}`);
     return {
@@ -353,8 +351,9 @@ async function main(): Promise<void> {
       warmup: args.warmup ? int('warmup', args.warmup) : c.warmup,
     };
   });
-  const threads = list('threads', args.threads);
-  const repeat = Math.max(1, int('repeat', args.repeat));
+}
+
+function emitMachine(): void {
   emit({
     kind: 'machine',
     date: new Date().toISOString(),
@@ -363,102 +362,151 @@ async function main(): Promise<void> {
     node: process.version,
     onnxruntime: ort.env.versions.common,
   });
+}
+
+/** The rounds' images/s of ours and of the peer, per thread count (as given: a count given twice runs twice). */
+interface Rounds {
+  threads: readonly number[];
+  peerThreads: readonly number[];
+  ours: Map<number, number[]>;
+  peers: Map<number, number[]>;
+}
+
+/** A child's arguments for measuring `model` of configuration `c` on `threads` threads. */
+function measureArgs(c: Config, model: string, threads: number): string[] {
+  return [
+    '--model',
+    model,
+    '--batch',
+    String(c.batch),
+    '--threads',
+    String(threads),
+    '--steps',
+    String(c.steps),
+  ];
+}
+
+/** One round of ours at each thread count. */
+async function ourRound(c: Config, model: string, round: number, r: Rounds): Promise<void> {
+  for (const t of r.threads) {
+    const row = await child('infer', [...measureArgs(c, model, t), '--warmup', String(c.warmup)]);
+    if (!row) continue;
+    emit({ kind: 'ours', id: c.id, round, ...row });
+    r.ours.get(t)?.push(Number(row.infer_img_s));
+  }
+}
+
+/** One round of the peer at each of its thread counts, each beside this round's figures of ours. */
+async function peerRound(c: Config, round: number, r: Rounds): Promise<void> {
+  for (const pt of r.peerThreads) {
+    const p = await peer(c, pt);
+    if (p === undefined) continue;
+    r.peers.get(pt)?.push(p);
+    for (const t of r.threads) {
+      const mine = r.ours.get(t)?.at(-1);
+      if (mine !== undefined)
+        emit({
+          kind: 'ratio',
+          id: c.id,
+          round,
+          threads: t,
+          peer_threads: pt,
+          ours: mine,
+          peer: p,
+          ratio: Number((mine / p).toFixed(2)),
+        });
+    }
+  }
+}
+
+/** The medians and ranges of the rounds, ours beside the peer's, per pair of thread counts. */
+function emitSummaries(c: Config, r: Rounds): void {
+  for (const t of r.threads) {
+    const values = r.ours.get(t) ?? [];
+    if (values.length === 0) continue;
+    const m = median(values);
+    for (const pt of r.peerThreads) {
+      const pv = r.peers.get(pt) ?? [];
+      const pm = pv.length > 0 ? median(pv) : undefined;
+      emit({
+        kind: 'summary',
+        id: c.id,
+        threads: t,
+        peer_threads: pt,
+        rounds: values.length,
+        ours_median: m,
+        ours_range: [Math.min(...values), Math.max(...values)],
+        peer_median: pm ?? null,
+        peer_range: pv.length > 0 ? [Math.min(...pv), Math.max(...pv)] : null,
+        ratio: pm ? Number((m / pm).toFixed(2)) : null,
+      });
+    }
+  }
+}
+
+/** --diagnose: the optimisation levels and the per-operator profile, per thread count. */
+async function diagnose(c: Config, model: string, threads: readonly number[]): Promise<void> {
+  for (const t of threads) {
+    const row = await child('diagnose', measureArgs(c, model, t));
+    if (row) emit({ kind: 'diagnose', id: c.id, ...row });
+  }
+}
+
+/** --classify DIR: end-to-end classification of DIR, without and with heat-maps, per thread count. */
+async function classifyEndToEnd(c: Config, model: string, input: string): Promise<void> {
+  for (const heat of [false, true])
+    for (const t of list('classify-threads', args['classify-threads'])) {
+      const row = await child('classify', [
+        '--model',
+        model,
+        '--input',
+        path.resolve(input),
+        '--threads',
+        String(t),
+        ...(heat ? ['--heatmaps'] : []),
+      ]);
+      if (row) emit({ kind: 'classify', id: c.id, ...row });
+    }
+}
+
+/** Every measurement of one configuration, on a model exported into `dir`. */
+async function benchConfig(
+  dir: string,
+  c: Config,
+  threads: readonly number[],
+  repeat: number,
+): Promise<void> {
+  const model = await exportRandomModel(dir, c);
+  note(`${c.id}: ${model}`);
+  const peerThreads = list('peer-threads', args['peer-threads']);
+  const rounds: Rounds = {
+    threads,
+    peerThreads,
+    ours: new Map(threads.map((t) => [t, []])),
+    peers: new Map(peerThreads.map((t) => [t, []])),
+  };
+  for (let round = 1; round <= repeat; round++) {
+    await ourRound(c, model, round, rounds);
+    await peerRound(c, round, rounds);
+  }
+  emitSummaries(c, rounds);
+  if (args.diagnose) await diagnose(c, model, threads);
+  if (args.classify) await classifyEndToEnd(c, model, args.classify);
+}
+
+async function main(): Promise<void> {
+  if (args.help) {
+    console.log(HELP);
+    return;
+  }
+  if (args.child) return runChild(args.child);
+  const configs = chosenConfigs();
+  const threads = list('threads', args.threads);
+  const repeat = Math.max(1, int('repeat', args.repeat));
+  emitMachine();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'attnvgg-bench-infer-'));
   try {
-    for (const c of configs) {
-      const model = await exportRandomModel(dir, c);
-      note(`${c.id}: ${model}`);
-      const ours = new Map<number, number[]>(threads.map((t) => [t, []]));
-      const peerThreads = list('peer-threads', args['peer-threads']);
-      const peers = new Map<number, number[]>(peerThreads.map((t) => [t, []]));
-      for (let round = 1; round <= repeat; round++) {
-        for (const t of threads) {
-          const row = await child('infer', [
-            '--model',
-            model,
-            '--batch',
-            String(c.batch),
-            '--threads',
-            String(t),
-            '--steps',
-            String(c.steps),
-            '--warmup',
-            String(c.warmup),
-          ]);
-          if (!row) continue;
-          emit({ kind: 'ours', id: c.id, round, ...row });
-          ours.get(t)?.push(Number(row.infer_img_s));
-        }
-        for (const pt of peerThreads) {
-          const p = await peer(c, pt);
-          if (p === undefined) continue;
-          peers.get(pt)?.push(p);
-          for (const t of threads) {
-            const mine = ours.get(t)?.at(-1);
-            if (mine !== undefined)
-              emit({
-                kind: 'ratio',
-                id: c.id,
-                round,
-                threads: t,
-                peer_threads: pt,
-                ours: mine,
-                peer: p,
-                ratio: Number((mine / p).toFixed(2)),
-              });
-          }
-        }
-      }
-      for (const t of threads) {
-        const values = ours.get(t) ?? [];
-        if (values.length === 0) continue;
-        const m = median(values);
-        for (const pt of peerThreads) {
-          const pv = peers.get(pt) ?? [];
-          const pm = pv.length > 0 ? median(pv) : undefined;
-          emit({
-            kind: 'summary',
-            id: c.id,
-            threads: t,
-            peer_threads: pt,
-            rounds: values.length,
-            ours_median: m,
-            ours_range: [Math.min(...values), Math.max(...values)],
-            peer_median: pm ?? null,
-            peer_range: pv.length > 0 ? [Math.min(...pv), Math.max(...pv)] : null,
-            ratio: pm ? Number((m / pm).toFixed(2)) : null,
-          });
-        }
-      }
-      if (args.diagnose)
-        for (const t of threads) {
-          const row = await child('diagnose', [
-            '--model',
-            model,
-            '--batch',
-            String(c.batch),
-            '--threads',
-            String(t),
-            '--steps',
-            String(c.steps),
-          ]);
-          if (row) emit({ kind: 'diagnose', id: c.id, ...row });
-        }
-      if (args.classify)
-        for (const heat of [false, true])
-          for (const t of list('classify-threads', args['classify-threads'])) {
-            const row = await child('classify', [
-              '--model',
-              model,
-              '--input',
-              path.resolve(args.classify),
-              '--threads',
-              String(t),
-              ...(heat ? ['--heatmaps'] : []),
-            ]);
-            if (row) emit({ kind: 'classify', id: c.id, ...row });
-          }
-    }
+    for (const c of configs) await benchConfig(dir, c, threads, repeat);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -22,7 +22,7 @@ import { BackboneError } from '../services/backbone/load-backbone.js';
 import { BenchError } from '../../models/bench/measure-tfjs-training.js';
 import { BoxFileError } from '../services/boxes/box-types.js';
 import { ModelFileError } from '../services/classify/check-model.js';
-import { ClassifyError } from '../services/classify/classify-folder.js';
+import { ClassifyError } from '../services/classify/classify-options.js';
 import { InputError } from '../services/classify/collect-files.js';
 import { InferSpeedError } from '../services/classify/infer-speed.js';
 import { InferenceError } from '../services/classify/inference-error.js';
@@ -41,6 +41,7 @@ import { ImageError } from '../services/images/image-error.js';
 import { TaskError } from '../services/jobs/background-task.js';
 import { ClassifyJobConflictError } from '../services/jobs/classify-jobs.js';
 import { CompareJobConflictError } from '../services/jobs/compare-jobs.js';
+import { TaskJobConflictError } from '../services/jobs/task-job-registry.js';
 import { JobConflictError } from '../services/jobs/training-jobs.js';
 import { StorageError } from '../services/storage/atomic-write.js';
 import { CheckpointError } from '../services/training/checkpoint.js';
@@ -96,6 +97,7 @@ export const INPUT_ERROR_CLASSES: readonly ErrorClass[] = [
   SpecError,
   StorageError,
   TaskError,
+  TaskJobConflictError,
   TrainingEngineError,
   TrainingError,
   WeightFileError,

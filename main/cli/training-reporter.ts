@@ -4,6 +4,7 @@
 
 import { TrainingControl } from '../services/training/training-run.js';
 import type { TrainingEvent } from '../services/training/training-events.js';
+import { whileInterruptible } from './interrupt.js';
 import { bar, formatSeconds, ProgressWriter, type OutputMode } from './progress-output.js';
 
 export function createTrainingReporter(
@@ -73,17 +74,13 @@ export async function withInterruptToStop<T>(
   out: ProgressWriter,
   work: () => Promise<T>,
 ): Promise<T> {
-  const onSigint = (): void => {
-    if (control.stopRequested) process.exit(130);
-    control.request('cancel');
-    out.line('Stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)...');
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
-  try {
-    return await work();
-  } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
-  }
+  return whileInterruptible(
+    {
+      stopping: () => control.stopRequested !== null,
+      stop: () => control.request('cancel'),
+      message: 'Stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)...',
+      out,
+    },
+    work,
+  );
 }

@@ -2,8 +2,8 @@
 // the plain VGG16_bn head on a dataset of the workspace (in a task worker; progress as 'compare' and
 // 'compare-job' events), cancel it, list the comparisons, read one with its report and both models'
 // training history, and hand a browser the self-contained HTML report (only the compare.html of a
-// comparison of this workspace, found by its id: no path comes from the request). Must not import
-// electron or renderer.
+// comparison of this workspace, found by its id: no path comes from the request). What they share with
+// the classification's handlers is task-job-handling.ts. Must not import electron or renderer.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -15,12 +15,13 @@ import {
 } from '../../api/index.js';
 // compare-report.ts only (zod): the service's index would load TensorFlow.js into this thread.
 import { parseCompareReport, type CompareReport } from '../../services/compare/compare-report.js';
-import { CompareJobConflictError, type CompareJobRecord } from '../../services/jobs/index.js';
+import type { CompareJobRecord } from '../../services/jobs/index.js';
 import type { TrainingConfig } from '../../services/training/training-config.js';
 import type { BackendContext } from '../backend-context.js';
 import { checkAllowedFile } from '../path-guard.js';
 import { readRunDetails } from '../run-summaries.js';
 import { refuseWhileHeavyJobRuns } from './heavy-jobs.js';
+import { taskJobHandling, withoutFormat } from './task-job-handling.js';
 import { requireTrainableDataset, resolveRequestedConfig } from './training-request.js';
 
 type CompareHandlers = Pick<
@@ -29,10 +30,7 @@ type CompareHandlers = Pick<
 >;
 
 /** The API's view of a comparison's record (the record minus its file format tag). */
-export function compareJobOf(record: CompareJobRecord): CompareJob {
-  const { format: _format, ...job } = record;
-  return job;
-}
+export const compareJobOf: (record: CompareJobRecord) => CompareJob = withoutFormat;
 
 type History = CompareDetails['history']['attention'];
 
@@ -66,11 +64,10 @@ async function readReport(path: string | null, folder: string): Promise<CompareR
 export function compareHandlers(context: BackendContext): CompareHandlers {
   const { workspace, compare } = context;
 
-  const requireJob = async (compareId: string): Promise<CompareJobRecord> => {
-    const job = await compare.get(compareId);
-    if (!job) throw new ApiError('not-found', 'That comparison is no longer in the workspace.');
-    return job;
-  };
+  const jobs = taskJobHandling(compare, {
+    toJob: compareJobOf,
+    gone: 'That comparison is no longer in the workspace.',
+  });
 
   return {
     'compare.start': async ({ datasetId, preset, settings, timeLimitMinutes, explainImages }) => {
@@ -80,42 +77,32 @@ export function compareHandlers(context: BackendContext): CompareHandlers {
       const config = resolveRequestedConfig({ ...training, dataset: entry.path }, preset);
       refuseWhileHeavyJobRuns(context, 'compare');
       const timeLimitSeconds = timeLimitMinutes !== undefined ? timeLimitMinutes * 60 : undefined;
-      try {
-        const record = await compare.start({
-          id: workspace.newCompareId(entry.name),
-          datasetId,
-          datasetName: entry.name,
-          dataset: entry.path,
-          preset: preset ?? null,
-          settings: chosen,
-          budget:
-            timeLimitSeconds !== undefined
-              ? { kind: 'time', seconds: timeLimitSeconds, epochs: config.epochs }
-              : { kind: 'epochs', epochs: config.epochs },
-          options: {
-            training,
-            ...(preset ? { preset } : {}),
-            ...(timeLimitSeconds !== undefined ? { timeLimitSeconds } : {}),
-            ...(explainImages !== undefined ? { explainImages } : {}),
-          },
-        });
-        return compareJobOf(record);
-      } catch (error) {
-        if (error instanceof CompareJobConflictError) throw new ApiError('conflict', error.message);
-        throw error;
-      }
+      return jobs.start({
+        id: workspace.newCompareId(entry.name),
+        datasetId,
+        datasetName: entry.name,
+        dataset: entry.path,
+        preset: preset ?? null,
+        settings: chosen,
+        budget:
+          timeLimitSeconds !== undefined
+            ? { kind: 'time', seconds: timeLimitSeconds, epochs: config.epochs }
+            : { kind: 'epochs', epochs: config.epochs },
+        options: {
+          training,
+          ...(preset ? { preset } : {}),
+          ...(timeLimitSeconds !== undefined ? { timeLimitSeconds } : {}),
+          ...(explainImages !== undefined ? { explainImages } : {}),
+        },
+      });
     },
 
-    'compare.cancel': async ({ compareId }) => {
-      const job = await requireJob(compareId);
-      if (!compare.cancel(compareId)) return compareJobOf(job);
-      return compareJobOf((await compare.get(compareId)) ?? job);
-    },
+    'compare.cancel': ({ compareId }) => jobs.cancel(compareId),
 
-    'compare.list': async () => (await compare.list()).map(compareJobOf),
+    'compare.list': () => jobs.list(),
 
     'compare.get': async ({ compareId }) => {
-      const job = await requireJob(compareId);
+      const job = await jobs.requireJob(compareId);
       const [report, attention, plain] = await Promise.all([
         job.status === 'completed'
           ? readReport(job.reportPath, compare.jobDir(compareId))
@@ -128,7 +115,7 @@ export function compareHandlers(context: BackendContext): CompareHandlers {
     },
 
     'compare.html': async ({ compareId }) => {
-      const job = await requireJob(compareId);
+      const job = await jobs.requireJob(compareId);
       if (job.status !== 'completed' || !job.htmlPath)
         throw new ApiError('not-available', 'The report is written when the comparison has finished.');
       // The record names the page; only a file inside the comparison's own folder is answered.

@@ -1,29 +1,28 @@
-// The registry of folder classifications: each runs in a task worker (background-task.ts) and writes
-// into its own folder under the workspace (job.json, results.jsonl, results.csv, summary.json,
-// heatmaps/). The record in job.json is written when the job starts and when it ends; its live progress
-// is held here and announced through `onChange` (at most a few times a second). One classification at a
-// time: it uses every core. Must not import electron or anything from main/electron, main/server,
-// main/cli or renderer.
-import type { ClassifyProgress as ServiceProgress } from '../classify/classify-folder.js';
+// The registry of folder classifications (a TaskJobRegistry, task-job-registry.ts): each runs in a task
+// worker (background-task.ts) and writes into its own folder under the workspace (job.json,
+// results.jsonl, results.csv, summary.json, heatmaps/). Its live progress is held in the record and
+// announced through `onChange` (at most a few times a second). One classification at a time: it uses
+// every core. Must not import electron or anything from main/electron, main/server, main/cli or
+// renderer.
+import type { ClassifyProgress as ServiceProgress } from '../classify/classify-options.js';
 import type { ClassifySummary } from '../classify/results.js';
-import { runTask, TaskError } from './background-task.js';
 import {
-  announceDue,
-  readJobRecord,
-  writeEndedJobRecord,
-  writeJobRecord,
+  TaskJobConflictError,
   TaskJobRegistry,
   type LiveTaskJob,
+  type TaskJobEnd,
   type TaskJobsOptions,
-} from './job-record.js';
-import type { ClassifyTaskOptions } from './worker-protocol.js';
+  type TaskJobStatus,
+  type TaskListeners,
+} from './task-job-registry.js';
+import type { ClassifyTaskOptions, TaskOrder, TaskOutcome } from './worker-protocol.js';
 
 export const CLASSIFY_JOB_FORMAT = 'attnvgg-classify-job/1';
 export { JOB_FILE } from './job-record.js';
 /** How often a running job flushes its rows and rewrites summary.json while it runs (seconds). */
 const SAVE_EVERY_SECONDS = 2;
 
-export type ClassifyJobStatus = 'running' | 'completed' | 'cancelled' | 'failed';
+export type ClassifyJobStatus = TaskJobStatus;
 
 export interface ClassifyJobRecord {
   format: typeof CLASSIFY_JOB_FORMAT;
@@ -57,7 +56,7 @@ export interface ClassifyJobOrder {
   options: ClassifyTaskOptions;
 }
 
-export class ClassifyJobConflictError extends Error {
+export class ClassifyJobConflictError extends TaskJobConflictError {
   override name = 'ClassifyJobConflictError';
 }
 
@@ -78,24 +77,23 @@ function progressOf(p: ServiceProgress): ClassifyJobRecord['progress'] {
   };
 }
 
-export class ClassifyJobs extends TaskJobRegistry<ClassifyJobRecord, Live> {
-  private readonly options: ClassifyJobsOptions;
+export class ClassifyJobs extends TaskJobRegistry<ClassifyJobOrder, ClassifyJobRecord, 'classified'> {
+  private readonly deviceCacheDir: string | undefined;
 
   constructor(options: ClassifyJobsOptions) {
-    super(options.rootDir, 10_000);
-    this.options = options;
+    super(options, {
+      format: CLASSIFY_JOB_FORMAT,
+      outcome: 'classified',
+      stopTimeoutMs: 10_000,
+      Conflict: ClassifyJobConflictError,
+      busy: 'Another folder is being classified',
+      recordName: 'The job record',
+    });
+    this.deviceCacheDir = options.deviceCacheDir;
   }
 
-  /** Starts a job; throws ClassifyJobConflictError while another one runs. */
-  async start(order: ClassifyJobOrder, now = new Date()): Promise<ClassifyJobRecord> {
-    const outDir = await this.openJobDir(
-      order.id,
-      () =>
-        new ClassifyJobConflictError(
-          'Another folder is being classified and uses every core: wait for it or cancel it first.',
-        ),
-    );
-    const record: ClassifyJobRecord = {
+  protected newRecord(order: ClassifyJobOrder, outDir: string, now: Date): ClassifyJobRecord {
+    return {
       format: CLASSIFY_JOB_FORMAT,
       ...order,
       status: 'running',
@@ -104,71 +102,50 @@ export class ClassifyJobs extends TaskJobRegistry<ClassifyJobRecord, Live> {
       updatedAt: now.toISOString(),
       progress: { done: 0, total: 0, failed: 0, imagesPerSecond: 0, etaSeconds: null },
     };
-    await writeJobRecord(outDir, record);
-    const task = runTask(
-      {
-        kind: 'classify',
-        modelPath: order.modelPath,
-        inputs: [order.folder],
-        outDir,
-        options: order.options,
-        ...(this.options.deviceCacheDir ? { deviceCacheDir: this.options.deviceCacheDir } : {}),
-        saveEverySeconds: SAVE_EVERY_SECONDS,
+  }
+
+  protected taskOrder(order: ClassifyJobOrder, outDir: string): TaskOrder {
+    return {
+      kind: 'classify',
+      modelPath: order.modelPath,
+      inputs: [order.folder],
+      outDir,
+      options: order.options,
+      ...(this.deviceCacheDir ? { deviceCacheDir: this.deviceCacheDir } : {}),
+      saveEverySeconds: SAVE_EVERY_SECONDS,
+    };
+  }
+
+  protected follow(live: Live): TaskListeners {
+    return {
+      onProgress: (progress) => {
+        if (!this.live.has(live.record.id)) return;
+        live.record.progress = progressOf(progress);
+        live.record.updatedAt = new Date().toISOString();
+        this.announce(live, progress.done === progress.total);
       },
-      (progress) => this.onProgress(order.id, progress),
-      this.options.createWorker,
-    );
-    const live: Live = { record, task, ended: Promise.resolve(), lastAnnounced: 0 };
-    live.ended = task.done.then(
-      (outcome) => {
-        if (outcome.type !== 'classified')
-          return this.finish(live, 'failed', 'Unexpected answer from the worker.');
-        const { imagesPerSecond: _rate, ...summary } = outcome.summary;
-        record.summary = summary;
-        return this.finish(
-          live,
-          outcome.status,
-          outcome.status === 'cancelled'
-            ? `Cancelled after ${record.progress.done} of ${record.progress.total} files; the results so far are kept.`
-            : `Classified ${summary.ok} of ${summary.images} files in ${summary.seconds.toFixed(1)} s${summary.failed ? `; ${summary.failed} could not be used` : ''}.`,
-        );
-      },
-      (error: unknown) =>
-        this.finish(live, 'failed', error instanceof TaskError ? error.message : String(error)),
-    );
-    this.live.set(order.id, live);
-    this.options.onChange({ ...record });
-    return { ...record };
+    };
   }
 
-  protected read(id: string): Promise<ClassifyJobRecord | null> {
-    return readJobRecord<ClassifyJobRecord>(
-      this.jobDir(id),
-      { format: CLASSIFY_JOB_FORMAT, id },
-      (record) => ({
-        ...record,
-        status: 'cancelled',
-        message:
-          'The app was closed while this folder was being classified; the results saved so far are kept.',
-      }),
-    );
-  }
-
-  private onProgress(id: string, progress: ServiceProgress): void {
-    const live = this.live.get(id);
-    if (!live) return;
-    live.record.progress = progressOf(progress);
-    live.record.updatedAt = new Date().toISOString();
-    if (announceDue(live, progress.done === progress.total)) this.options.onChange({ ...live.record });
-  }
-
-  private async finish(live: Live, status: ClassifyJobStatus, message: string): Promise<void> {
+  protected endOf(live: Live, outcome: Extract<TaskOutcome, { type: 'classified' }>): TaskJobEnd {
     const { record } = live;
-    record.status = status;
-    record.message = message;
-    record.updatedAt = new Date().toISOString();
-    await writeEndedJobRecord(record.outDir, record, 'The job record');
-    this.live.delete(record.id);
-    this.options.onChange({ ...record });
+    const { imagesPerSecond: _rate, ...summary } = outcome.summary;
+    record.summary = summary;
+    return {
+      status: outcome.status,
+      message:
+        outcome.status === 'cancelled'
+          ? `Cancelled after ${record.progress.done} of ${record.progress.total} files; the results so far are kept.`
+          : `Classified ${summary.ok} of ${summary.images} files in ${summary.seconds.toFixed(1)} s${summary.failed ? `; ${summary.failed} could not be used` : ''}.`,
+    };
+  }
+
+  protected leftRunning(record: ClassifyJobRecord): ClassifyJobRecord {
+    return {
+      ...record,
+      status: 'cancelled',
+      message:
+        'The app was closed while this folder was being classified; the results saved so far are kept.',
+    };
   }
 }

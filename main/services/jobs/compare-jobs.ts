@@ -8,17 +8,16 @@
 // main/electron, main/server, main/cli or renderer.
 import { COMPARE_PHASES, type CompareJob, type CompareModelProgress } from '../../api/compare-schemas.js';
 import type { CompareEvent, CompareOptions } from '../compare/index.js';
-import { runTask, TaskError, type RunningTask } from './background-task.js';
+import { JOB_FILE } from './job-record.js';
 import {
-  announceDue,
-  JOB_FILE,
-  readJobRecord,
-  writeEndedJobRecord,
-  writeJobRecord,
+  TaskJobConflictError,
   TaskJobRegistry,
   type LiveTaskJob,
+  type TaskJobEnd,
   type TaskJobsOptions,
-} from './job-record.js';
+  type TaskListeners,
+} from './task-job-registry.js';
+import type { TaskOrder, TaskOutcome } from './worker-protocol.js';
 
 export const COMPARE_JOB_FORMAT = 'attnvgg-compare-job/1';
 export const COMPARE_JOB_FILE = JOB_FILE;
@@ -42,7 +41,7 @@ export interface CompareJobOrder {
   options: CompareOptions;
 }
 
-export class CompareJobConflictError extends Error {
+export class CompareJobConflictError extends TaskJobConflictError {
   override name = 'CompareJobConflictError';
 }
 
@@ -69,25 +68,24 @@ function modelFraction(p: CompareModelProgress, budget: CompareJob['budget']): n
   return Math.min(1, Math.max(bySteps, byTime));
 }
 
-export class CompareJobs extends TaskJobRegistry<CompareJobRecord, Live> {
-  private readonly options: CompareJobsOptions;
+export class CompareJobs extends TaskJobRegistry<CompareJobOrder, CompareJobRecord, 'compared', Live> {
+  private readonly onEvent: CompareJobsOptions['onEvent'];
 
   constructor(options: CompareJobsOptions) {
-    super(options.rootDir, 30_000);
-    this.options = options;
+    super(options, {
+      format: COMPARE_JOB_FORMAT,
+      outcome: 'compared',
+      stopTimeoutMs: 30_000,
+      Conflict: CompareJobConflictError,
+      busy: 'Another comparison is running',
+      recordName: "The comparison's record",
+    });
+    this.onEvent = options.onEvent;
   }
 
-  /** Starts a comparison; throws CompareJobConflictError while another one runs. */
-  async start(order: CompareJobOrder, now = new Date()): Promise<CompareJobRecord> {
-    const outDir = await this.openJobDir(
-      order.id,
-      () =>
-        new CompareJobConflictError(
-          'Another comparison is running and uses every core: wait for it or cancel it first.',
-        ),
-    );
+  protected newRecord(order: CompareJobOrder, outDir: string, now: Date): CompareJobRecord {
     const epochs = order.budget.epochs;
-    const record: CompareJobRecord = {
+    return {
       format: COMPARE_JOB_FORMAT,
       id: order.id,
       status: 'running',
@@ -108,56 +106,46 @@ export class CompareJobs extends TaskJobRegistry<CompareJobRecord, Live> {
       reportPath: null,
       warnings: [],
     };
-    await writeJobRecord(outDir, record);
-    const live: Live = {
-      record,
-      task: undefined as unknown as RunningTask,
-      ended: Promise.resolve(),
-      lastAnnounced: 0,
-      startedAt: { attention: 0, plain: 0 },
-    };
-    this.live.set(order.id, live);
-    try {
-      live.task = runTask(
-        { kind: 'compare', folder: order.dataset, outDir, options: order.options },
-        () => undefined,
-        this.options.createWorker,
-        (event) => this.onCompareEvent(live, event),
-      );
-    } catch (error) {
-      this.live.delete(order.id);
-      throw error;
-    }
-    live.ended = live.task.done.then(
-      (outcome) => {
-        if (outcome.type !== 'compared')
-          return this.finish(live, 'failed', 'Unexpected answer from the worker.');
-        if (outcome.status === 'cancelled')
-          return this.finish(
-            live,
-            'cancelled',
-            'The comparison was stopped; no report was written. The run folders keep their checkpoints.',
-          );
-        record.reportPath = outcome.reportPath ?? null;
-        record.htmlPath = outcome.htmlPath ?? null;
-        return this.finish(live, 'completed', outcome.verdict ?? 'The comparison has finished.');
-      },
-      (error: unknown) =>
-        this.finish(live, 'failed', error instanceof TaskError ? error.message : String(error)),
-    );
-    this.options.onChange({ ...record });
-    return { ...record };
   }
 
-  protected read(id: string): Promise<CompareJobRecord | null> {
-    return readJobRecord<CompareJobRecord>(this.jobDir(id), { format: COMPARE_JOB_FORMAT, id }, (record) => ({
+  protected override newLive(record: CompareJobRecord): Live {
+    return { ...super.newLive(record), startedAt: { attention: 0, plain: 0 } };
+  }
+
+  protected taskOrder(order: CompareJobOrder, outDir: string): TaskOrder {
+    return { kind: 'compare', folder: order.dataset, outDir, options: order.options };
+  }
+
+  protected follow(live: Live): TaskListeners {
+    return { onCompareEvent: (event) => this.onCompareEvent(live, event) };
+  }
+
+  protected endOf(live: Live, outcome: Extract<TaskOutcome, { type: 'compared' }>): TaskJobEnd {
+    if (outcome.status === 'cancelled')
+      return {
+        status: 'cancelled',
+        message: 'The comparison was stopped; no report was written. The run folders keep their checkpoints.',
+      };
+    live.record.reportPath = outcome.reportPath ?? null;
+    live.record.htmlPath = outcome.htmlPath ?? null;
+    return { status: 'completed', message: outcome.verdict ?? 'The comparison has finished.' };
+  }
+
+  protected leftRunning(record: CompareJobRecord): CompareJobRecord {
+    return {
       ...record,
       status: 'cancelled',
       model: null,
       phase: null,
       message:
         'The app was closed while this comparison ran; no report was written. The run folders keep their checkpoints.',
-    }));
+    };
+  }
+
+  protected override afterEnd(record: CompareJobRecord): void {
+    record.model = null;
+    record.phase = null;
+    if (record.status === 'completed') record.fraction = 1;
   }
 
   private onCompareEvent(live: Live, event: CompareEvent): void {
@@ -206,25 +194,12 @@ export class CompareJobs extends TaskJobRegistry<CompareJobRecord, Live> {
     const after = record.phase ? (COMPARE_PHASES.indexOf(record.phase) + 1) / COMPARE_PHASES.length : 0;
     record.fraction = TRAINING_SHARE * training + (1 - TRAINING_SHARE) * after;
     record.updatedAt = new Date().toISOString();
-    this.options.onEvent(record.id, event);
-    if (announceDue(live, urgent)) this.options.onChange(structuredClone(record));
+    this.onEvent(record.id, event);
+    this.announce(live, urgent);
   }
 
   /** Both models scan the same folder, so they say the same things: each warning is kept once. */
   private warn(record: CompareJobRecord, message: string): void {
     if (!record.warnings.includes(message)) record.warnings.push(message);
-  }
-
-  private async finish(live: Live, status: CompareJob['status'], message: string): Promise<void> {
-    const { record } = live;
-    record.status = status;
-    record.message = message;
-    record.model = null;
-    record.phase = null;
-    if (status === 'completed') record.fraction = 1;
-    record.updatedAt = new Date().toISOString();
-    await writeEndedJobRecord(record.outDir, record, "The comparison's record");
-    this.live.delete(record.id);
-    this.options.onChange(structuredClone(record));
   }
 }

@@ -22,6 +22,12 @@ export {
   type CompareJobsOptions,
 } from './compare-jobs.js';
 export { InferenceClient } from './inference-client.js';
+export {
+  TaskJobConflictError,
+  TaskJobRegistry,
+  type TaskJobRecord,
+  type TaskJobStatus,
+} from './task-job-registry.js';
 export { InferenceError } from '../classify/inference-error.js';
 export { RUNNING_FROM_SOURCE, startWorker, type WorkerModule } from './start-worker.js';
 export {

@@ -1,12 +1,11 @@
-// What the job registries (classify-jobs.ts, compare-jobs.ts, training-jobs.ts) share: the job.json
-// record in each job's folder (written at start and end, read back as cancelled when it was left running
-// by a closed or crashed app), the newest-first listing of a workspace's jobs, and stopping running jobs
-// within a time limit when the app closes. Must not import electron or anything from main/electron,
+// What the job registries (task-job-registry.ts, training-jobs.ts) share: the job.json record in each
+// job's folder (written at start and end, read back as cancelled when it was left running by a closed or
+// crashed app), the newest-first listing of a workspace's jobs, stopping running jobs within a time limit
+// when the app closes, and how often live progress is announced. Must not import electron or anything from main/electron,
 // main/server, main/cli or renderer.
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../storage/atomic-write.js';
-import type { RunningTask, TaskWorkerFactory } from './background-task.js';
 
 /** The record's file in each job's folder. */
 export const JOB_FILE = 'job.json';
@@ -109,99 +108,4 @@ export function announceDue(job: { lastAnnounced: number }, urgent: boolean, now
   if (!urgent && now - job.lastAnnounced < ANNOUNCE_EVERY_MS) return false;
   job.lastAnnounced = now;
   return true;
-}
-
-/** What a TaskJobRegistry is made with. */
-export interface TaskJobsOptions<R> {
-  /** The folder holding one sub-folder per job. */
-  rootDir: string;
-  /** Called with a copy of the record when a job starts, progresses (throttled) and ends. */
-  onChange: (job: R) => void;
-  /** Replaces the worker factory (tests). */
-  createWorker?: TaskWorkerFactory;
-}
-
-/** A job of a TaskJobRegistry while it runs in this session. */
-export interface LiveTaskJob<R> {
-  record: R;
-  task: RunningTask;
-  /** Resolves when the job has ended and its record is written. */
-  ended: Promise<void>;
-  lastAnnounced: number;
-}
-
-/**
- * What the registries of task-worker jobs (classifications, comparisons) share: one folder a job under
- * `rootDir`, the jobs running in this session, cancel, listing, and stopping them all when the app closes.
- * A subclass starts jobs and says how a record left 'running' reads back (`read`).
- */
-export abstract class TaskJobRegistry<R extends JobRecordBase, L extends LiveTaskJob<R>> {
-  protected readonly live = new Map<string, L>();
-
-  constructor(
-    private readonly rootDir: string,
-    /** How long stopAll waits for a job before ending its worker hard. */
-    private readonly stopTimeoutMs: number,
-  ) {}
-
-  jobDir(id: string): string {
-    return join(this.rootDir, id);
-  }
-
-  /** The ids of the jobs running now (at most one). */
-  runningIds(): string[] {
-    return [...this.live.keys()];
-  }
-
-  isRunning(id: string): boolean {
-    return this.live.has(id);
-  }
-
-  /** Asks a running job to stop; false when it does not run. */
-  cancel(id: string): boolean {
-    const live = this.live.get(id);
-    if (!live) return false;
-    live.task.cancel();
-    return true;
-  }
-
-  /** Resolves when the job has ended and its record is written (at once when it does not run). */
-  async whenEnded(id: string): Promise<void> {
-    await this.live.get(id)?.ended;
-  }
-
-  async get(id: string): Promise<R | null> {
-    const live = this.live.get(id);
-    if (live) return structuredClone(live.record);
-    return this.read(id);
-  }
-
-  /** Every job of the workspace, newest first. */
-  list(): Promise<R[]> {
-    return listJobRecords(this.rootDir, (id) => this.get(id));
-  }
-
-  /** Cancels every running job and waits for them to end (closing the app). */
-  async stopAll(timeoutMs = this.stopTimeoutMs): Promise<void> {
-    const jobs = [...this.live.values()];
-    for (const job of jobs) job.task.cancel();
-    await stopJobsWithin(
-      jobs.map((job) => ({ ended: job.ended, terminate: () => job.task.terminate() })),
-      timeoutMs,
-    );
-  }
-
-  /**
-   * The folder of a new job `id`, created; throws `conflict()` while another job runs (one at a time:
-   * each uses every core).
-   */
-  protected async openJobDir(id: string, conflict: () => Error): Promise<string> {
-    if (this.live.size > 0) throw conflict();
-    const dir = this.jobDir(id);
-    await mkdir(dir, { recursive: true });
-    return dir;
-  }
-
-  /** The record in job.json of a job not running in this session. */
-  protected abstract read(id: string): Promise<R | null>;
 }
