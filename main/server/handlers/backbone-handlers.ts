@@ -22,6 +22,7 @@ import {
   downloadBackbone,
   type CachedBackbone,
   type DownloadOptions,
+  type DownloadProgress,
 } from '../../services/backbone/download.js';
 import { runTask, TaskError } from '../../services/jobs/index.js';
 import type { BackendContext } from '../backend-context.js';
@@ -47,6 +48,66 @@ function asApiError(error: unknown): unknown {
   if (error instanceof BackboneError || error instanceof BackboneDownloadError || error instanceof TaskError)
     return new ApiError('bad-request', error.message);
   return error;
+}
+
+/**
+ * The progress events of one download: at most every PROGRESS_INTERVAL_MS while bytes arrive (always
+ * the verification and the last bytes), then one saying how it ended.
+ */
+function downloadReporter(
+  url: string,
+  catalogueId: string | undefined,
+  announce: (event: BackboneDownloadEvent) => void,
+) {
+  const started = Date.now();
+  let last = { received: 0, total: undefined as number | undefined, resumedFrom: 0, bytesPerSecond: 0 };
+  let lastSent = 0;
+  const ids = catalogueId ? { catalogueId } : {};
+  return {
+    onProgress(p: DownloadProgress): void {
+      const seconds = (Date.now() - started) / 1000;
+      last = {
+        received: p.received,
+        total: p.total,
+        resumedFrom: p.resumedFrom,
+        bytesPerSecond: seconds > 0 ? Math.round((p.received - p.resumedFrom) / seconds) : 0,
+      };
+      const now = Date.now();
+      if (p.phase === 'download' && now - lastSent < PROGRESS_INTERVAL_MS && p.received !== p.total) return;
+      lastSent = now;
+      announce({
+        stage: p.phase,
+        url,
+        ...ids,
+        ...last,
+        message:
+          p.phase === 'verify'
+            ? 'Checking the SHA-256 of the downloaded file…'
+            : `Downloading: ${mib(p.received)}${p.total ? ` of ${mib(p.total)}` : ''}, ${mib(last.bytesPerSecond)}/s${p.resumedFrom > 0 ? ` (resumed at ${mib(p.resumedFrom)})` : ''}`,
+      });
+    },
+    finished(entry: BackboneEntry, got: CachedBackbone | undefined, downloaded: boolean | undefined): void {
+      const verified = got ? (got.verified ? ', SHA-256 verified' : ', no checksum given to verify') : '';
+      announce({
+        stage: 'finished',
+        url,
+        ...ids,
+        ...last,
+        received: entry.bytes,
+        message: (got ? got.cached : !downloaded)
+          ? `${entry.name} was already downloaded; it is ready.`
+          : `Downloaded ${entry.name} (${mib(entry.bytes)})${got ? verified : ', checksum verified'}.`,
+      });
+    },
+    /** Announces a failure or a cancellation; returns the message. */
+    failed(error: unknown, cancelled: boolean): string {
+      const message = cancelled
+        ? `The download was cancelled; the ${mib(last.received)} that arrived are kept, and downloading it again resumes from there.`
+        : `The download failed: ${(error as Error).message}`;
+      announce({ stage: cancelled ? 'cancelled' : 'failed', url, ...ids, ...last, message });
+      return message;
+    },
+  };
 }
 
 export function backboneHandlers(context: BackendContext): BackboneHandlers {
@@ -80,55 +141,17 @@ export function backboneHandlers(context: BackendContext): BackboneHandlers {
       );
     const controller = new AbortController();
     download = { controller, url };
-    const started = Date.now();
-    let last = { received: 0, total: undefined as number | undefined, resumedFrom: 0, bytesPerSecond: 0 };
-    let lastSent = 0;
-    const ids = catalogueId ? { catalogueId } : {};
+    const report = downloadReporter(url, catalogueId, announce);
     try {
       const { entry, got, downloaded } = await fetch({
         signal: controller.signal,
-        onProgress: (p) => {
-          const seconds = (Date.now() - started) / 1000;
-          last = {
-            received: p.received,
-            total: p.total,
-            resumedFrom: p.resumedFrom,
-            bytesPerSecond: seconds > 0 ? Math.round((p.received - p.resumedFrom) / seconds) : 0,
-          };
-          const now = Date.now();
-          if (p.phase === 'download' && now - lastSent < PROGRESS_INTERVAL_MS && p.received !== p.total)
-            return;
-          lastSent = now;
-          announce({
-            stage: p.phase,
-            url,
-            ...ids,
-            ...last,
-            message:
-              p.phase === 'verify'
-                ? 'Checking the SHA-256 of the downloaded file…'
-                : `Downloading: ${mib(p.received)}${p.total ? ` of ${mib(p.total)}` : ''}, ${mib(last.bytesPerSecond)}/s${p.resumedFrom > 0 ? ` (resumed at ${mib(p.resumedFrom)})` : ''}`,
-          });
-        },
+        onProgress: (p) => report.onProgress(p),
       });
-      const verified = got ? (got.verified ? ', SHA-256 verified' : ', no checksum given to verify') : '';
-      announce({
-        stage: 'finished',
-        url,
-        ...ids,
-        ...last,
-        received: entry.bytes,
-        message: (got ? got.cached : !downloaded)
-          ? `${entry.name} was already downloaded; it is ready.`
-          : `Downloaded ${entry.name} (${mib(entry.bytes)})${got ? verified : ', checksum verified'}.`,
-      });
+      report.finished(entry, got, downloaded);
       return entry;
     } catch (error) {
       const cancelled = controller.signal.aborted;
-      const message = cancelled
-        ? `The download was cancelled; the ${mib(last.received)} that arrived are kept, and downloading it again resumes from there.`
-        : `The download failed: ${(error as Error).message}`;
-      announce({ stage: cancelled ? 'cancelled' : 'failed', url, ...ids, ...last, message });
+      const message = report.failed(error, cancelled);
       if (cancelled) throw new ApiError('failed', message);
       throw asApiError(error);
     } finally {

@@ -33,6 +33,83 @@ export interface TrainingHandlersWithSummaries extends TrainingHandlers {
   summary(runId: string): Promise<RunSummary>;
 }
 
+/** What the runs list shows of a run whose worker has not written run.json (yet, or ever). */
+function pendingRunSummary(runId: string, early: PendingRun, active: boolean, error: unknown): RunSummary {
+  return {
+    id: runId,
+    status: active ? 'created' : 'failed',
+    active,
+    createdAt: early.createdAt,
+    updatedAt: early.createdAt,
+    dataset: early.config.dataset,
+    datasetName: early.datasetName,
+    classes: [],
+    settings: {
+      inputSize: early.config.inputSize,
+      width: early.config.width,
+      attention: early.config.attention,
+      epochs: early.config.epochs,
+      batchSize: early.config.batchSize,
+      optimizer: early.config.optimizer,
+      lr: early.config.lr,
+    },
+    backend: '',
+    ...(early.config.backbone ? { backbone: basename(early.config.backbone) } : {}),
+    ...(active ? {} : { message: (error as Error).message }),
+  };
+}
+
+/** Every preset's settings (with or without a pretrained backbone), for the Train screen. */
+function presetTable(backbone: boolean) {
+  return PRESET_NAMES.map((preset) => {
+    // The dataset and the file are placeholders: only the preset's values are read.
+    const c = resolveConfig({ dataset: '-', ...(backbone ? { backbone: '-' } : {}) }, preset);
+    return {
+      preset,
+      inputSize: c.inputSize,
+      width: c.width,
+      epochs: c.epochs,
+      batchSize: c.batchSize,
+      optimizer: c.optimizer,
+      lr: c.lr,
+      schedule: c.schedule,
+      freezeBlocks: c.freezeBlocks,
+      earlyStoppingPatience: c.earlyStoppingPatience,
+      normalisation: c.normalisation,
+      seed: c.seed,
+    };
+  });
+}
+
+/** A run left 'running' (or paused) by an app that was closed: record that it will not go on. */
+async function cancelStoppedRun(runDir: string, runId: string): Promise<void> {
+  const record = await readRunRecord(runDir).catch(() => null);
+  if (!record) throw new ApiError('not-found', `There is no run "${runId}" in this workspace.`);
+  if (record.status === 'running' || record.status === 'created' || record.status === 'paused') {
+    record.status = 'cancelled';
+    record.message = 'Cancelled; the last checkpoint is kept and the run can still be resumed.';
+    await writeRunRecord(runDir, record);
+  }
+}
+
+/** Refuses a run that does not exist or has finished: only those can resume. */
+async function checkResumable(runDir: string, runId: string): Promise<void> {
+  const record = await readRunRecord(runDir).catch(() => null);
+  if (!record) throw new ApiError('not-found', `There is no run "${runId}" in this workspace.`);
+  if (record.status === 'completed' || record.status === 'stopped-early')
+    throw new ApiError('conflict', 'That run has finished; start a new run to train more.');
+}
+
+/** Starts a job, with a job conflict (another run training) as the API's 'conflict'. */
+function launch(start: () => void): void {
+  try {
+    start();
+  } catch (error) {
+    if (error instanceof JobConflictError) throw new ApiError('conflict', error.message);
+    throw error;
+  }
+}
+
 export function trainingHandlers(context: BackendContext): TrainingHandlersWithSummaries {
   const { workspace, jobs } = context;
   const pending = new Map<string, PendingRun>();
@@ -52,62 +129,14 @@ export function trainingHandlers(context: BackendContext): TrainingHandlersWithS
       const early = pending.get(runId);
       if (!early) throw new ApiError('not-found', `There is no run "${runId}" in this workspace.`);
       if (!jobs.isActive(runId)) pending.delete(runId);
-      return {
-        id: runId,
-        status: jobs.isActive(runId) ? 'created' : 'failed',
-        active: jobs.isActive(runId),
-        createdAt: early.createdAt,
-        updatedAt: early.createdAt,
-        dataset: early.config.dataset,
-        datasetName: early.datasetName,
-        classes: [],
-        settings: {
-          inputSize: early.config.inputSize,
-          width: early.config.width,
-          attention: early.config.attention,
-          epochs: early.config.epochs,
-          batchSize: early.config.batchSize,
-          optimizer: early.config.optimizer,
-          lr: early.config.lr,
-        },
-        backend: '',
-        ...(early.config.backbone ? { backbone: basename(early.config.backbone) } : {}),
-        ...(jobs.isActive(runId) ? {} : { message: (error as Error).message }),
-      };
-    }
-  }
-
-  function launch(start: () => void): void {
-    try {
-      start();
-    } catch (error) {
-      if (error instanceof JobConflictError) throw new ApiError('conflict', error.message);
-      throw error;
+      return pendingRunSummary(runId, early, jobs.isActive(runId), error);
     }
   }
 
   return {
     summary,
 
-    'training.presets': async ({ backbone }) =>
-      PRESET_NAMES.map((preset) => {
-        // The dataset and the file are placeholders: only the preset's values are read.
-        const c = resolveConfig({ dataset: '-', ...(backbone ? { backbone: '-' } : {}) }, preset);
-        return {
-          preset,
-          inputSize: c.inputSize,
-          width: c.width,
-          epochs: c.epochs,
-          batchSize: c.batchSize,
-          optimizer: c.optimizer,
-          lr: c.lr,
-          schedule: c.schedule,
-          freezeBlocks: c.freezeBlocks,
-          earlyStoppingPatience: c.earlyStoppingPatience,
-          normalisation: c.normalisation,
-          seed: c.seed,
-        };
-      }),
+    'training.presets': async ({ backbone }) => presetTable(Boolean(backbone)),
 
     'training.start': async ({ datasetId, preset, settings, backboneId, device }) => {
       const entry = await requireTrainableDataset(workspace, datasetId);
@@ -136,27 +165,14 @@ export function trainingHandlers(context: BackendContext): TrainingHandlersWithS
     },
 
     'training.cancel': async ({ runId }) => {
-      if (!jobs.requestStop(runId, 'cancel')) {
-        // A run left 'running' by an app that was closed: record that it will not go on.
-        const runDir = workspace.runDir(runId);
-        const record = await readRunRecord(runDir).catch(() => null);
-        if (!record) throw new ApiError('not-found', `There is no run "${runId}" in this workspace.`);
-        if (record.status === 'running' || record.status === 'created' || record.status === 'paused') {
-          record.status = 'cancelled';
-          record.message = 'Cancelled; the last checkpoint is kept and the run can still be resumed.';
-          await writeRunRecord(runDir, record);
-        }
-      }
+      if (!jobs.requestStop(runId, 'cancel')) await cancelStoppedRun(workspace.runDir(runId), runId);
       return summary(runId);
     },
 
     'training.resume': async ({ runId, device }) => {
       if (jobs.isActive(runId)) throw new ApiError('conflict', 'That run is already training.');
       const runDir = workspace.runDir(runId);
-      const record = await readRunRecord(runDir).catch(() => null);
-      if (!record) throw new ApiError('not-found', `There is no run "${runId}" in this workspace.`);
-      if (record.status === 'completed' || record.status === 'stopped-early')
-        throw new ApiError('conflict', 'That run has finished; start a new run to train more.');
+      await checkResumable(runDir, runId);
       refuseWhileHeavyJobRuns(context, 'training');
       launch(() => jobs.resume(runId, runDir, device));
       return summary(runId);
