@@ -181,7 +181,7 @@ export function buildGradCamGraph(spec: ModelSpec, options: GradCamGraphOptions 
     u: [0, 1, 2].map((i) => tensors.get(`u.${i}.weight`) ?? ''),
   };
   const mapSide = s / 16;
-  const logits = attendAndClassify(ctx, spec, locals, pool5, head, {
+  const { logits } = attendAndClassify(ctx, spec, locals, pool5, head, {
     c256: channels(spec, 256),
     c512: channels(spec, 512),
     sides: attentionMapSizes(spec),
