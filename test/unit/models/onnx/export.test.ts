@@ -5,7 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ATTENTION_TAPS, parameterLayout, type ModelSpec } from '../../../../models/core/spec.js';
 import { buildTrainingGraph } from '../../../../models/onnx-train/train-graph.js';
-import { buildBackboneOnnxModel, buildOnnxModel, exportOnnx } from '../../../../models/onnx/export.js';
+import {
+  buildBackboneOnnxModel,
+  buildOnnxModel,
+  exportBackboneOnnx,
+  exportOnnx,
+} from '../../../../models/onnx/export.js';
 import { importAttnVggOnnx } from '../../../../models/onnx/import.js';
 import { readOnnx } from '../../../../models/onnx/read.js';
 import { foldBatchNorm, IDENTITY_RUNNING_VAR } from '../../../../models/onnx/batchnorm.js';
@@ -109,6 +114,29 @@ for (const spec of [
     );
     assert.ok(training.some((n) => n.opType === 'MaxPool' && n.output!.length === 2));
   });
+
+test('backbone sub-graph of blocks 1..4: local_1 and local_2, ending at the ReLU of conv 10; stable bytes', () => {
+  const spec: ModelSpec = { ...SMALL_SPEC, inputSize: 64, width: 0.0625 };
+  const weights = testWeights(spec, 2);
+  for (const k of parameterLayout(spec).filter((p) => p.block === 5 || p.block === 0)) weights.delete(k.name);
+  const m = buildBackboneOnnxModel(spec, weights, {}, { lastBlock: 4 });
+  assert.deepEqual(
+    m.graph!.output!.map((o) => o.name),
+    ['local_1', 'local_2'],
+  );
+  const nodes = m.graph!.node!;
+  assert.equal(nodes.filter((n) => n.opType === 'Conv').length, 10);
+  assert.equal(nodes.filter((n) => n.opType === 'MaxPool').length, 3, 'no max-pool after block 4');
+  assert.deepEqual(nodes.at(-1)!.output, ['local_2']);
+  const once = exportBackboneOnnx(spec, weights, { lastBlock: 4 });
+  assert.ok(Buffer.from(exportBackboneOnnx(spec, weights, { lastBlock: 4 })).equals(Buffer.from(once)));
+  const whole = testWeights(spec, 2);
+  assert.ok(
+    Buffer.from(exportBackboneOnnx(spec, whole)).equals(
+      Buffer.from(exportBackboneOnnx(spec, testWeights(spec, 2))),
+    ),
+  );
+});
 
 test('reserved metadata keys and weights that do not fit the spec are refused', () => {
   const w = testWeights(SMALL_SPEC, 1);
