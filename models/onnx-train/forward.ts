@@ -45,7 +45,7 @@ export interface ForwardOptions {
   fromBlock?: 1 | 2 | 3 | 4 | 5;
   /**
    * The last conv block written (default 5). Below 5 the backbone ends at that block's last ReLU (no
-   * max-pool after it, no pool5) and no head is written.
+   * max-pool after it, no pool5): the export's blocks 1..4 sub-graph. writeForward needs 5.
    */
   lastBlock?: 1 | 2 | 3 | 4 | 5;
   /** Names for the ReLU outputs of convs 7, 10 and 13 (default relu7, relu10, relu13). */
@@ -91,9 +91,9 @@ function need(param: ParamTensors, name: string): string {
 }
 
 /**
- * The backbone, as AttentionVgg.backbone: conv 1 up to the last conv of block `lastBlock`, each with its
- * BatchNorm (mode 'train') or folded BatchNorm (mode 'inference') and ReLU, and the 2x2 max-pools between
- * blocks; with lastBlock 5 also the max-pool after block 5 and pool5 flattened.
+ * The backbone, as AttentionVgg.backbone: the convs of blocks `fromBlock`..`lastBlock`, each with its
+ * BatchNorm (modes 'train' and 'evaluate') or folded BatchNorm (mode 'inference') and ReLU, and the 2x2
+ * max-pools between blocks; with lastBlock 5 also the max-pool after block 5 and pool5 flattened.
  */
 export function writeBackbone(
   ctx: LayerContext,
