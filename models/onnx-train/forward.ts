@@ -13,6 +13,7 @@ import {
   batchNormTrain,
   conv3x3,
   flatten,
+  maxPool2x2,
   relu,
   reluMaxPool2x2,
   type LayerContext,
@@ -48,6 +49,12 @@ export interface ForwardOptions {
    * max-pool after it, no pool5): the export's blocks 1..4 sub-graph. writeForward needs 5.
    */
   lastBlock?: 1 | 2 | 3 | 4 | 5;
+  /**
+   * A conv (1-based index) whose ReLU output the backward starts from (Grad-CAM: 13): that output is
+   * tracked on the tape, and the max-pool after it passes the gradient to it (maxPool2x2) rather than to
+   * the ReLU's input. Nothing before it needs to be tracked.
+   */
+  gradientFrom?: number;
   /** Names for the ReLU outputs of convs 7, 10 and 13 (default relu7, relu10, relu13). */
   localNames?: readonly string[];
   /** Name of pool5 flattened (default 'pool5'). */
@@ -142,8 +149,17 @@ export function writeBackbone(
     }
     const tap = ATTENTION_TAPS.indexOf(c.index);
     const reluName = tap >= 0 ? (options.localNames?.[tap] ?? `relu${c.index}`) : `relu${c.index}`;
+    const gradientFrom = options.gradientFrom === c.index;
     // Every block ends in a max-pool, but a backbone cut before block 5 ends at its last ReLU.
-    if (c.poolAfter && (c.block < lastBlock || lastBlock === 5)) {
+    const pooled = c.poolAfter && (c.block < lastBlock || lastBlock === 5);
+    if (gradientFrom) {
+      h = ctx.tape.track(relu(ctx, h, reluName));
+      if (tap >= 0) locals.push(h);
+      if (pooled) {
+        h = maxPool2x2(ctx, h, { channels: c.outChannels, side }, `maxpool${c.block}`);
+        side /= 2;
+      }
+    } else if (pooled) {
       const r = reluMaxPool2x2(
         ctx,
         h,
