@@ -38,6 +38,46 @@ export default tseslint.config(
     },
   },
   {
+    // models/onnx sits below models/onnx-train, but its exporter writes the inference graph with the
+    // training graph's forward pass (onnx-train/forward.ts) and graph writer: only those two may be imported.
+    files: ['models/onnx/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [electronOnly],
+          patterns: [
+            ...upward('main', 'renderer'),
+            {
+              group: ['**/onnx-train/*', '!**/onnx-train/forward.js', '!**/onnx-train/graph-writer.js'],
+              message: 'models/onnx imports only forward.ts and graph-writer.ts of models/onnx-train.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // What models/onnx/export.ts imports from onnx-train writes graphs only: no runtime, no exporter (a cycle).
+    files: ['models/onnx-train/{forward,graph-writer,tape,layers,attention}.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [electronOnly, { name: 'onnxruntime-node', message: 'Graph writing needs no runtime.' }],
+          patterns: [
+            ...upward('main', 'renderer'),
+            {
+              group: ['**/onnx/export.js', '**/onnx/session.js', '**/trainer.js', '**/train-session.js'],
+              message:
+                'The graph-writing modules that models/onnx/export.ts uses import no runtime and no exporter.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The services orchestrate; the ML (TensorFlow.js, onnxruntime) lives in models/ behind its functions.
     files: ['main/services/**/*.ts'],
     rules: {

@@ -1,6 +1,7 @@
 // g, the three attention levels and the classifier head of models/tfjs/model.ts as ONNX nodes over NCHW
-// maps, with their backward written by hand (softmax and sigmoid in closed form). The same formulas as
-// models/onnx/export.ts's inference graph: pc scores <u, l> + <u, g>, dp scores <l, g>.
+// maps, with their backward written by hand (softmax and sigmoid in closed form): pc scores <u, l> + <u, g>,
+// dp scores <l, g>. With nothing tracked on the tape they write the forward only, which is how
+// models/onnx/export.ts's inference graph is written (forward.ts).
 // Pure: imports the graph writer, the tape and the layer helpers; nothing from main/, no runtime.
 
 import type { ModelSpec } from '../core/spec.js';
@@ -62,12 +63,24 @@ export interface LevelInputs {
   project?: { weight: string; inChannels: number };
 }
 
+/** What one attention level computes: g_a [N, C] and its map a [N, 1, side * side]. */
+export interface LevelResult {
+  attended: string;
+  map: string;
+}
+
 /**
  * One attention level: scores over the side x side positions, a = softmax or sigmoid of the scores,
- * g_a = sum_s a(s) l(s) (divided by the number of positions for sigmoid). Returns g_a, [N, C]. With
- * `p.project` the projection is applied after the pooling (LevelInputs.project).
+ * g_a = sum_s a(s) l(s) (divided by the number of positions for sigmoid). Returns g_a, [N, C], and the
+ * map a (the inference graph's attention output; no gradient flows from it). With `p.project` the
+ * projection is applied after the pooling (LevelInputs.project).
  */
-export function attentionLevel(ctx: LayerContext, spec: ModelSpec, p: LevelInputs, hint: string): string {
+export function attentionLevel(
+  ctx: LayerContext,
+  spec: ModelSpec,
+  p: LevelInputs,
+  hint: string,
+): LevelResult {
   const { w, tape } = ctx;
   const c = p.channels;
   const cl = p.project ? p.project.inChannels : c; // channels of the local features as given
@@ -111,7 +124,7 @@ export function attentionLevel(ctx: LayerContext, spec: ModelSpec, p: LevelInput
   const ga = project ? w.op('Gemm', [gaLocal, project], `${hint}_ga`, { transB: attr.int(1) }) : gaLocal;
   const projectWeight = p.project?.weight;
   const inputs = [flatL, p.g, ...(p.u ? [p.u] : []), ...(projectWeight ? [projectWeight] : [])];
-  if (!tape.anyNeedsGrad(inputs)) return ga;
+  if (!tape.anyNeedsGrad(inputs)) return { attended: ga, map: a };
   tape.track(ga);
   tape.record(() => {
     const dgaIn = tape.grad(ga);
@@ -237,7 +250,7 @@ export function attentionLevel(ctx: LayerContext, spec: ModelSpec, p: LevelInput
     }
     if (tape.needsGrad(flatL)) tape.addGrad(flatL, w.op('Add', [dLa, dLs], `grad_${hint}_l`));
   });
-  return ga;
+  return { attended: ga, map: a };
 }
 
 /** Concat along axis 1 of [N, C_k] tensors; the gradient is split back. */
@@ -273,9 +286,10 @@ export interface HeadTensors {
 }
 
 /**
- * From the backbone's locals and pool5 to the logits, as AttentionVgg.attend. `projectAfterPooling`
- * moves level 1's projection past its pooling (LevelInputs.project): the graphs on cached features,
- * where l1 is a constant, use it.
+ * From the backbone's locals and pool5 to the logits, as AttentionVgg.attend; also returns the three maps
+ * a_1..a_3 as [N, 1, side * side] (none with attention off). `projectAfterPooling` moves level 1's
+ * projection past its pooling (LevelInputs.project): the graphs on cached features, where l1 is a
+ * constant, use it.
  */
 export function attendAndClassify(
   ctx: LayerContext,
@@ -285,11 +299,12 @@ export function attendAndClassify(
   t: HeadTensors,
   dims: { c256: number; c512: number; sides: readonly number[] },
   options: { projectAfterPooling?: boolean } = {},
-): string {
+): { logits: string; maps: string[] } {
   const g = linear(ctx, pool5, t.g.weight, t.g.bias, 'g');
-  if (!spec.attention) return linear(ctx, relu(ctx, g, 'g_relu'), t.head.weight, t.head.bias, 'logits');
+  if (!spec.attention)
+    return { logits: linear(ctx, relu(ctx, g, 'g_relu'), t.head.weight, t.head.bias, 'logits'), maps: [] };
   const late = options.projectAfterPooling ?? false;
-  const attended = locals.map((local, k) => {
+  const levels = locals.map((local, k) => {
     const projected = k === 0 && t.project !== undefined;
     const l =
       projected && !late
@@ -315,11 +330,15 @@ export function attendAndClassify(
       `level${k + 1}`,
     );
   });
+  const attended = levels.map((level) => level.attended);
   const cat = concatColumns(
     ctx,
     attended,
     attended.map(() => dims.c512),
     'attended',
   );
-  return linear(ctx, cat, t.head.weight, t.head.bias, 'logits');
+  return {
+    logits: linear(ctx, cat, t.head.weight, t.head.bias, 'logits'),
+    maps: levels.map((level) => level.map),
+  };
 }

@@ -1,6 +1,6 @@
 // Writes Grad-CAM (Selvaraju et al., 2017) at conv 13 as one ONNX graph (opset 17, IR 8), straight from the
-// model spec, with the training graph's layers and tape: the forward pass in inference mode (every
-// BatchNorm on running statistics), the logits through the attention head (or the plain head), the
+// model spec, with the training graph's layers and tape: the forward pass (forward.ts) in inference mode
+// (every BatchNorm on running statistics), the logits through the attention head (or the plain head), the
 // backward from y = sum over the batch of logits * one-hot(class) down to A = conv 13's ReLU output (the
 // l3 tap, which also feeds pool5 and, with attention, level 3), then, per image,
 //   alpha_k = mean over positions of dy/dA_k,   cam = ReLU(sum_k alpha_k A_k),   cam / max(cam)
@@ -9,31 +9,13 @@
 // every image's gradient.
 // Pure: imports models/core and the ONNX writer; nothing from main/, no runtime.
 
-import {
-  attentionMapSizes,
-  channels,
-  convLayers,
-  parameterLayout,
-  validateSpec,
-  type ModelSpec,
-} from '../core/spec.js';
+import { parameterLayout, validateSpec, type ModelSpec } from '../core/spec.js';
 import { ONNX_IR_VERSION, ONNX_OPSET, PRODUCER_NAME, specToJson } from '../onnx/metadata.js';
 import { DataType, type ModelProto } from '../onnx/proto.js';
-import { attendAndClassify, type HeadTensors } from './attention.js';
 import { OnnxTrainError } from './errors.js';
+import { writeBackbone, writeHead } from './forward.js';
 import { attr, GraphWriter } from './graph-writer.js';
-import {
-  batchNormFrozen,
-  conv3x3,
-  firstMaxMask,
-  maxPool2x2,
-  relu,
-  reluMaxPool2x2,
-  reshape,
-  POOL_BACKWARDS,
-  type LayerContext,
-  type PoolBackward,
-} from './layers.js';
+import { firstMaxMask, POOL_BACKWARDS, type LayerContext, type PoolBackward } from './layers.js';
 import { Tape } from './tape.js';
 import type { InputLayout } from './train-graph.js';
 
@@ -118,74 +100,17 @@ export function buildGradCamGraph(spec: ModelSpec, options: GradCamGraphOptions 
     tensors.set(p.name, w.input(p.name, p.shape, `${p.role} (PyTorch layout)`));
     weightInputs.push(p.name);
   }
-  const get = (name: string): string => tensors.get(name) as string;
+  const param = (name: string): string | undefined => tensors.get(name);
 
-  // Backbone in inference mode, as AttentionVgg.backbone(x, { training: false }).
-  const locals: string[] = [];
-  let h = x;
-  let side = s;
-  let l3 = '';
-  let pool5Map = '';
-  for (const c of convLayers(spec)) {
-    const conv = `features.${c.featuresIndex}`;
-    const bn = `features.${c.featuresIndex + 1}`;
-    h = conv3x3(
-      ctx,
-      h,
-      get(`${conv}.weight`),
-      get(`${conv}.bias`),
-      { inChannels: c.inChannels, outChannels: c.outChannels, side },
-      `conv${c.index}`,
-    );
-    h = batchNormFrozen(
-      ctx,
-      h,
-      {
-        gamma: get(`${bn}.weight`),
-        beta: get(`${bn}.bias`),
-        runningMean: get(`${bn}.running_mean`),
-        runningVar: get(`${bn}.running_var`),
-      },
-      `bn${c.index}`,
-    );
-    if (c.index === 13) {
-      // A: the differentiation starts here; pool5 is formed from it by a max-pool that passes the
-      // gradient to A itself (as TensorFlow.js's tf.grad with respect to l3 does).
-      l3 = tape.track(relu(ctx, h, 'relu13'));
-      locals.push(l3);
-      pool5Map = maxPool2x2(ctx, l3, { channels: c.outChannels, side }, 'pool5_map');
-      side /= 2;
-    } else if (c.poolAfter) {
-      const r = reluMaxPool2x2(
-        ctx,
-        h,
-        { channels: c.outChannels, side },
-        { relu: `relu${c.index}`, pool: `pool${c.block}` },
-      );
-      if (c.index === 7 || c.index === 10) locals.push(r.relu);
-      h = r.pooled;
-      side /= 2;
-    } else {
-      h = relu(ctx, h, `relu${c.index}`);
-      if (c.index === 7 || c.index === 10) locals.push(h);
-    }
-  }
-  if (l3 === '' || locals.length !== 3)
+  // The forward pass in inference mode (forward.ts, as AttentionVgg's call with { training: false }),
+  // tracked from A = conv 13's ReLU output: pool5 is formed from it by a max-pool that passes the gradient
+  // to A itself (as TensorFlow.js's tf.grad with respect to l3 does).
+  const backbone = writeBackbone(ctx, spec, x, param, { mode: 'evaluate', gradientFrom: 13 });
+  const l3 = backbone.locals[2];
+  if (l3 === undefined || backbone.pool5 === undefined)
     throw new Error('The backbone has no conv 13 followed by a pool (convLayers changed?)');
-  const pool5 = reshape(ctx, pool5Map, [0, -1], 'pool5');
-
-  const head: HeadTensors = {
-    g: { weight: get('g.weight'), bias: get('g.bias') },
-    head: { weight: get('head.weight'), bias: get('head.bias') },
-    project: tensors.get('project.weight'),
-    u: [0, 1, 2].map((i) => tensors.get(`u.${i}.weight`) ?? ''),
-  };
   const mapSide = s / 16;
-  const logits = attendAndClassify(ctx, spec, locals, pool5, head, {
-    c256: channels(spec, 256),
-    c512: channels(spec, 512),
-    sides: attentionMapSizes(spec),
-  });
+  const { logits } = writeHead(ctx, spec, backbone.locals, backbone.pool5, param);
 
   // The explained class: the given one, or the first arg-max of the logits (ArgMax's and tf.argMax's
   // rule) where the input is negative. Float ops only, as the loss (WebGPU has no int64 Equal or Cast).

@@ -64,9 +64,9 @@ export class GraphWriter {
     );
   }
 
-  /** A float32 constant tensor (not shared). */
-  floats(hint: string, dims: readonly number[], data: Float32Array): string {
-    return this.builder.floats(this.fresh(hint), dims, data);
+  /** A float32 constant tensor (not shared), with an optional doc string. */
+  floats(hint: string, dims: readonly number[], data: Float32Array, doc?: string): string {
+    return this.builder.floats(this.fresh(hint), dims, data, doc);
   }
 
   /** An int64 1-D constant (a shape, axes, pads), shared between users of the same values. */

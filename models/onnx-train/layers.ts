@@ -5,7 +5,8 @@
 // BatchNorm on running statistics (frozen blocks), ReLU, ReLU + 2x2 max-pool (backward through MaxPool's
 // Indices and MaxUnpool, or through a first-maximum mask over each window for providers without those
 // kernels),
-// a plain 2x2 max-pool (its gradient to its own input: Grad-CAM's pool5 from conv 13), Linear, Reshape.
+// a plain 2x2 max-pool (its gradient to its own input: Grad-CAM's pool5 from conv 13), Linear, Flatten,
+// Reshape.
 // Pure: imports the graph writer, the tape and the spec's constants; nothing from main/, no runtime.
 
 import { BN_EPSILON, BN_MOMENTUM } from '../core/spec.js';
@@ -558,6 +559,23 @@ export function linear(ctx: LayerContext, x: string, weight: string, bias: strin
           w.op('ReduceSum', [dy, w.ints([0])], `grad_${hint}_bias`, { keepdims: attr.int(0) }),
         );
       if (tape.needsGrad(x)) tape.addGrad(x, w.op('MatMul', [dy, weight], `grad_${hint}_input`));
+    });
+  return y;
+}
+
+/**
+ * Flatten(axis 1): [N, C, H, W] -> [N, C * H * W] in PyTorch's (C, H, W) order (pool5 before g). Its
+ * gradient is reshaped back to the input's shape.
+ */
+export function flatten(ctx: LayerContext, x: string, hint: string): string {
+  const { w, tape } = ctx;
+  const y = tracked(ctx, w.op('Flatten', [x], hint, { axis: attr.int(1) }), [x]);
+  if (tape.needsGrad(y))
+    tape.record(() => {
+      const dy = tape.grad(y);
+      if (dy === undefined) return;
+      const original = w.op('Shape', [x], `${hint}_input_shape`);
+      tape.addGrad(x, w.op('Reshape', [dy, original], `grad_${hint}_input`));
     });
   return y;
 }

@@ -1,17 +1,15 @@
 // Writes ONE full training step of attention-VGG16_bn as an ONNX graph (opset 17, IR 8), straight from the
-// model spec: forward in training mode (models/tfjs/model.ts: BatchNorm on batch statistics), mean
-// cross-entropy with label smoothing, the backward pass (layers.ts, attention.ts), BatchNorm running
-// averages and the SGD, Adam or AdamW update. Parameters, running statistics and optimiser slots come in
-// as inputs and leave, updated, as outputs; frozen blocks (fixed when the graph is written) are constants
-// inside it. The same step can start from cached features of frozen blocks 1..4 or 1..5 (source
-// 'features'), and the forward can be written in inference mode with only the loss (mode 'evaluate').
+// model spec: forward in training mode (forward.ts, as models/tfjs/model.ts: BatchNorm on batch
+// statistics), mean cross-entropy with label smoothing, the backward pass (layers.ts, attention.ts),
+// BatchNorm running averages and the SGD, Adam or AdamW update. Parameters, running statistics and
+// optimiser slots come in as inputs and leave, updated, as outputs; frozen blocks (fixed when the graph is
+// written) are constants inside it. The same step can start from cached features of frozen blocks 1..4 or
+// 1..5 (source 'features'), and the forward can be written in inference mode with only the loss (mode
+// 'evaluate').
 // Pure: imports models/core and the ONNX writer; nothing from main/, no runtime.
 
 import { featureShapes, type CachedFrozenBlocks } from '../core/cached-features.js';
 import {
-  attentionMapSizes,
-  channels,
-  convLayers,
   globalFeatureIsInert,
   parameterLayout,
   validateSpec,
@@ -21,17 +19,11 @@ import {
 import type { NamedArray, Weights } from '../core/weights.js';
 import { ONNX_IR_VERSION, ONNX_OPSET, PRODUCER_NAME, specToJson } from '../onnx/metadata.js';
 import { DataType, type ModelProto } from '../onnx/proto.js';
-import { attendAndClassify, type HeadTensors } from './attention.js';
 import { OnnxTrainError } from './errors.js';
+import { writeBackbone, writeHead } from './forward.js';
 import { attr, GraphWriter } from './graph-writer.js';
 import { crossEntropyLoss } from './loss.js';
 import {
-  batchNormFrozen,
-  batchNormTrain,
-  conv3x3,
-  relu,
-  reluMaxPool2x2,
-  reshape,
   FILTER_GRADIENTS,
   POOL_BACKWARDS,
   type FilterGradient,
@@ -362,70 +354,6 @@ function writeParameters(
   return { tensors, state };
 }
 
-/**
- * Conv layers (AttentionVgg.backbone's) from `start`: conv, BatchNorm (on batch statistics in a trainable
- * block in train mode, else on running statistics), ReLU, and the 2x2 max-pool that ends a block. Returns
- * the output, its side, the attention taps (conv 7, 10, 13 after ReLU) met and the new running averages.
- */
-function writeConvLayers(
-  ctx: LayerContext,
-  spec: ModelSpec,
-  start: { h: string; side: number; fromBlock: number },
-  frozenBlocks: number,
-  get: (name: string) => string,
-  train: boolean,
-): { h: string; side: number; locals: string[]; nextRunning: Map<string, string> } {
-  const locals: string[] = [];
-  const nextRunning = new Map<string, string>();
-  let { h, side } = start;
-  for (const c of convLayers(spec).filter((layer) => layer.block >= start.fromBlock)) {
-    const conv = `features.${c.featuresIndex}`;
-    const bn = `features.${c.featuresIndex + 1}`;
-    h = conv3x3(
-      ctx,
-      h,
-      get(`${conv}.weight`),
-      get(`${conv}.bias`),
-      { inChannels: c.inChannels, outChannels: c.outChannels, side },
-      `conv${c.index}`,
-    );
-    const bnTensors = {
-      gamma: get(`${bn}.weight`),
-      beta: get(`${bn}.bias`),
-      runningMean: get(`${bn}.running_mean`),
-      runningVar: get(`${bn}.running_var`),
-    };
-    if (train && c.block > frozenBlocks) {
-      const r = batchNormTrain(
-        ctx,
-        h,
-        bnTensors,
-        { channels: c.outChannels, positions: side * side },
-        `bn${c.index}`,
-      );
-      h = r.y;
-      nextRunning.set(`${bn}.running_mean`, r.runningMean);
-      nextRunning.set(`${bn}.running_var`, r.runningVar);
-    } else h = batchNormFrozen(ctx, h, bnTensors, `bn${c.index}`);
-    const tap = c.index === 7 || c.index === 10 || c.index === 13;
-    if (c.poolAfter) {
-      const r = reluMaxPool2x2(
-        ctx,
-        h,
-        { channels: c.outChannels, side },
-        { relu: `relu${c.index}`, pool: `pool${c.block}` },
-      );
-      if (tap) locals.push(r.relu);
-      h = r.pooled;
-      side /= 2;
-    } else {
-      h = relu(ctx, h, `relu${c.index}`);
-      if (tap) locals.push(h);
-    }
-  }
-  return { h, side, locals, nextRunning };
-}
-
 /** Outputs the running averages and writes the optimizer's update of every trainable state tensor. */
 function writeUpdates(
   w: GraphWriter,
@@ -488,7 +416,6 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
   const inputLayout = options.inputLayout ?? 'nchw';
   const w = new GraphWriter();
   const tape = new Tape(w);
-  const s = spec.inputSize;
 
   // Inputs other than the state.
   const data = writeDataInputs(w, spec, source, frozenBlocks, inputLayout);
@@ -528,50 +455,33 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
     { frozenBlocks, source, weights: options.frozenWeights },
     train,
   );
-  const get = (name: string): string => tensors.get(name) as string;
+  const param = (name: string): string | undefined => tensors.get(name);
 
-  // Backbone, as AttentionVgg.backbone (from images; from cached features, block 5 only or nothing).
+  // The forward pass (forward.ts, as AttentionVgg's call; from cached features: block 5 only or the head).
   let locals = data.locals;
   let pool5 = data.pool5;
   let nextRunning = new Map<string, string>();
   if (pool5 === undefined) {
     const fromImages = data.images !== undefined;
-    const start = fromImages
-      ? { h: data.images as string, side: s, fromBlock: 1 }
-      : {
-          // pool4: the max-pool of the cached l2 (conv 10 after ReLU), constant
-          h: w.op('MaxPool', [locals[1]], 'pool4', {
-            kernel_shape: attr.ints([2, 2]),
-            strides: attr.ints([2, 2]),
-          }),
-          side: s / 16,
-          fromBlock: 5,
-        };
-    const blocks = writeConvLayers(ctx, spec, start, frozenBlocks, get, train);
-    locals = [...locals, ...blocks.locals];
-    nextRunning = blocks.nextRunning;
-    pool5 = reshape(ctx, blocks.h, [0, -1], 'pool5');
+    const input = fromImages
+      ? (data.images as string)
+      : // block 4's max-pool over the cached l2 (conv 10 after ReLU), constant
+        w.op('MaxPool', [locals[1]], 'maxpool4', {
+          kernel_shape: attr.ints([2, 2]),
+          strides: attr.ints([2, 2]),
+        });
+    const backbone = writeBackbone(ctx, spec, input, param, {
+      mode,
+      frozenBlocks,
+      fromBlock: fromImages ? 1 : 5,
+    });
+    locals = [...locals, ...backbone.locals];
+    nextRunning = backbone.nextRunning;
+    pool5 = backbone.pool5 as string;
   }
-
-  const head: HeadTensors = {
-    g: { weight: get('g.weight'), bias: get('g.bias') },
-    head: { weight: get('head.weight'), bias: get('head.bias') },
-    project: tensors.get('project.weight'),
-    u: [0, 1, 2].map((k) => tensors.get(`u.${k}.weight`) ?? ''),
-  };
-  const logits = attendAndClassify(
-    ctx,
-    spec,
-    locals,
-    pool5,
-    head,
-    {
-      c256: channels(spec, 256),
-      c512: channels(spec, 512),
-      sides: attentionMapSizes(spec),
-    },
-    { projectAfterPooling: source === 'features' },
-  );
+  const { logits } = writeHead(ctx, spec, locals, pool5, param, {
+    projectAfterPooling: source === 'features',
+  });
   const { loss, correct } = crossEntropyLoss(ctx, logits, labels, labelSmoothing, spec.numClasses);
   w.output(TRAIN_IO.loss, loss, [], 'mean cross-entropy of the batch, before the update');
   w.output(TRAIN_IO.correct, correct, [], 'images whose arg-max class equals the label (float32)');

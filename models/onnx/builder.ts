@@ -1,6 +1,7 @@
 // A small helper for writing ONNX graphs by hand: nodes with typed attributes, float32 and int64
-// initializers, typed graph inputs and outputs. Used by the exporter and by tests that build fixtures in
-// other structures. Pure: no runtime, nothing from main/.
+// initializers, typed graph inputs and outputs. Under models/onnx-train's GraphWriter (which writes the
+// training step and the exported graphs) and in tests that build fixtures in other structures.
+// Pure: no runtime, nothing from main/.
 
 import { OnnxError } from './errors.js';
 import {

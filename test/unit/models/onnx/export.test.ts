@@ -1,15 +1,22 @@
 // The exported graph's structure and metadata (its numbers are checked against TF.js and onnxruntime in
-// test/integration/onnx), BatchNorm folding, and the round trip through importAttnVggOnnx.
+// test/integration/onnx), that it is the training graph's forward pass, BatchNorm folding, and the round
+// trip through importAttnVggOnnx.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parameterLayout, type ModelSpec } from '../../../../models/core/spec.js';
-import { buildBackboneOnnxModel, buildOnnxModel, exportOnnx } from '../../../../models/onnx/export.js';
+import { ATTENTION_TAPS, parameterLayout, type ModelSpec } from '../../../../models/core/spec.js';
+import { buildTrainingGraph } from '../../../../models/onnx-train/train-graph.js';
+import {
+  buildBackboneOnnxModel,
+  buildOnnxModel,
+  exportBackboneOnnx,
+  exportOnnx,
+} from '../../../../models/onnx/export.js';
 import { importAttnVggOnnx } from '../../../../models/onnx/import.js';
 import { readOnnx } from '../../../../models/onnx/read.js';
 import { foldBatchNorm, IDENTITY_RUNNING_VAR } from '../../../../models/onnx/batchnorm.js';
 import { OnnxError } from '../../../../models/onnx/errors.js';
-import { META } from '../../../../models/onnx/metadata.js';
-import { encodeModel as encode } from '../../../../models/onnx/proto.js';
+import { BACKBONE_LOCALS, META } from '../../../../models/onnx/metadata.js';
+import { encodeModel as encode, type NodeProto } from '../../../../models/onnx/proto.js';
 import { SMALL_SPEC, testWeights } from './onnx-fixtures.js';
 
 const outputsOf = (spec: ModelSpec) =>
@@ -71,6 +78,64 @@ test('backbone sub-graph: local_1..3 and pool5', () => {
     ],
   );
   assert.ok(!m.graph!.initializer!.some((t) => t.name!.startsWith('g.')), 'no head tensors in the backbone');
+});
+
+for (const spec of [
+  SMALL_SPEC,
+  { ...SMALL_SPEC, compatibility: 'dp', normalisation: 'sigmoid' },
+  { ...SMALL_SPEC, attention: false },
+] satisfies ModelSpec[])
+  test(`the inference graph is the training graph's forward, BatchNorm folded, forward only (${spec.compatibility}/${spec.normalisation}${spec.attention ? '' : ', no attention'})`, () => {
+    // Both are written by models/onnx-train/forward.ts: every node of the export but the maps' final
+    // Reshape is a node of the training step (its loss has the same Softmax), in the same order.
+    const exported = buildOnnxModel(spec, testWeights(spec, 1)).graph!.node!;
+    const training = buildTrainingGraph(spec).model.graph!.node!;
+    const taps = new Map<string, string>(
+      BACKBONE_LOCALS.map((name, k) => [name, `relu${ATTENTION_TAPS[k]}`]),
+    );
+    const key = (n: NodeProto) => `${n.opType} ${taps.get(n.output![0]) ?? n.output![0]}`;
+    const position = new Map(training.map((n, i) => [key(n), i]));
+    assert.deepEqual(
+      exported.map(key).filter((k) => !position.has(k)),
+      spec.attention ? ['Reshape attention_1', 'Reshape attention_2', 'Reshape attention_3'] : [],
+    );
+    const order = exported.map(key).flatMap((k) => position.get(k) ?? []);
+    assert.ok(
+      order.every((p, i) => i === 0 || p > order[i - 1]),
+      'the same order as in the training graph',
+    );
+    assert.ok(exported.length > 13 * 2 + 5, 'the whole forward is there');
+    assert.ok(
+      exported.every(
+        (n) =>
+          n.opType !== 'BatchNormalization' && n.output!.length === 1 && !n.output![0].startsWith('grad_'),
+      ),
+      'no BatchNorm, no MaxPool Indices, no gradient',
+    );
+    assert.ok(training.some((n) => n.opType === 'MaxPool' && n.output!.length === 2));
+  });
+
+test('backbone sub-graph of blocks 1..4: local_1 and local_2, ending at the ReLU of conv 10; stable bytes', () => {
+  const spec: ModelSpec = { ...SMALL_SPEC, inputSize: 64, width: 0.0625 };
+  const weights = testWeights(spec, 2);
+  for (const k of parameterLayout(spec).filter((p) => p.block === 5 || p.block === 0)) weights.delete(k.name);
+  const m = buildBackboneOnnxModel(spec, weights, {}, { lastBlock: 4 });
+  assert.deepEqual(
+    m.graph!.output!.map((o) => o.name),
+    ['local_1', 'local_2'],
+  );
+  const nodes = m.graph!.node!;
+  assert.equal(nodes.filter((n) => n.opType === 'Conv').length, 10);
+  assert.equal(nodes.filter((n) => n.opType === 'MaxPool').length, 3, 'no max-pool after block 4');
+  assert.deepEqual(nodes.at(-1)!.output, ['local_2']);
+  const once = exportBackboneOnnx(spec, weights, { lastBlock: 4 });
+  assert.ok(Buffer.from(exportBackboneOnnx(spec, weights, { lastBlock: 4 })).equals(Buffer.from(once)));
+  const whole = testWeights(spec, 2);
+  assert.ok(
+    Buffer.from(exportBackboneOnnx(spec, whole)).equals(
+      Buffer.from(exportBackboneOnnx(spec, testWeights(spec, 2))),
+    ),
+  );
 });
 
 test('reserved metadata keys and weights that do not fit the spec are refused', () => {
