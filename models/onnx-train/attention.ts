@@ -69,6 +69,51 @@ export interface LevelResult {
   map: string;
 }
 
+/** The forward tensors of one level that its backward reads. */
+interface LevelForward {
+  /** C (g's width) and Cl (the local features' channels as given; C without projection). */
+  c: number;
+  cl: number;
+  /** P as [C, Cl], when the projection is applied after pooling. */
+  project?: string;
+  flatL: string;
+  /** pc: u as [1, C], and u or P^T u as [1, Cl]. */
+  uRow?: string;
+  uLocal?: string;
+  /** dp: g, or g P, as [N, Cl]. */
+  gLocal?: string;
+  a: string;
+  gaLocal: string;
+  positions: string;
+  softmax: boolean;
+}
+
+/** The level's scores [N, 1, hw]: pc <u_local, l(s)> + <u, g>, dp <l(s), g_local>. */
+function levelScores(
+  ctx: LayerContext,
+  spec: ModelSpec,
+  p: LevelInputs,
+  f: LevelForward,
+  hint: string,
+): string {
+  const { w } = ctx;
+  if (spec.compatibility === 'pc') {
+    if (p.u === undefined) throw new Error('pc attention needs u');
+    f.uRow = w.op('Reshape', [p.u, w.ints([1, f.c])], `${hint}_u_row`);
+    f.uLocal = f.project ? w.op('MatMul', [f.uRow, f.project], `${hint}_u_local`) : f.uRow;
+    const lu = w.op('MatMul', [f.uLocal, f.flatL], `${hint}_score_local`);
+    const gu = w.op(
+      'MatMul',
+      [p.g, w.op('Reshape', [p.u, w.ints([f.c, 1])], `${hint}_u_col`)],
+      `${hint}_score_global`,
+    );
+    return w.op('Add', [lu, w.op('Unsqueeze', [gu, w.ints([2])], `${hint}_score_global3`)], `${hint}_score`);
+  }
+  f.gLocal = f.project ? w.op('MatMul', [p.g, f.project], `${hint}_g_local`) : p.g;
+  const gRow = w.op('Unsqueeze', [f.gLocal, w.ints([1])], `${hint}_g_row`);
+  return w.op('MatMul', [gRow, f.flatL], `${hint}_score`);
+}
+
 /**
  * One attention level: scores over the side x side positions, a = softmax or sigmoid of the scores,
  * g_a = sum_s a(s) l(s) (divided by the number of positions for sigmoid). Returns g_a, [N, C], and the
@@ -83,174 +128,223 @@ export function attentionLevel(
 ): LevelResult {
   const { w, tape } = ctx;
   const c = p.channels;
-  const cl = p.project ? p.project.inChannels : c; // channels of the local features as given
-  const positions = p.side * p.side;
-  const project = p.project
-    ? w.op('Reshape', [p.project.weight, w.ints([c, cl])], `${hint}_project_2d`) // [C, Cl]
-    : undefined;
-  const flatL = reshape(ctx, p.local, [0, 0, -1], `${hint}_l`); // [N, Cl, hw]
-  let score: string; // [N, 1, hw]
-  let uRow: string | undefined; // [1, C]
-  let uLocal: string | undefined; // [1, Cl]: u, or P^T u
-  let gLocal: string | undefined; // [N, Cl]: g, or g P (dp)
-  if (spec.compatibility === 'pc') {
-    if (p.u === undefined) throw new Error('pc attention needs u');
-    uRow = w.op('Reshape', [p.u, w.ints([1, c])], `${hint}_u_row`);
-    uLocal = project ? w.op('MatMul', [uRow, project], `${hint}_u_local`) : uRow;
-    const lu = w.op('MatMul', [uLocal, flatL], `${hint}_score_local`);
-    const gu = w.op(
-      'MatMul',
-      [p.g, w.op('Reshape', [p.u, w.ints([c, 1])], `${hint}_u_col`)],
-      `${hint}_score_global`,
-    );
-    score = w.op('Add', [lu, w.op('Unsqueeze', [gu, w.ints([2])], `${hint}_score_global3`)], `${hint}_score`);
-  } else {
-    gLocal = project ? w.op('MatMul', [p.g, project], `${hint}_g_local`) : p.g;
-    const gRow = w.op('Unsqueeze', [gLocal, w.ints([1])], `${hint}_g_row`);
-    score = w.op('MatMul', [gRow, flatL], `${hint}_score`);
-  }
-  const softmax = spec.normalisation === 'softmax';
-  const a = softmax
+  const cl = p.project ? p.project.inChannels : c;
+  const f: LevelForward = {
+    c,
+    cl,
+    project: p.project
+      ? w.op('Reshape', [p.project.weight, w.ints([c, cl])], `${hint}_project_2d`)
+      : undefined,
+    flatL: reshape(ctx, p.local, [0, 0, -1], `${hint}_l`), // [N, Cl, hw]
+    a: '',
+    gaLocal: '',
+    positions: w.scalar(p.side * p.side),
+    softmax: spec.normalisation === 'softmax',
+  };
+  const score = levelScores(ctx, spec, p, f, hint);
+  f.a = f.softmax
     ? w.op('Softmax', [score], `${hint}_a`, { axis: attr.int(-1) })
     : w.op('Sigmoid', [score], `${hint}_a`);
-  const aCol = w.op('Reshape', [a, w.ints([0, -1, 1])], `${hint}_a_col`);
+  const aCol = w.op('Reshape', [f.a, w.ints([0, -1, 1])], `${hint}_a_col`);
   const sum = w.op(
     'Reshape',
-    [w.op('MatMul', [flatL, aCol], `${hint}_weighted`), w.ints([0, -1])],
+    [w.op('MatMul', [f.flatL, aCol], `${hint}_weighted`), w.ints([0, -1])],
     `${hint}_ga_sum`,
   );
-  const positionsScalar = w.scalar(positions);
-  const gaLocal = softmax ? sum : w.op('Div', [sum, positionsScalar], `${hint}_ga_local`);
-  const ga = project ? w.op('Gemm', [gaLocal, project], `${hint}_ga`, { transB: attr.int(1) }) : gaLocal;
+  f.gaLocal = f.softmax ? sum : w.op('Div', [sum, f.positions], `${hint}_ga_local`);
+  const ga = f.project
+    ? w.op('Gemm', [f.gaLocal, f.project], `${hint}_ga`, { transB: attr.int(1) })
+    : f.gaLocal;
   const projectWeight = p.project?.weight;
-  const inputs = [flatL, p.g, ...(p.u ? [p.u] : []), ...(projectWeight ? [projectWeight] : [])];
-  if (!tape.anyNeedsGrad(inputs)) return { attended: ga, map: a };
+  const inputs = [f.flatL, p.g, ...(p.u ? [p.u] : []), ...(projectWeight ? [projectWeight] : [])];
+  if (!tape.anyNeedsGrad(inputs)) return { attended: ga, map: f.a };
   tape.track(ga);
   tape.record(() => {
-    const dgaIn = tape.grad(ga);
-    if (dgaIn === undefined) return;
-    const trainsProject = projectWeight !== undefined && tape.needsGrad(projectWeight);
-    /** Adds a [C, Cl] contribution to P's gradient. */
-    const addProjectGrad = (g2: string, part: string): void => {
-      tape.addGrad(
-        projectWeight as string,
-        w.op('Reshape', [g2, w.ints([c, cl, 1, 1])], `grad_${hint}_project_${part}`),
-      );
-    };
-    // through g_a = P g_local: dP = dga^T g_local, dg_local = dga P
-    if (project && trainsProject)
-      addProjectGrad(w.op('Gemm', [dgaIn, gaLocal], `${hint}_dp_from_ga`, { transA: attr.int(1) }), 'ga');
-    const dgaLocal = project ? w.op('MatMul', [dgaIn, project], `grad_${hint}_ga_local`) : dgaIn;
-    const dga = softmax ? dgaLocal : w.op('Div', [dgaLocal, positionsScalar], `grad_${hint}_sum`);
-    // through g_a = L a: dL = dga a^T, da = dga^T L
-    const dLa = w.op(
-      'MatMul',
-      [w.op('Reshape', [dga, w.ints([0, -1, 1])], `${hint}_dga_col`), a],
-      `${hint}_dl_from_a`,
-    );
-    const da = w.op(
-      'MatMul',
-      [w.op('Reshape', [dga, w.ints([0, 1, -1])], `${hint}_dga_row`), flatL],
-      `grad_${hint}_a`,
-    );
-    // through a = softmax(score): a * (da - sum(da * a)); a = sigmoid(score): da * a * (1 - a)
-    const dScore = softmax
-      ? w.op(
-          'Mul',
-          [
-            a,
-            w.op(
-              'Sub',
-              [
-                da,
-                w.op('ReduceSum', [w.op('Mul', [da, a], `${hint}_da_a`), w.ints([2])], `${hint}_da_a_sum`, {
-                  keepdims: attr.int(1),
-                }),
-              ],
-              `${hint}_da_centred`,
-            ),
-          ],
-          `grad_${hint}_score`,
-        )
-      : w.op(
-          'Mul',
-          [da, w.op('Mul', [a, w.op('Sub', [w.scalar(1), a], `${hint}_1_a`)], `${hint}_a_1_a`)],
-          `grad_${hint}_score`,
-        );
-    const dScoreCol = w.op('Reshape', [dScore, w.ints([0, -1, 1])], `${hint}_dscore_col`);
-    let dLs: string;
-    if (spec.compatibility === 'pc') {
-      const u = p.u as string;
-      const dScoreSum = w.op('ReduceSum', [dScore, w.ints([2])], `${hint}_dscore_sum`, {
-        keepdims: attr.int(0),
-      }); // [N, 1]
-      if (tape.needsGrad(u) || trainsProject) {
-        // d u_local = sum_n,s dscore l
-        const fromL = w.op(
-          'ReduceSum',
-          [w.op('MatMul', [flatL, dScoreCol], `${hint}_du_local_per_image`), w.ints([0])],
-          `${hint}_du_local`,
-          { keepdims: attr.int(0) },
-        ); // [Cl, 1]
-        // through u_local = P^T u: du = P du_local, dP = u du_local^T
-        if (project && trainsProject)
-          addProjectGrad(
-            w.op(
-              'MatMul',
-              [
-                w.op('Reshape', [u, w.ints([c, 1])], `${hint}_u_col_for_p`),
-                w.op('Reshape', [fromL, w.ints([1, -1])], `${hint}_du_local_t`),
-              ],
-              `${hint}_dp_from_u`,
-            ),
-            'u',
-          );
-        if (tape.needsGrad(u)) {
-          const fromLocal = project ? w.op('MatMul', [project, fromL], `${hint}_du_projected`) : fromL;
-          const fromG = w.op(
-            'MatMul',
-            [w.op('Reshape', [dScoreSum, w.ints([1, -1])], `${hint}_dscore_sum_row`), p.g],
-            `${hint}_du_global`,
-          ); // [1, C]
-          const du = w.op(
-            'Add',
-            [w.op('Reshape', [fromLocal, w.ints([1, -1])], `${hint}_du_local_row`), fromG],
-            `${hint}_du_row`,
-          );
-          tape.addGrad(u, w.op('Reshape', [du, w.ints([1, c, 1, 1])], `grad_${hint}_u`));
-        }
-      }
-      if (tape.needsGrad(p.g)) tape.addGrad(p.g, w.op('Mul', [dScoreSum, uRow as string], `grad_${hint}_g`));
-      dLs = w.op(
-        'Mul',
-        [w.op('Reshape', [uLocal as string, w.ints([1, cl, 1])], `${hint}_u_col3`), dScore],
-        `${hint}_dl_from_score`,
-      );
-    } else {
-      if (tape.needsGrad(p.g) || trainsProject) {
-        const dgLocal = w.op(
-          'Reshape',
-          [w.op('MatMul', [flatL, dScoreCol], `${hint}_dg3`), w.ints([0, -1])],
-          project ? `${hint}_dg_local` : `grad_${hint}_g`,
-        ); // [N, Cl]
-        // through g_local = g P: dg = dg_local P^T, dP = g^T dg_local
-        if (tape.needsGrad(p.g))
-          tape.addGrad(
-            p.g,
-            project ? w.op('Gemm', [dgLocal, project], `grad_${hint}_g`, { transB: attr.int(1) }) : dgLocal,
-          );
-        if (project && trainsProject)
-          addProjectGrad(w.op('Gemm', [p.g, dgLocal], `${hint}_dp_from_g`, { transA: attr.int(1) }), 'g');
-      }
-      dLs = w.op(
-        'Mul',
-        [w.op('Reshape', [gLocal as string, w.ints([0, -1, 1])], `${hint}_g_col`), dScore],
-        `${hint}_dl_from_score`,
-      );
-    }
-    if (tape.needsGrad(flatL)) tape.addGrad(flatL, w.op('Add', [dLa, dLs], `grad_${hint}_l`));
+    const dga = tape.grad(ga);
+    if (dga !== undefined) levelBackward(ctx, spec, p, f, dga, hint);
   });
-  return { attended: ga, map: a };
+  return { attended: ga, map: f.a };
+}
+
+/** Adds a [C, Cl] contribution to the projection's gradient, when it trains. */
+function addProjectGrad(
+  ctx: LayerContext,
+  p: LevelInputs,
+  f: LevelForward,
+  g2: string,
+  part: string,
+  hint: string,
+): void {
+  const weight = p.project?.weight;
+  if (weight === undefined || !ctx.tape.needsGrad(weight)) return;
+  ctx.tape.addGrad(
+    weight,
+    ctx.w.op('Reshape', [g2, ctx.w.ints([f.c, f.cl, 1, 1])], `grad_${hint}_project_${part}`),
+  );
+}
+
+/** True when the projection's gradient is wanted. */
+function trainsProject(ctx: LayerContext, p: LevelInputs): boolean {
+  return p.project !== undefined && ctx.tape.needsGrad(p.project.weight);
+}
+
+/** Through a = softmax(score): a * (da - sum(da * a)); a = sigmoid(score): da * a * (1 - a). */
+function scoreGradient(ctx: LayerContext, f: LevelForward, da: string, hint: string): string {
+  const { w } = ctx;
+  const a = f.a;
+  if (!f.softmax)
+    return w.op(
+      'Mul',
+      [da, w.op('Mul', [a, w.op('Sub', [w.scalar(1), a], `${hint}_1_a`)], `${hint}_a_1_a`)],
+      `grad_${hint}_score`,
+    );
+  const daA = w.op('ReduceSum', [w.op('Mul', [da, a], `${hint}_da_a`), w.ints([2])], `${hint}_da_a_sum`, {
+    keepdims: attr.int(1),
+  });
+  return w.op('Mul', [a, w.op('Sub', [da, daA], `${hint}_da_centred`)], `grad_${hint}_score`);
+}
+
+/**
+ * The level's backward from dg_a: through the projection (when after pooling), the pooling g_a = L a,
+ * the normalisation and the scores (pcGradients, dpGradients), into l, u, g and P.
+ */
+function levelBackward(
+  ctx: LayerContext,
+  spec: ModelSpec,
+  p: LevelInputs,
+  f: LevelForward,
+  dgaIn: string,
+  hint: string,
+): void {
+  const { w, tape } = ctx;
+  // through g_a = P g_local: dP = dga^T g_local, dg_local = dga P
+  if (f.project && trainsProject(ctx, p))
+    addProjectGrad(
+      ctx,
+      p,
+      f,
+      w.op('Gemm', [dgaIn, f.gaLocal], `${hint}_dp_from_ga`, { transA: attr.int(1) }),
+      'ga',
+      hint,
+    );
+  const dgaLocal = f.project ? w.op('MatMul', [dgaIn, f.project], `grad_${hint}_ga_local`) : dgaIn;
+  const dga = f.softmax ? dgaLocal : w.op('Div', [dgaLocal, f.positions], `grad_${hint}_sum`);
+  // through g_a = L a: dL = dga a^T, da = dga^T L
+  const dLa = w.op(
+    'MatMul',
+    [w.op('Reshape', [dga, w.ints([0, -1, 1])], `${hint}_dga_col`), f.a],
+    `${hint}_dl_from_a`,
+  );
+  const da = w.op(
+    'MatMul',
+    [w.op('Reshape', [dga, w.ints([0, 1, -1])], `${hint}_dga_row`), f.flatL],
+    `grad_${hint}_a`,
+  );
+  const dScore = scoreGradient(ctx, f, da, hint);
+  const dLs =
+    spec.compatibility === 'pc' ? pcGradients(ctx, p, f, dScore, hint) : dpGradients(ctx, p, f, dScore, hint);
+  if (tape.needsGrad(f.flatL)) tape.addGrad(f.flatL, w.op('Add', [dLa, dLs], `grad_${hint}_l`));
+}
+
+/** pc scores' gradients into u, g and P; returns their contribution to dl. */
+function pcGradients(
+  ctx: LayerContext,
+  p: LevelInputs,
+  f: LevelForward,
+  dScore: string,
+  hint: string,
+): string {
+  const { w, tape } = ctx;
+  const u = p.u as string;
+  const dScoreCol = w.op('Reshape', [dScore, w.ints([0, -1, 1])], `${hint}_dscore_col`);
+  const dScoreSum = w.op('ReduceSum', [dScore, w.ints([2])], `${hint}_dscore_sum`, {
+    keepdims: attr.int(0),
+  }); // [N, 1]
+  if (tape.needsGrad(u) || trainsProject(ctx, p)) {
+    // d u_local = sum_n,s dscore l
+    const fromL = w.op(
+      'ReduceSum',
+      [w.op('MatMul', [f.flatL, dScoreCol], `${hint}_du_local_per_image`), w.ints([0])],
+      `${hint}_du_local`,
+      { keepdims: attr.int(0) },
+    ); // [Cl, 1]
+    // through u_local = P^T u: du = P du_local, dP = u du_local^T
+    if (f.project && trainsProject(ctx, p))
+      addProjectGrad(
+        ctx,
+        p,
+        f,
+        w.op(
+          'MatMul',
+          [
+            w.op('Reshape', [u, w.ints([f.c, 1])], `${hint}_u_col_for_p`),
+            w.op('Reshape', [fromL, w.ints([1, -1])], `${hint}_du_local_t`),
+          ],
+          `${hint}_dp_from_u`,
+        ),
+        'u',
+        hint,
+      );
+    if (tape.needsGrad(u)) {
+      const fromLocal = f.project ? w.op('MatMul', [f.project, fromL], `${hint}_du_projected`) : fromL;
+      const fromG = w.op(
+        'MatMul',
+        [w.op('Reshape', [dScoreSum, w.ints([1, -1])], `${hint}_dscore_sum_row`), p.g],
+        `${hint}_du_global`,
+      ); // [1, C]
+      const du = w.op(
+        'Add',
+        [w.op('Reshape', [fromLocal, w.ints([1, -1])], `${hint}_du_local_row`), fromG],
+        `${hint}_du_row`,
+      );
+      tape.addGrad(u, w.op('Reshape', [du, w.ints([1, f.c, 1, 1])], `grad_${hint}_u`));
+    }
+  }
+  if (tape.needsGrad(p.g)) tape.addGrad(p.g, w.op('Mul', [dScoreSum, f.uRow as string], `grad_${hint}_g`));
+  return w.op(
+    'Mul',
+    [w.op('Reshape', [f.uLocal as string, w.ints([1, f.cl, 1])], `${hint}_u_col3`), dScore],
+    `${hint}_dl_from_score`,
+  );
+}
+
+/** dp scores' gradients into g and P; returns their contribution to dl. */
+function dpGradients(
+  ctx: LayerContext,
+  p: LevelInputs,
+  f: LevelForward,
+  dScore: string,
+  hint: string,
+): string {
+  const { w, tape } = ctx;
+  if (tape.needsGrad(p.g) || trainsProject(ctx, p)) {
+    const dScoreCol = w.op('Reshape', [dScore, w.ints([0, -1, 1])], `${hint}_dscore_col`);
+    const dgLocal = w.op(
+      'Reshape',
+      [w.op('MatMul', [f.flatL, dScoreCol], `${hint}_dg3`), w.ints([0, -1])],
+      f.project ? `${hint}_dg_local` : `grad_${hint}_g`,
+    ); // [N, Cl]
+    // through g_local = g P: dg = dg_local P^T, dP = g^T dg_local
+    if (tape.needsGrad(p.g))
+      tape.addGrad(
+        p.g,
+        f.project ? w.op('Gemm', [dgLocal, f.project], `grad_${hint}_g`, { transB: attr.int(1) }) : dgLocal,
+      );
+    if (f.project && trainsProject(ctx, p))
+      addProjectGrad(
+        ctx,
+        p,
+        f,
+        w.op('Gemm', [p.g, dgLocal], `${hint}_dp_from_g`, { transA: attr.int(1) }),
+        'g',
+        hint,
+      );
+  }
+  return w.op(
+    'Mul',
+    [w.op('Reshape', [f.gLocal as string, w.ints([0, -1, 1])], `${hint}_g_col`), dScore],
+    `${hint}_dl_from_score`,
+  );
 }
 
 /** Concat along axis 1 of [N, C_k] tensors; the gradient is split back. */

@@ -190,17 +190,35 @@ function checkSettings(spec: ModelSpec, weights: Weights, options: OnnxTrainerOp
   return config;
 }
 
-export async function createOnnxTrainer(
+/** A trainer's graph, sessions and state: what its steps and evaluations work on. */
+interface TrainerRuntime {
+  spec: ModelSpec;
+  device: Device;
+  config: OptimizerConfig;
+  options: OnnxTrainerOptions;
+  graph: TrainingGraph;
+  graphOptions: TrainingGraphOptions;
+  session: TrainSession;
+  sessionOptions: Parameters<typeof openTrainSession>[1];
+  state: TrainerState;
+  hyperValues: ReturnType<typeof hyperValuesFor>;
+  /** The step leaves its state on the device (keepStateOnDevice on a GPU). */
+  onDevice: boolean;
+  /** The evaluate-mode graph of a features trainer, opened on first use. */
+  evaluation: { graph: TrainingGraph; session: TrainSession } | null;
+}
+
+/** Writes the graph and opens its session and state (createOnnxTrainer's setup). */
+async function openRuntime(
   spec: ModelSpec,
   weights: Weights,
-  options: OnnxTrainerOptions = {},
-): Promise<OnnxTrainer> {
+  options: OnnxTrainerOptions,
+): Promise<TrainerRuntime> {
   const config = checkSettings(spec, weights, options);
   const device = options.device ?? 'cpu';
   const graphOptions = graphOptionsOf(weights, config, options, device);
   const graph = buildTrainingGraph(spec, graphOptions);
-  const debugOutputs = options.debugOutputs ?? [];
-  for (const name of debugOutputs)
+  for (const name of options.debugOutputs ?? [])
     graph.model.graph?.output?.push({ name, type: { tensorType: { elemType: DataType.FLOAT } } });
   const onDevice = (options.keepStateOnDevice ?? false) && device !== 'cpu';
   const sessionOptions = {
@@ -230,51 +248,103 @@ export async function createOnnxTrainer(
     },
   );
   const hyperValues = hyperValuesFor(config, options.labelSmoothing ?? 0);
-  /** The evaluate-mode graph of a features trainer, opened on first use. */
-  let evaluation: { graph: TrainingGraph; session: TrainSession } | null = null;
+  return {
+    spec,
+    device,
+    config,
+    options,
+    graph,
+    graphOptions,
+    session,
+    sessionOptions,
+    state,
+    hyperValues,
+    onDevice,
+    evaluation: null,
+  };
+}
+
+/** One step from the graph's data inputs (images or features): run, then take the updated state. */
+async function runStep(
+  rt: TrainerRuntime,
+  data: Record<string, RuntimeTensor>,
+  labelData: Float32Array,
+  hyper: StepHyper,
+): Promise<OnnxStepResult> {
+  const { state, graph } = rt;
+  const debugOutputs = rt.options.debugOutputs ?? [];
+  const { lr, momentum } = checkedHyper(rt.config, hyper);
+  if (rt.options.failAtStep === state.steps + 1)
+    throw new OnnxTrainError(
+      'runtime',
+      `onnxruntime failed to run the training step on ${rt.device}: injected fault at step ${state.steps + 1} (test hook)`,
+    );
+  const inputs: Record<string, RuntimeTensor> = {
+    ...data,
+    [TRAIN_IO.labels]: float32Tensor(labelData, [labelData.length]),
+  };
+  for (const [name, value] of Object.entries(rt.hyperValues(lr, momentum, state.steps + 1)))
+    if (graph.hyperInputs.includes(name)) inputs[name] = scalar(value);
+  for (const [name, tensor] of state.inputs()) inputs[name] = tensor;
+  const outputs: Record<string, RuntimeTensor | null> = {
+    [TRAIN_IO.loss]: null,
+    [TRAIN_IO.correct]: null,
+    ...state.outputs(),
+  };
+  for (const name of debugOutputs) outputs[name] = null;
+  const results = await rt.session.run(inputs, outputs);
+  const debug =
+    debugOutputs.length > 0
+      ? Object.fromEntries(debugOutputs.map((k) => [k, results[k].data as Float32Array]))
+      : undefined;
+  const loss = (results[TRAIN_IO.loss].data as Float32Array)[0];
+  const correct = Math.round((results[TRAIN_IO.correct].data as Float32Array)[0]);
+  // A diverged step must not poison the weights or the running statistics (as trainStep).
+  if (!Number.isFinite(loss)) state.discard(results);
+  else state.advance(results, momentum, rt.onDevice);
+  return { loss, correct, debug };
+}
+
+/** The loss (no label smoothing) and hits of the current weights on cached features, in inference mode. */
+async function evaluateOnFeatures(
+  rt: TrainerRuntime,
+  data: Record<string, RuntimeTensor>,
+  labelData: Float32Array,
+): Promise<{ loss: number; correct: number }> {
+  await rt.state.syncFromDevice();
+  rt.evaluation ??= await (async () => {
+    const g = buildTrainingGraph(rt.spec, { ...rt.graphOptions, mode: 'evaluate' });
+    return { graph: g, session: await openTrainSession(encodeModel(g.model), rt.sessionOptions) };
+  })();
+  const inputs: Record<string, RuntimeTensor> = {
+    ...data,
+    [TRAIN_IO.labels]: float32Tensor(labelData, [labelData.length]),
+    [TRAIN_IO.labelSmoothing]: scalar(0),
+  };
+  const current = rt.state.inputs();
+  for (const t of rt.evaluation.graph.state) inputs[t.input] = current.get(t.input) as RuntimeTensor;
+  const results = await rt.evaluation.session.run(inputs, {
+    [TRAIN_IO.loss]: null,
+    [TRAIN_IO.correct]: null,
+  });
+  return {
+    loss: (results[TRAIN_IO.loss].data as Float32Array)[0],
+    correct: Math.round((results[TRAIN_IO.correct].data as Float32Array)[0]),
+  };
+}
+
+export async function createOnnxTrainer(
+  spec: ModelSpec,
+  weights: Weights,
+  options: OnnxTrainerOptions = {},
+): Promise<OnnxTrainer> {
+  const rt = await openRuntime(spec, weights, options);
+  const { graph, state, session, device } = rt;
   let disposed = false;
   const s = spec.inputSize;
   const imageSize = 3 * s * s;
   const alive = (): void => {
     if (disposed) throw new OnnxTrainError('disposed', 'The ONNX trainer was used after dispose().');
-  };
-
-  /** One step from the graph's data inputs (images or features): run, then take the updated state. */
-  const runStep = async (
-    data: Record<string, RuntimeTensor>,
-    labelData: Float32Array,
-    hyper: StepHyper,
-  ): Promise<OnnxStepResult> => {
-    const { lr, momentum } = checkedHyper(config, hyper);
-    if (options.failAtStep === state.steps + 1)
-      throw new OnnxTrainError(
-        'runtime',
-        `onnxruntime failed to run the training step on ${device}: injected fault at step ${state.steps + 1} (test hook)`,
-      );
-    const inputs: Record<string, RuntimeTensor> = {
-      ...data,
-      [TRAIN_IO.labels]: float32Tensor(labelData, [labelData.length]),
-    };
-    for (const [name, value] of Object.entries(hyperValues(lr, momentum, state.steps + 1)))
-      if (graph.hyperInputs.includes(name)) inputs[name] = scalar(value);
-    for (const [name, tensor] of state.inputs()) inputs[name] = tensor;
-    const outputs: Record<string, RuntimeTensor | null> = {
-      [TRAIN_IO.loss]: null,
-      [TRAIN_IO.correct]: null,
-      ...state.outputs(),
-    };
-    for (const name of debugOutputs) outputs[name] = null;
-    const results = await session.run(inputs, outputs);
-    const debug =
-      debugOutputs.length > 0
-        ? Object.fromEntries(debugOutputs.map((k) => [k, results[k].data as Float32Array]))
-        : undefined;
-    const loss = (results[TRAIN_IO.loss].data as Float32Array)[0];
-    const correct = Math.round((results[TRAIN_IO.correct].data as Float32Array)[0]);
-    // A diverged step must not poison the weights or the running statistics (as trainStep).
-    if (!Number.isFinite(loss)) state.discard(results);
-    else state.advance(results, momentum, onDevice);
-    return { loss, correct, debug };
   };
 
   const trainer: OnnxTrainer = {
@@ -298,39 +368,19 @@ export async function createOnnxTrainer(
           `Expected ${n} images of ${graph.inputLayout === 'nchw' ? `3x${s}x${s}` : `${s}x${s}x3`} (${n * imageSize} values) for ${n} labels, got ${x.length} values.`,
         );
       const dims = graph.inputLayout === 'nchw' ? [n, 3, s, s] : [n, s, s, 3];
-      return runStep({ [TRAIN_IO.x]: float32Tensor(x, dims) }, labelData, hyper);
+      return runStep(rt, { [TRAIN_IO.x]: float32Tensor(x, dims) }, labelData, hyper);
     },
 
     async stepFeatures(features, labels, hyper) {
       alive();
       const labelData = checkedLabels(labels, spec.numClasses);
-      return runStep(featureTensors(graph, features, labelData.length), labelData, hyper);
+      return runStep(rt, featureTensors(graph, features, labelData.length), labelData, hyper);
     },
 
     async evaluateFeatures(features, labels) {
       alive();
       const labelData = checkedLabels(labels, spec.numClasses);
-      const data = featureTensors(graph, features, labelData.length);
-      await state.syncFromDevice();
-      evaluation ??= await (async () => {
-        const g = buildTrainingGraph(spec, { ...graphOptions, mode: 'evaluate' });
-        return { graph: g, session: await openTrainSession(encodeModel(g.model), sessionOptions) };
-      })();
-      const inputs: Record<string, RuntimeTensor> = {
-        ...data,
-        [TRAIN_IO.labels]: float32Tensor(labelData, [labelData.length]),
-        [TRAIN_IO.labelSmoothing]: scalar(0),
-      };
-      const current = state.inputs();
-      for (const t of evaluation.graph.state) inputs[t.input] = current.get(t.input) as RuntimeTensor;
-      const results = await evaluation.session.run(inputs, {
-        [TRAIN_IO.loss]: null,
-        [TRAIN_IO.correct]: null,
-      });
-      return {
-        loss: (results[TRAIN_IO.loss].data as Float32Array)[0],
-        correct: Math.round((results[TRAIN_IO.correct].data as Float32Array)[0]),
-      };
+      return evaluateOnFeatures(rt, featureTensors(graph, features, labelData.length), labelData);
     },
 
     async syncFromDevice() {
@@ -361,7 +411,7 @@ export async function createOnnxTrainer(
       if (disposed) return;
       disposed = true;
       await session.release();
-      await evaluation?.session.release();
+      await rt.evaluation?.session.release();
       await state.dispose();
     },
   };
