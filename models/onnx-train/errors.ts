@@ -1,23 +1,17 @@
-// The error type of the ONNX training engine, with a kind a caller can switch on (a bad argument is the
-// caller's fault; a runtime failure is onnxruntime's; an unsupported request names what is missing).
-// Imports nothing.
+// The error type of the ONNX training engine: an OnnxError (models/onnx/errors.ts, the one error type of
+// the ONNX code) whose kind is one a trainer raises (a bad argument is the caller's fault; a runtime
+// failure is onnxruntime's; an unsupported request names what is missing; 'disposed' a use after
+// dispose()). Callers that handle any ONNX failure catch OnnxError; the name says which part failed.
 
-export type OnnxTrainErrorKind =
-  /** An argument does not fit the model: wrong shape, length, name or option value. */
-  | 'invalid'
-  /** A valid request this engine does not implement (for example an optimiser it has no graph for). */
-  | 'unsupported'
-  /** onnxruntime refused the training graph or failed while running it. */
-  | 'runtime'
-  /** The trainer was used after dispose(). */
-  | 'disposed';
+import { OnnxError, type OnnxErrorKind } from '../onnx/errors.js';
 
-export class OnnxTrainError extends Error {
+export type OnnxTrainErrorKind = Extract<OnnxErrorKind, 'invalid' | 'unsupported' | 'runtime' | 'disposed'>;
+
+export class OnnxTrainError extends OnnxError {
   override name = 'OnnxTrainError';
-  readonly kind: OnnxTrainErrorKind;
+  declare readonly kind: OnnxTrainErrorKind;
 
   constructor(kind: OnnxTrainErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.kind = kind;
+    super(kind, message, options);
   }
 }

@@ -10,7 +10,7 @@
 // Pure: imports models/core and the ONNX writer; nothing from main/, no runtime.
 
 import { parameterLayout, validateSpec, type ModelSpec } from '../core/spec.js';
-import { ONNX_IR_VERSION, ONNX_OPSET, PRODUCER_NAME, specToJson } from '../onnx/metadata.js';
+import { META, ONNX_IR_VERSION, ONNX_OPSET, PRODUCER_NAME, specToJson } from '../onnx/metadata.js';
 import { DataType, type ModelProto } from '../onnx/proto.js';
 import { OnnxTrainError } from './errors.js';
 import { writeBackbone, writeHead } from './forward.js';
@@ -181,8 +181,8 @@ export function buildGradCamGraph(spec: ModelSpec, options: GradCamGraphOptions 
     docString: doc,
     graph: w.build('attnvgg_grad_cam', doc),
     metadataProps: [
-      { key: 'attnvgg.spec', value: specToJson(spec) },
-      { key: 'attnvgg.graph', value: 'grad-cam-conv13' },
+      { key: META.spec, value: specToJson(spec) },
+      { key: META.graph, value: 'grad-cam-conv13' },
     ],
   };
   return { model, spec, inputLayout, side: mapSide, weightInputs };

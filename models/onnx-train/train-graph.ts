@@ -17,7 +17,14 @@ import {
   type ParamInfo,
 } from '../core/spec.js';
 import type { NamedArray, Weights } from '../core/weights.js';
-import { ONNX_IR_VERSION, ONNX_OPSET, PRODUCER_NAME, specToJson } from '../onnx/metadata.js';
+import {
+  META,
+  ONNX_IR_VERSION,
+  ONNX_OPSET,
+  PRODUCER_NAME,
+  specToJson,
+  TRAINING_META,
+} from '../onnx/metadata.js';
 import { DataType, type ModelProto } from '../onnx/proto.js';
 import { OnnxTrainError } from './errors.js';
 import { writeBackbone, writeHead } from './forward.js';
@@ -512,11 +519,11 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
     docString: doc,
     graph: w.build(train ? 'attnvgg_training_step' : 'attnvgg_evaluation', doc),
     metadataProps: [
-      { key: 'attnvgg.spec', value: specToJson(spec) },
-      { key: 'attnvgg.graph', value: train ? 'training-step' : 'evaluation' },
-      { key: 'attnvgg.source', value: source },
-      { key: 'attnvgg.frozen_blocks', value: String(frozenBlocks) },
-      { key: 'attnvgg.optimizer', value: optimizer },
+      { key: META.spec, value: specToJson(spec) },
+      { key: META.graph, value: train ? 'training-step' : 'evaluation' },
+      { key: TRAINING_META.source, value: source },
+      { key: TRAINING_META.frozenBlocks, value: String(frozenBlocks) },
+      { key: TRAINING_META.optimizer, value: optimizer },
     ],
   };
   return {

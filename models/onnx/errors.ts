@@ -1,4 +1,5 @@
-// The one error type of the ONNX writer, reader and runtime wrapper, with a kind a caller can switch on
+// The one error type of the ONNX writer, reader, runtime wrapper and training engine (whose
+// OnnxTrainError is a subclass), with a kind a caller can switch on
 // (for example to tell "this is not an ONNX file" from "this ONNX file is not a model we can import").
 // Imports nothing.
 
@@ -14,7 +15,9 @@ export type OnnxErrorKind =
   /** Weights stored in a separate file that is missing, unsafe to open or the wrong size. */
   | 'external-data'
   /** onnxruntime refused the model or failed while running it. */
-  | 'runtime';
+  | 'runtime'
+  /** A trainer or session used after dispose() (models/onnx-train). */
+  | 'disposed';
 
 export class OnnxError extends Error {
   override name = 'OnnxError';

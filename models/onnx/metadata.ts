@@ -29,6 +29,13 @@ export const META = {
   inputLayout: 'attnvgg.input_layout',
 } as const;
 
+/** metadata_props keys of the graphs models/onnx-train writes (training step, evaluation, Grad-CAM). */
+export const TRAINING_META = {
+  source: 'attnvgg.source',
+  frozenBlocks: 'attnvgg.frozen_blocks',
+  optimizer: 'attnvgg.optimizer',
+} as const;
+
 /**
  * metadata_props keys the export service adds to the exporter's own
  * (META): what the JSON sidecar says, written into the file too, so a sidecar that disagrees is caught.

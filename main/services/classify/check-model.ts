@@ -24,7 +24,8 @@ import {
 } from '../../../models/onnx/proto.js';
 import { readOnnx, type OnnxModel } from '../../../models/onnx/read.js';
 import { isExternal } from '../../../models/onnx/tensor.js';
-import { MODEL_META, type ModelSidecar } from '../export/sidecar.js';
+import { MODEL_META } from '../../../models/onnx/metadata.js';
+import type { ModelSidecar } from '../export/sidecar.js';
 
 export type ModelFileProblem =
   /** Not a file, or not readable. */

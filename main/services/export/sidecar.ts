@@ -12,12 +12,13 @@ import { basename, dirname, extname, join } from 'node:path';
 import { z } from 'zod';
 import { validateSpec, type ModelSpec } from '../../../models/core/spec.js';
 import { META, MODEL_META, specToJson } from '../../../models/onnx/metadata.js';
-
-export { MODEL_META };
 import { RESIZE_POLICIES, type ResizeKernel, type ResizePolicy } from '../images/decode-image.js';
 import type { Rgb } from '../images/normalise.js';
 import { completePendingModel, pendingModelPath } from './model-pair.js';
 import { OnnxHeaderError, readOnnxHeader, type OnnxHeader } from './onnx-metadata.js';
+
+/** The model's metadata keys, for the export service's other modules (one table: models/onnx/metadata.ts). */
+export { MODEL_META };
 
 export const SIDECAR_FORMAT = 'attnvgg-model/1';
 
