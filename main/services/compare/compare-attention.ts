@@ -32,16 +32,8 @@ import { exportBoth, timeBoth } from './export-and-time.js';
 import { trainBoth } from './train-pair.js';
 import { writeCompareReport } from './write-compare-report.js';
 
-export {
-  COMPARE_FILES,
-  CompareError,
-  type CompareEvent,
-  type CompareOptions,
-  type ComparePhase,
-  type CompareResult,
-  type CompareRunOptions,
-  type CompareStatus,
-} from './compare-types.js';
+// The options, events, result and error, exported from here as before the phases moved out.
+export * from './compare-types.js';
 
 /**
  * Runs the whole comparison into `run.outDir` (created; refused if it already holds one). Resolves with
