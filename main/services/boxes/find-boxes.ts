@@ -11,15 +11,20 @@
 // also match a picture's file name when only one picture has that name.
 // Coordinates are pixels of the picture as displayed, EXIF orientation applied (docs/boxes.md). A file that
 // cannot be read or parsed is reported in `problems` and skipped: it never stops the scan or the
-// evaluation. Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// evaluation. This module reads the JSON files; sidecar-boxes.ts the VOC and YOLO files; box-collector.ts
+// matches what they name to the pictures. Must not import electron or anything from main/electron,
+// main/server, main/cli or renderer.
 
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { BoxFileError, MAX_BOX_FILE_BYTES, type BoxFormat, type LabelledBox } from './box-types.js';
+import { readdir } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { BoxCollector } from './box-collector.js';
+import type { BoxFormat, LabelledBox } from './box-types.js';
+import { readBoxText } from './read-box-text.js';
 import { BOXES_JSON_FILE, parseBoxesJson } from './read-boxes-json.js';
 import { looksLikeCoco, parseCocoJson } from './read-coco.js';
-import { parseVocXml } from './read-voc.js';
-import { parseClassesTxt, parseDataYamlNames, parseYoloTxt } from './read-yolo.js';
+import { readSidecarBoxes } from './sidecar-boxes.js';
+
+export { BOX_FOLDERS, BOX_SIDECAR } from './sidecar-boxes.js';
 
 /** The facts about a picture that finding its boxes needs (a DatasetItem has them). */
 export interface BoxedPicture {
@@ -49,41 +54,6 @@ export interface FindBoxesOptions {
   boxesFile?: string;
 }
 
-const ANNOTATIONS_FOLDER = 'Annotations';
-const LABELS_FOLDER = 'labels';
-/** Folders at a dataset's root that hold boxes, not pictures (the scan does not take them for classes). */
-export const BOX_FOLDERS: readonly string[] = [ANNOTATIONS_FOLDER, LABELS_FOLDER];
-/** Files in class folders that are boxes beside their pictures (the scan does not report them). */
-export const BOX_SIDECAR = /\.(xml|txt)$/i;
-
-async function readText(file: string): Promise<string> {
-  const info = await stat(file);
-  if (info.size > MAX_BOX_FILE_BYTES)
-    throw new BoxFileError(file, `the file is ${info.size} bytes, more than the ${MAX_BOX_FILE_BYTES} read.`);
-  return readFile(file, 'utf8');
-}
-
-/** Every file under `dir` ('/'-separated paths relative to it); empty when it does not exist. */
-async function listFiles(dir: string, prefix = '', depth = 0): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const e of entries) {
-    const rel = prefix === '' ? e.name : `${prefix}/${e.name}`;
-    if (e.isDirectory() && depth < 8) out.push(...(await listFiles(join(dir, e.name), rel, depth + 1)));
-    else if (e.isFile()) out.push(rel);
-  }
-  return out;
-}
-
-function stem(path: string): string {
-  return path.replace(/\.[^./]*$/, '');
-}
-
 /** Reads every box of the dataset at `root` for `pictures` (see the module comment). Never throws for bad files. */
 export async function findDatasetBoxes(
   root: string,
@@ -91,128 +61,38 @@ export async function findDatasetBoxes(
   options: FindBoxesOptions = {},
 ): Promise<DatasetBoxes> {
   const absoluteRoot = resolve(root);
-  const boxes = new Map<string, LabelledBox[]>();
-  const problems: BoxProblem[] = [];
-  const sources: DatasetBoxes['sources'] = [];
-  const wanted = new Set(pictures.map((p) => p.relativePath));
-  const byName = new Map<string, string[]>();
-  for (const p of pictures) {
-    const name = basename(p.relativePath);
-    byName.set(name, [...(byName.get(name) ?? []), p.relativePath]);
-  }
-  const report = (error: unknown, file: string): void => {
-    problems.push({
-      file,
-      message: error instanceof BoxFileError ? error.message : `${file}: ${(error as Error).message}`,
-    });
-  };
-  const take = (
-    format: BoxFormat,
-    file: string,
-    found: Map<string, LabelledBox[]>,
-    byFileName: boolean,
-  ): void => {
-    let taken = 0;
-    for (const [path, list] of found) {
-      let key = path.replace(/^\.\//, '');
-      if (!wanted.has(key)) {
-        // A path relative to the box file's own folder (a file given from elsewhere, e.g. the dataset
-        // root's boxes.json used for its test/ folder).
-        const fromFile = relative(absoluteRoot, resolve(dirname(file), key))
-          .split(sep)
-          .join('/');
-        if (wanted.has(fromFile)) key = fromFile;
-      }
-      if (!wanted.has(key) && byFileName) {
-        const same = byName.get(basename(key));
-        if (same?.length === 1) key = same[0];
-      }
-      if (!wanted.has(key) || boxes.has(key) || list.length === 0) continue;
-      boxes.set(key, list);
-      taken++;
-    }
-    if (taken > 0) sources.push({ format, file, pictures: taken });
-  };
-
+  const collector = new BoxCollector(absoluteRoot, pictures);
   // 1. JSON files: the one named, or boxes.json and COCO files at the root.
-  const jsonFiles = options.boxesFile
-    ? [resolve(options.boxesFile)]
-    : (await listRootFiles(absoluteRoot)).filter((f) => /\.json$/i.test(f)).map((f) => join(absoluteRoot, f));
-  jsonFiles.sort((a, b) => Number(basename(b) === BOXES_JSON_FILE) - Number(basename(a) === BOXES_JSON_FILE));
-  for (const file of jsonFiles) {
+  for (const file of await jsonBoxFiles(absoluteRoot, options.boxesFile)) {
     try {
-      const text = await readText(file);
-      if (basename(file) !== BOXES_JSON_FILE && !options.boxesFile) {
-        // Other JSON at the root (a manifest, a config): read only when it is COCO.
-        if (!/"annotations"/.test(text) || !looksLikeCoco(safeJson(text))) continue;
-      }
-      if (looksLikeCoco(safeJson(text))) take('coco', file, parseCocoJson(text, file), true);
-      else take('boxes-json', file, parseBoxesJson(text, file), false);
+      await readJsonBoxFile(file, Boolean(options.boxesFile), collector);
     } catch (error) {
-      report(error, file);
+      collector.report(error, file);
     }
   }
-
   // 2. VOC and YOLO files beside the pictures or in Annotations/ and labels/.
-  const annotations = new Set(await listFiles(join(absoluteRoot, ANNOTATIONS_FOLDER)));
-  const labels = new Set(await listFiles(join(absoluteRoot, LABELS_FOLDER)));
-  const beside = new Map<string, Set<string>>();
-  for (const p of pictures) {
-    const dir = dirname(p.path);
-    if (!beside.has(dir)) {
-      let names: string[] = [];
-      try {
-        names = (await readdir(dir)).filter((n) => BOX_SIDECAR.test(n));
-      } catch {
-        // unreadable folder: no sidecars
-      }
-      beside.set(dir, new Set(names));
-    }
+  await readSidecarBoxes(absoluteRoot, pictures, collector);
+  return collector.result();
+}
+
+/** The JSON files to read: the one named, else every *.json at the root; boxes.json first. */
+async function jsonBoxFiles(root: string, boxesFile: string | undefined): Promise<string[]> {
+  const files = boxesFile
+    ? [resolve(boxesFile)]
+    : (await listRootFiles(root)).filter((f) => /\.json$/i.test(f)).map((f) => join(root, f));
+  files.sort((a, b) => Number(basename(b) === BOXES_JSON_FILE) - Number(basename(a) === BOXES_JSON_FILE));
+  return files;
+}
+
+/** Reads one JSON file as COCO or boxes.json; other JSON at the root (not named by the user) is passed over. */
+async function readJsonBoxFile(file: string, named: boolean, collector: BoxCollector): Promise<void> {
+  const text = await readBoxText(file);
+  if (basename(file) !== BOXES_JSON_FILE && !named) {
+    // Other JSON at the root (a manifest, a config): read only when it is COCO.
+    if (!/"annotations"/.test(text) || !looksLikeCoco(safeJson(text))) return;
   }
-  const yoloNames = await readYoloNames(absoluteRoot, labels, report);
-  const counts = { voc: 0, yolo: 0 };
-  for (const p of pictures) {
-    if (boxes.has(p.relativePath)) continue;
-    const name = stem(basename(p.relativePath));
-    const rel = stem(p.relativePath);
-    const here = beside.get(dirname(p.path)) as Set<string>;
-    const voc = here.has(`${name}.xml`)
-      ? join(dirname(p.path), `${name}.xml`)
-      : annotations.has(`${rel}.xml`)
-        ? join(absoluteRoot, ANNOTATIONS_FOLDER, `${rel}.xml`)
-        : annotations.has(`${name}.xml`)
-          ? join(absoluteRoot, ANNOTATIONS_FOLDER, `${name}.xml`)
-          : undefined;
-    const yolo = here.has(`${name}.txt`)
-      ? join(dirname(p.path), `${name}.txt`)
-      : labels.has(`${rel}.txt`)
-        ? join(absoluteRoot, LABELS_FOLDER, `${rel}.txt`)
-        : labels.has(`${name}.txt`)
-          ? join(absoluteRoot, LABELS_FOLDER, `${name}.txt`)
-          : undefined;
-    try {
-      if (voc) {
-        const list = parseVocXml(await readText(voc), voc).boxes;
-        if (list.length > 0) {
-          boxes.set(p.relativePath, list);
-          counts.voc++;
-          continue;
-        }
-      }
-      if (yolo) {
-        const list = parseYoloTxt(await readText(yolo), yolo, p.width, p.height, yoloNames);
-        if (list.length > 0) {
-          boxes.set(p.relativePath, list);
-          counts.yolo++;
-        }
-      }
-    } catch (error) {
-      report(error, voc ?? (yolo as string));
-    }
-  }
-  if (counts.voc > 0) sources.push({ format: 'voc', file: absoluteRoot, pictures: counts.voc });
-  if (counts.yolo > 0) sources.push({ format: 'yolo', file: absoluteRoot, pictures: counts.yolo });
-  return { boxes, sources, problems };
+  if (looksLikeCoco(safeJson(text))) collector.take('coco', file, parseCocoJson(text, file), true);
+  else collector.take('boxes-json', file, parseBoxesJson(text, file), false);
 }
 
 function safeJson(text: string): unknown {
@@ -229,33 +109,6 @@ async function listRootFiles(root: string): Promise<string[]> {
   } catch {
     return [];
   }
-}
-
-/** YOLO class names: classes.txt at the root or in labels/, else data.yaml at the root; undefined if none. */
-async function readYoloNames(
-  root: string,
-  labels: ReadonlySet<string>,
-  report: (error: unknown, file: string) => void,
-): Promise<string[] | undefined> {
-  const candidates = [
-    join(root, 'classes.txt'),
-    ...(labels.has('classes.txt') ? [join(root, LABELS_FOLDER, 'classes.txt')] : []),
-  ];
-  for (const file of candidates) {
-    try {
-      return parseClassesTxt(await readText(file));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') report(error, file);
-    }
-  }
-  for (const file of [join(root, 'data.yaml'), join(root, 'data.yml')]) {
-    try {
-      return parseDataYamlNames(await readText(file), file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') report(error, file);
-    }
-  }
-  return undefined;
 }
 
 /**

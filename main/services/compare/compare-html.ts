@@ -69,92 +69,172 @@ function diffCell(points: number): string {
   return `<td class="n ${cls}">${signed(points)}</td>`;
 }
 
-/**
- * The page for `report`; `pictures` maps the report's picture paths (explanations) to PNG or JPEG bytes
- * to embed (a missing one leaves an empty image).
- */
-export function renderCompareHtml(report: CompareReport, pictures: ReadonlyMap<string, Uint8Array>): string {
-  const { models, paired, verdict } = report;
+/** Which McNemar test gave the p-value, in words. */
+function methodText(mc: CompareReport['paired']['mcnemar']): string {
+  return mc.method === 'exact-binomial'
+    ? `Exact binomial test (fewer than 25 discordant images), two-sided`
+    : mc.method === 'chi-square-continuity'
+      ? `Chi-square with continuity correction, X² = ${num(mc.statistic, 3)}, 1 degree of freedom`
+      : 'No discordant images: both models were right and wrong on exactly the same images';
+}
+
+/** The training budget each model had, in words. */
+function budgetText(budget: CompareReport['settings']['budget']): string {
+  return budget.kind === 'time'
+    ? `${num(budget.seconds / 60, 1)} minutes of training each (schedule planned for ${budget.epochs} epochs)`
+    : `${budget.epochs} epoch${budget.epochs === 1 ? '' : 's'} each`;
+}
+
+/** Title, dataset line and the verdict. */
+function headline(report: CompareReport): string {
+  const { verdict } = report;
+  return `<h1>Does attention help on this data?</h1>
+<p class="muted">Dataset <code>${escapeHtml(report.dataset)}</code> · ${report.classes.length} classes · ${budgetText(report.settings.budget)} ·
+${escapeHtml(report.createdAt)} · attnvgg ${escapeHtml(report.appVersion)}</p>
+<div class="verdict ${escapeHtml(verdict.outcome)}">${escapeHtml(verdict.text)}</div>`;
+}
+
+/** One row per model: accuracy, size and speed. */
+function accuracySection({ models, paired }: CompareReport): string {
+  return `<h2>Accuracy, size and speed</h2>
+<p>Both models were trained on the same split with the same seed, settings and budget, and evaluated on the same
+${paired.n} ${escapeHtml(paired.split)} images. The interval is the 95 % Wilson score interval.</p>
+<table><thead><tr><th>model</th><th class="n">accuracy</th><th class="n">95 % interval</th><th class="n">macro F1</th>
+<th class="n">trainable parameters</th><th class="n">epochs</th><th class="n">training time</th><th class="n">training img/s</th>
+<th class="n">inference img/s (ONNX)</th><th>stopped by</th></tr></thead><tbody>
+${modelRow('attention (VGG16_bn + attention)', models.attention)}
+${modelRow('plain (VGG16_bn head, attention off)', models.plain)}
+</tbody></table>`;
+}
+
+/** The paired table and McNemar's test on it. */
+function pairedTestSection({ paired, verdict }: CompareReport): string {
   const mc = paired.mcnemar;
-  const methodText =
-    mc.method === 'exact-binomial'
-      ? `Exact binomial test (fewer than 25 discordant images), two-sided`
-      : mc.method === 'chi-square-continuity'
-        ? `Chi-square with continuity correction, X² = ${num(mc.statistic, 3)}, 1 degree of freedom`
-        : 'No discordant images: both models were right and wrong on exactly the same images';
-  const budget =
-    report.settings.budget.kind === 'time'
-      ? `${num(report.settings.budget.seconds / 60, 1)} minutes of training each (schedule planned for ${report.settings.budget.epochs} epochs)`
-      : `${report.settings.budget.epochs} epoch${report.settings.budget.epochs === 1 ? '' : 's'} each`;
-  const perClass = report.perClass
+  return `<h2>Paired test (McNemar)</h2>
+<table><tbody>
+<tr><td>both right</td><td class="n">${paired.bothCorrect}</td><td>only attention right</td><td class="n">${paired.attentionOnly}</td></tr>
+<tr><td>only plain right</td><td class="n">${paired.plainOnly}</td><td>both wrong</td><td class="n">${paired.bothWrong}</td></tr>
+</tbody></table>
+<p>Only the images where the two models disagree count: ${mc.b + mc.c} here. ${methodText(mc)}: <b>${formatPValue(mc.pValue)}</b>.
+A difference is called when p &lt; ${verdict.alpha}.${paired.unpaired > 0 ? ` ${paired.unpaired} images were evaluated by only one model and left out.` : ''}</p>`;
+}
+
+/** Recall and F1 of each class, side by side. */
+function perClassSection({ perClass }: CompareReport): string {
+  const rows = perClass
     .map(
       (c) => `<tr><td>${escapeHtml(c.label)}</td><td class="n">${c.support}</td>
 <td class="n">${pct(c.attentionRecall)}</td><td class="n">${pct(c.plainRecall)}</td>${diffCell(c.recallDifferencePoints)}
 <td class="n">${num(100 * c.attentionF1)}</td><td class="n">${num(100 * c.plainF1)}</td>${diffCell(c.f1DifferencePoints)}</tr>`,
     )
     .join('\n');
-  const figures = report.explanations.images
-    .map((img) => {
-      const mark = (predicted: string): string =>
-        `<span class="${predicted === img.label ? 'ok' : 'wrong'}">${escapeHtml(predicted)}</span>`;
-      const alt = escapeHtml(img.relativePath);
-      return `<figure>
+  return `<h2>Per class</h2>
+<table><thead><tr><th>class</th><th class="n">images</th><th class="n">recall, attention</th><th class="n">recall, plain</th>
+<th class="n">difference (points)</th><th class="n">F1, attention</th><th class="n">F1, plain</th><th class="n">difference</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>`;
+}
+
+/** The pointing game of both models; empty when the dataset has no boxes. */
+function pointingSection(p: CompareReport['pointing']): string {
+  if (!p) return '';
+  const rows = (
+    [
+      ['attention, finest level (conv 7)', p.attentionFinest],
+      ['attention, three levels combined', p.attentionCombined],
+      ['attention at conv 13', p.attentionConv13],
+      ['plain model, Grad-CAM at conv 13', p.gradCamConv13],
+    ] as const
+  )
+    .map(
+      ([name, s]) =>
+        `<tr><td>${name}</td><td>${escapeHtml(s.resolution)}</td><td class="n">${s.hits} / ${s.total}</td><td class="n">${pct(s.hitRate)}</td></tr>`,
+    )
+    .join('\n');
+  return `<h2>Does it look at the object? (pointing game)</h2>
+<p>For each of the ${p.images} ${escapeHtml(p.split)} images with an object box, the peak of the map counts as a hit when it
+falls inside the box. A peak on a random cell of the finest map would hit ${pct(p.chanceRate)} of the time.</p>
+<table><thead><tr><th>map</th><th>where the peak is taken</th><th class="n">hits</th><th class="n">hit rate</th></tr></thead><tbody>
+${rows}
+</tbody></table>${ownPointingTable(p.attention)}`;
+}
+
+/** The attention model's own maps in the pointing game; empty when the report has none. */
+function ownPointingTable(own: NonNullable<CompareReport['pointing']>['attention']): string {
+  if (!own) return '';
+  const rows = [
+    ...own.levels.map((s, k) => [`level ${k + 1}`, s] as const),
+    [`combined (${own.combined.combination})`, own.combined] as const,
+  ]
+    .map(
+      ([name, s]) =>
+        `<tr><td>${escapeHtml(name)}</td><td class="n">${pct(s.hitRate)}</td><td class="n">${pct(s.hitInterval[0])}–${pct(s.hitInterval[1])}</td><td class="n">${pct(s.chanceRate)}</td><td class="n">${pct(s.energy)}</td></tr>`,
+    )
+    .join('\n');
+  return `
+<p>The attention model's own maps on the same pictures, each with its 95 % interval, the rate of a random
+peak on that map's cells and the share of the map's weight inside the box:</p>
+<table><thead><tr><th>map</th><th class="n">hit rate</th><th class="n">95 % interval</th><th class="n">random peak</th><th class="n">weight in box</th></tr></thead><tbody>
+${rows}
+</tbody></table>`;
+}
+
+/** One explained picture: the picture, the attention maps and the plain model's Grad-CAM. */
+function explanationFigure(
+  img: CompareReport['explanations']['images'][number],
+  pictures: ReadonlyMap<string, Uint8Array>,
+): string {
+  const mark = (predicted: string): string =>
+    `<span class="${predicted === img.label ? 'ok' : 'wrong'}">${escapeHtml(predicted)}</span>`;
+  const alt = escapeHtml(img.relativePath);
+  return `<figure>
 <div class="row"><div class="cell"><img src="${dataUri(pictures.get(img.picture))}" alt="${alt}">picture</div>
 <div class="cell"><img src="${dataUri(pictures.get(img.attention.overlay))}" alt="attention maps of ${alt}">attention</div>
 <div class="cell"><img src="${dataUri(pictures.get(img.plain.overlay))}" alt="Grad-CAM of ${alt}">plain, Grad-CAM</div></div>
 <figcaption><code>${escapeHtml(img.relativePath)}</code><br>label <b>${escapeHtml(img.label)}</b>;
 attention says ${mark(img.attention.predicted)} (${pct(img.attention.confidence)}),
 plain says ${mark(img.plain.predicted)} (${pct(img.plain.confidence)})</figcaption></figure>`;
-    })
-    .join('\n');
-  const p = report.pointing;
-  const pointing = p
-    ? `<h2>Does it look at the object? (pointing game)</h2>
-<p>For each of the ${p.images} ${escapeHtml(p.split)} images with an object box, the peak of the map counts as a hit when it
-falls inside the box. A peak on a random cell of the finest map would hit ${pct(p.chanceRate)} of the time.</p>
-<table><thead><tr><th>map</th><th>where the peak is taken</th><th class="n">hits</th><th class="n">hit rate</th></tr></thead><tbody>
-${(
-  [
-    ['attention, finest level (conv 7)', p.attentionFinest],
-    ['attention, three levels combined', p.attentionCombined],
-    ['attention at conv 13', p.attentionConv13],
-    ['plain model, Grad-CAM at conv 13', p.gradCamConv13],
-  ] as const
-)
-  .map(
-    ([name, s]) =>
-      `<tr><td>${name}</td><td>${escapeHtml(s.resolution)}</td><td class="n">${s.hits} / ${s.total}</td><td class="n">${pct(s.hitRate)}</td></tr>`,
-  )
-  .join('\n')}
-</tbody></table>${
-        p.attention
-          ? `
-<p>The attention model's own maps on the same pictures, each with its 95 % interval, the rate of a random
-peak on that map's cells and the share of the map's weight inside the box:</p>
-<table><thead><tr><th>map</th><th class="n">hit rate</th><th class="n">95 % interval</th><th class="n">random peak</th><th class="n">weight in box</th></tr></thead><tbody>
-${[
-  ...p.attention.levels.map((s, k) => [`level ${k + 1}`, s] as const),
-  [`combined (${p.attention.combined.combination})`, p.attention.combined] as const,
-]
-  .map(
-    ([name, s]) =>
-      `<tr><td>${escapeHtml(name)}</td><td class="n">${pct(s.hitRate)}</td><td class="n">${pct(s.hitInterval[0])}–${pct(s.hitInterval[1])}</td><td class="n">${pct(s.chanceRate)}</td><td class="n">${pct(s.energy)}</td></tr>`,
-  )
-  .join('\n')}
-</tbody></table>`
-          : ''
-      }`
+}
+
+/** The explained pictures, with what each column shows. */
+function explanationsSection(report: CompareReport, pictures: ReadonlyMap<string, Uint8Array>): string {
+  const figures = report.explanations.images.map((img) => explanationFigure(img, pictures)).join('\n');
+  return `<h2>Where each model looks</h2>
+<p>Left: the picture as the model sees it. Middle: the attention model's own maps (its three levels combined; they
+are part of its prediction). Right: Grad-CAM of the plain model at conv 13 (an after-the-fact explanation from
+gradients of the predicted class). Red is where a map is highest.</p>
+<div class="grid">
+${figures}
+</div>`;
+}
+
+/** The comparison's warnings; empty when there are none. */
+function warningsSection(warnings: readonly string[]): string {
+  return warnings.length > 0
+    ? `<h2>Warnings</h2><ul>${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
     : '';
-  const warnings =
-    report.warnings.length > 0
-      ? `<h2>Warnings</h2><ul>${report.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`
-      : '';
-  const settings = Object.entries(report.settings.training)
+}
+
+/** The training settings both runs shared. */
+function settingsSection(training: CompareReport['settings']['training']): string {
+  const rows = Object.entries(training)
     .map(
       ([k, v]) =>
         `<tr><td>${escapeHtml(k)}</td><td><code>${escapeHtml(JSON.stringify(v) ?? '')}</code></td></tr>`,
     )
     .join('\n');
+  return `<h2>Settings</h2>
+<table><tbody>
+${rows}
+</tbody></table>`;
+}
+
+/**
+ * The page for `report`; `pictures` maps the report's picture paths (explanations) to PNG or JPEG bytes
+ * to embed (a missing one leaves an empty image).
+ */
+export function renderCompareHtml(report: CompareReport, pictures: ReadonlyMap<string, Uint8Array>): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -165,48 +245,17 @@ ${[
 <style>${CSS}</style>
 </head>
 <body><main>
-<h1>Does attention help on this data?</h1>
-<p class="muted">Dataset <code>${escapeHtml(report.dataset)}</code> · ${report.classes.length} classes · ${budget} ·
-${escapeHtml(report.createdAt)} · attnvgg ${escapeHtml(report.appVersion)}</p>
-<div class="verdict ${escapeHtml(verdict.outcome)}">${escapeHtml(verdict.text)}</div>
+${headline(report)}
 
-<h2>Accuracy, size and speed</h2>
-<p>Both models were trained on the same split with the same seed, settings and budget, and evaluated on the same
-${paired.n} ${escapeHtml(paired.split)} images. The interval is the 95 % Wilson score interval.</p>
-<table><thead><tr><th>model</th><th class="n">accuracy</th><th class="n">95 % interval</th><th class="n">macro F1</th>
-<th class="n">trainable parameters</th><th class="n">epochs</th><th class="n">training time</th><th class="n">training img/s</th>
-<th class="n">inference img/s (ONNX)</th><th>stopped by</th></tr></thead><tbody>
-${modelRow('attention (VGG16_bn + attention)', models.attention)}
-${modelRow('plain (VGG16_bn head, attention off)', models.plain)}
-</tbody></table>
+${accuracySection(report)}
 
-<h2>Paired test (McNemar)</h2>
-<table><tbody>
-<tr><td>both right</td><td class="n">${paired.bothCorrect}</td><td>only attention right</td><td class="n">${paired.attentionOnly}</td></tr>
-<tr><td>only plain right</td><td class="n">${paired.plainOnly}</td><td>both wrong</td><td class="n">${paired.bothWrong}</td></tr>
-</tbody></table>
-<p>Only the images where the two models disagree count: ${mc.b + mc.c} here. ${methodText}: <b>${formatPValue(mc.pValue)}</b>.
-A difference is called when p &lt; ${verdict.alpha}.${paired.unpaired > 0 ? ` ${paired.unpaired} images were evaluated by only one model and left out.` : ''}</p>
+${pairedTestSection(report)}
 
-<h2>Per class</h2>
-<table><thead><tr><th>class</th><th class="n">images</th><th class="n">recall, attention</th><th class="n">recall, plain</th>
-<th class="n">difference (points)</th><th class="n">F1, attention</th><th class="n">F1, plain</th><th class="n">difference</th></tr></thead>
-<tbody>
-${perClass}
-</tbody></table>
-${pointing}
-<h2>Where each model looks</h2>
-<p>Left: the picture as the model sees it. Middle: the attention model's own maps (its three levels combined; they
-are part of its prediction). Right: Grad-CAM of the plain model at conv 13 (an after-the-fact explanation from
-gradients of the predicted class). Red is where a map is highest.</p>
-<div class="grid">
-${figures}
-</div>
-${warnings}
-<h2>Settings</h2>
-<table><tbody>
-${settings}
-</tbody></table>
+${perClassSection(report)}
+${pointingSection(report.pointing)}
+${explanationsSection(report, pictures)}
+${warningsSection(report.warnings)}
+${settingsSection(report.settings.training)}
 </main></body>
 </html>
 `;

@@ -35,15 +35,13 @@ const list = (names: readonly string[]): string =>
     : `${names.slice(0, EXAMPLES).join(', ')} and ${names.length - EXAMPLES} more`;
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-export function datasetMessages(facts: MessageFacts): {
-  errors: DatasetMessage[];
-  warnings: DatasetMessage[];
-} {
-  const errors: DatasetMessage[] = [];
-  const warnings: DatasetMessage[] = [];
-  const { classes } = facts;
-  const outside = facts.problems.filter((p) => p.reason === 'outside-class-folder');
+type Messages = { errors: DatasetMessage[]; warnings: DatasetMessage[] };
+/** One check of the facts: adds the errors and warnings it finds. */
+type Check = (facts: MessageFacts, out: Messages) => void;
 
+/** No images at all, or a single class: nothing a classifier can learn. */
+function checkClassCount({ classes, problems }: MessageFacts, { errors }: Messages): void {
+  const outside = problems.filter((p) => p.reason === 'outside-class-folder');
   if (classes.length === 0) {
     errors.push({
       code: 'no-images',
@@ -64,58 +62,65 @@ export function datasetMessages(facts: MessageFacts): {
       classes: [classes[0].name],
     });
   }
+}
 
+/** Classes with fewer than 2 images. */
+function checkTinyClasses({ classes }: MessageFacts, { warnings }: Messages): void {
   const tiny = classes.filter((c) => c.count < 2);
-  if (tiny.length > 0) {
-    warnings.push({
-      code: 'class-too-small',
+  if (tiny.length === 0) return;
+  warnings.push({
+    code: 'class-too-small',
+    message:
+      `${list(tiny.map((c) => `"${c.name}"`))} ${tiny.length === 1 ? 'has' : 'have'} fewer than 2 images: ` +
+      'such a class cannot be both trained and validated. Add images (dozens per class give useful results).',
+    classes: tiny.map((c) => c.name),
+  });
+}
+
+/** Folders layout: a class with no training images (an error), or none in val/ (a warning). */
+function checkSplitFolders(facts: MessageFacts, { errors, warnings }: Messages): void {
+  if (facts.layout !== 'folders') return;
+  const { classes } = facts;
+  const noTrain = classes.filter((c) => c.splits.train === 0);
+  if (noTrain.length > 0) {
+    errors.push({
+      code: 'class-missing-from-split',
       message:
-        `${list(tiny.map((c) => `"${c.name}"`))} ${tiny.length === 1 ? 'has' : 'have'} fewer than 2 images: ` +
-        'such a class cannot be both trained and validated. Add images (dozens per class give useful results).',
-      classes: tiny.map((c) => c.name),
+        `${list(noTrain.map((c) => `"${c.name}"`))} ${noTrain.length === 1 ? 'has' : 'have'} images only in ` +
+        'val/ or test/, none in train/: the model cannot learn a class it never sees. Add training images.',
+      classes: noTrain.map((c) => c.name),
     });
   }
-
-  if (facts.layout === 'folders') {
-    const noTrain = classes.filter((c) => c.splits.train === 0);
-    if (noTrain.length > 0) {
-      errors.push({
-        code: 'class-missing-from-split',
-        message:
-          `${list(noTrain.map((c) => `"${c.name}"`))} ${noTrain.length === 1 ? 'has' : 'have'} images only in ` +
-          'val/ or test/, none in train/: the model cannot learn a class it never sees. Add training images.',
-        classes: noTrain.map((c) => c.name),
-      });
-    }
-    const noVal = facts.splitFolders.val
-      ? classes.filter((c) => c.splits.val === 0 && c.splits.train > 0)
-      : [];
-    if (noVal.length > 0) {
-      warnings.push({
-        code: 'class-missing-from-split',
-        message: `${list(noVal.map((c) => `"${c.name}"`))} ${noVal.length === 1 ? 'has' : 'have'} no images in val/, so validation cannot measure ${noVal.length === 1 ? 'it' : 'them'}.`,
-        classes: noVal.map((c) => c.name),
-      });
-    }
+  const noVal = facts.splitFolders.val ? classes.filter((c) => c.splits.val === 0 && c.splits.train > 0) : [];
+  if (noVal.length > 0) {
+    warnings.push({
+      code: 'class-missing-from-split',
+      message: `${list(noVal.map((c) => `"${c.name}"`))} ${noVal.length === 1 ? 'has' : 'have'} no images in val/, so validation cannot measure ${noVal.length === 1 ? 'it' : 'them'}.`,
+      classes: noVal.map((c) => c.name),
+    });
   }
+}
 
-  if (classes.length >= 2) {
-    const sorted = [...classes].sort((a, b) => b.count - a.count);
-    const largest = sorted[0];
-    const smallest = sorted[sorted.length - 1];
-    if (smallest.count > 0 && largest.count / smallest.count > facts.imbalanceRatio) {
-      warnings.push({
-        code: 'imbalance',
-        message:
-          `The classes are very unequal: "${largest.name}" has ${largest.count} images, "${smallest.name}" only ` +
-          `${smallest.count} (${(largest.count / smallest.count).toFixed(1)} times fewer). The model will favour the ` +
-          'large classes; add images to the small ones, or use class weighting.',
-        classes: [largest.name, smallest.name],
-      });
-    }
-  }
+/** The largest class more than imbalanceRatio times the smallest. */
+function checkImbalance({ classes, imbalanceRatio }: MessageFacts, { warnings }: Messages): void {
+  if (classes.length < 2) return;
+  const sorted = [...classes].sort((a, b) => b.count - a.count);
+  const largest = sorted[0];
+  const smallest = sorted[sorted.length - 1];
+  if (!(smallest.count > 0 && largest.count / smallest.count > imbalanceRatio)) return;
+  warnings.push({
+    code: 'imbalance',
+    message:
+      `The classes are very unequal: "${largest.name}" has ${largest.count} images, "${smallest.name}" only ` +
+      `${smallest.count} (${(largest.count / smallest.count).toFixed(1)} times fewer). The model will favour the ` +
+      'large classes; add images to the small ones, or use class weighting.',
+    classes: [largest.name, smallest.name],
+  });
+}
 
-  for (const folder of facts.emptyFolders) {
+/** Class folders that gave no usable image. */
+function checkEmptyFolders({ emptyFolders }: MessageFacts, { warnings }: Messages): void {
+  for (const folder of emptyFolders) {
     warnings.push({
       code: 'empty-folder',
       message:
@@ -127,61 +132,96 @@ export function datasetMessages(facts: MessageFacts): {
       paths: [folder.relativePath],
     });
   }
+}
 
-  if (facts.ignoredFolders.length > 0) {
-    warnings.push({
-      code: 'ignored-folder',
-      message:
-        `The dataset is split into train/ and val/ (or test/) folders, so ${list(facts.ignoredFolders.map((f) => `"${f}"`))} ` +
-        'beside them ' +
-        (facts.ignoredFolders.length === 1 ? 'was' : 'were') +
-        ' ignored.',
-      paths: [...facts.ignoredFolders],
-    });
-  }
+/** Root-level folders left out because the dataset has split folders. */
+function checkIgnoredFolders({ ignoredFolders }: MessageFacts, { warnings }: Messages): void {
+  if (ignoredFolders.length === 0) return;
+  warnings.push({
+    code: 'ignored-folder',
+    message:
+      `The dataset is split into train/ and val/ (or test/) folders, so ${list(ignoredFolders.map((f) => `"${f}"`))} ` +
+      'beside them ' +
+      (ignoredFolders.length === 1 ? 'was' : 'were') +
+      ' ignored.',
+    paths: [...ignoredFolders],
+  });
+}
 
-  const skipped = facts.problems.filter((p) => p.reason !== 'hidden' && p.reason !== 'system-file');
-  if (skipped.length > 0) {
-    const counts = new Map<ProblemReason, number>();
-    for (const p of skipped) counts.set(p.reason, (counts.get(p.reason) ?? 0) + 1);
-    const breakdown = [...counts].map(([reason, n]) => `${n} ${reason}`).join(', ');
-    warnings.push({
-      code: 'files-skipped',
-      message: `${skipped.length} ${skipped.length === 1 ? 'file or folder was' : 'files or folders were'} skipped (${breakdown}). The list says why for each.`,
-      paths: examples(skipped.map((p) => p.path)),
-    });
-  }
+/** Files and folders skipped (hidden and system files are not worth a word), counted by reason. */
+function checkSkippedFiles({ problems }: MessageFacts, { warnings }: Messages): void {
+  const skipped = problems.filter((p) => p.reason !== 'hidden' && p.reason !== 'system-file');
+  if (skipped.length === 0) return;
+  const counts = new Map<ProblemReason, number>();
+  for (const p of skipped) counts.set(p.reason, (counts.get(p.reason) ?? 0) + 1);
+  const breakdown = [...counts].map(([reason, n]) => `${n} ${reason}`).join(', ');
+  warnings.push({
+    code: 'files-skipped',
+    message: `${skipped.length} ${skipped.length === 1 ? 'file or folder was' : 'files or folders were'} skipped (${breakdown}). The list says why for each.`,
+    paths: examples(skipped.map((p) => p.path)),
+  });
+}
 
-  const across = facts.duplicates.filter((d) => d.kind === 'across-classes');
-  if (across.length > 0) {
-    warnings.push({
-      code: 'duplicates-across-classes',
-      message:
-        `${plural(across.length, 'picture')} appear${across.length === 1 ? 's' : ''} in more than one class ` +
-        `(identical files with different labels, e.g. ${across[0].paths.slice(0, 2).join(' and ')}). ` +
-        'Decide which class each belongs to and remove the other copies.',
-      classes: [...new Set(across.flatMap((d) => d.labels))],
-      paths: examples(across.flatMap((d) => d.paths)),
-    });
-  }
-  const crossSplit = facts.duplicates.filter((d) => d.kind === 'within-class' && d.splits.length > 1);
-  if (crossSplit.length > 0) {
-    warnings.push({
-      code: 'duplicates-across-splits',
-      message:
-        `${plural(crossSplit.length, 'picture')} ${crossSplit.length === 1 ? 'is' : 'are'} in more than one of ` +
-        'train/, val/ and test/: validation scores will look better than they are. Keep each picture in one split.',
-      paths: examples(crossSplit.flatMap((d) => d.paths)),
-    });
-  }
-  const within = facts.duplicates.filter((d) => d.kind === 'within-class');
-  if (within.length > 0) {
-    const extra = within.reduce((n, d) => n + d.paths.length - 1, 0);
-    warnings.push({
-      code: 'duplicates-within-class',
-      message: `${plural(extra, 'file')} ${extra === 1 ? 'is an exact copy' : 'are exact copies'} of another file in the same class. They do no harm but add nothing; you may delete them.`,
-      paths: examples(within.flatMap((d) => d.paths)),
-    });
-  }
-  return { errors, warnings };
+/** The same picture under two labels. */
+function checkDuplicatesAcrossClasses({ duplicates }: MessageFacts, { warnings }: Messages): void {
+  const across = duplicates.filter((d) => d.kind === 'across-classes');
+  if (across.length === 0) return;
+  warnings.push({
+    code: 'duplicates-across-classes',
+    message:
+      `${plural(across.length, 'picture')} appear${across.length === 1 ? 's' : ''} in more than one class ` +
+      `(identical files with different labels, e.g. ${across[0].paths.slice(0, 2).join(' and ')}). ` +
+      'Decide which class each belongs to and remove the other copies.',
+    classes: [...new Set(across.flatMap((d) => d.labels))],
+    paths: examples(across.flatMap((d) => d.paths)),
+  });
+}
+
+/** The same picture in more than one split: validation leaks. */
+function checkDuplicatesAcrossSplits({ duplicates }: MessageFacts, { warnings }: Messages): void {
+  const crossSplit = duplicates.filter((d) => d.kind === 'within-class' && d.splits.length > 1);
+  if (crossSplit.length === 0) return;
+  warnings.push({
+    code: 'duplicates-across-splits',
+    message:
+      `${plural(crossSplit.length, 'picture')} ${crossSplit.length === 1 ? 'is' : 'are'} in more than one of ` +
+      'train/, val/ and test/: validation scores will look better than they are. Keep each picture in one split.',
+    paths: examples(crossSplit.flatMap((d) => d.paths)),
+  });
+}
+
+/** Exact copies within a class: harmless, but useless. */
+function checkDuplicatesWithinClass({ duplicates }: MessageFacts, { warnings }: Messages): void {
+  const within = duplicates.filter((d) => d.kind === 'within-class');
+  if (within.length === 0) return;
+  const extra = within.reduce((n, d) => n + d.paths.length - 1, 0);
+  warnings.push({
+    code: 'duplicates-within-class',
+    message: `${plural(extra, 'file')} ${extra === 1 ? 'is an exact copy' : 'are exact copies'} of another file in the same class. They do no harm but add nothing; you may delete them.`,
+    paths: examples(within.flatMap((d) => d.paths)),
+  });
+}
+
+/** The checks, in the order their messages are listed. */
+const CHECKS: readonly Check[] = [
+  checkClassCount,
+  checkTinyClasses,
+  checkSplitFolders,
+  checkImbalance,
+  checkEmptyFolders,
+  checkIgnoredFolders,
+  checkSkippedFiles,
+  checkDuplicatesAcrossClasses,
+  checkDuplicatesAcrossSplits,
+  checkDuplicatesWithinClass,
+];
+
+/** Every error and warning the facts call for (see the module comment). */
+export function datasetMessages(facts: MessageFacts): {
+  errors: DatasetMessage[];
+  warnings: DatasetMessage[];
+} {
+  const out: Messages = { errors: [], warnings: [] };
+  for (const check of CHECKS) check(facts, out);
+  return out;
 }
