@@ -138,7 +138,9 @@ async function ours(prepared: { folder: string; backbone: string }, round: numbe
   const epochs = events.filter((e) => e.type === 'epoch');
   const evaluated = events.filter((e) => e.type === 'evaluated');
   const started = events.find((e) => e.type === 'started');
-  const headSeconds = epochs.reduce((s, e) => s + e.trainSeconds, 0);
+  // An epoch event's trainSeconds is the run's training time so far (cumulative): the last one is the total.
+  // (Until 2026-12-07 this summed them, which overstated the head time: 15 epoch-times for 5 epochs.)
+  const headSeconds = epochs.at(-1)?.trainSeconds ?? 0;
   return {
     who: 'ours',
     round,
