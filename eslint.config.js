@@ -1,5 +1,6 @@
 // Lint rules, including the layering of docs/architecture.md: imports point down only
-// (renderer -> api; electron/server/cli -> services -> models), and only main/electron imports Electron.
+// (renderer -> api; electron/cli -> server -> backend -> services -> models), and only main/electron
+// imports Electron.
 import { builtinModules } from 'node:module';
 import svelte from 'eslint-plugin-svelte';
 import tseslint from 'typescript-eslint';
@@ -107,7 +108,7 @@ export default tseslint.config(
             { name: 'onnxruntime-node', message: 'onnxruntime is used in models/ only: call its functions.' },
           ],
           patterns: [
-            ...upward('electron', 'server', 'cli', 'renderer'),
+            ...upward('electron', 'backend', 'server', 'cli', 'renderer'),
             {
               group: ['@tensorflow/*'],
               message: 'TensorFlow.js is used in models/ only: call its functions.',
@@ -124,19 +125,38 @@ export default tseslint.config(
         'error',
         {
           paths: [electronOnly],
-          patterns: upward('electron', 'server', 'cli', 'services', 'renderer', 'models'),
+          patterns: upward('electron', 'backend', 'server', 'cli', 'services', 'renderer', 'models'),
         },
       ],
     },
   },
   {
-    files: ['main/cli/**/*.ts', 'main/server/**/*.ts'],
+    // The API backend (handlers, workspace), whatever the transport: no transport of its own.
+    files: ['main/backend/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [electronOnly], patterns: upward('electron', 'server', 'cli', 'renderer') },
+      ],
+    },
+  },
+  {
+    files: ['main/server/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [electronOnly], patterns: upward('electron', 'cli', 'renderer') },
+      ],
+    },
+  },
+  {
+    files: ['main/cli/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: [electronOnly], patterns: upward('electron', 'renderer') }],
     },
   },
   {
-    // The only importer of Electron; it sits on server/ (the shared API backend) and below.
+    // The only importer of Electron; it sits on backend/ (the API), server/ (the pages' policies) and below.
     files: ['main/electron/**/*.ts', 'main/electron/**/*.cts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: upward('renderer', 'cli') }],

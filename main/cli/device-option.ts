@@ -3,7 +3,7 @@
 // workspace. Must not import electron or anything from main/electron or renderer.
 
 import { DEVICE_CHOICES, DEVICE_ENV_VAR, type DeviceChoice } from '../../models/onnx/device.js';
-import { defaultWorkspaceDir } from '../server/default-workspace.js';
+import { defaultWorkspaceDir } from '../backend/default-workspace.js';
 import { optionHelp, optionSpec, type OptionRow } from './option-table.js';
 import { choiceOption, type OptionSpec, type ParsedOptions } from './parse-options.js';
 

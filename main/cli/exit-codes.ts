@@ -16,7 +16,7 @@ import { WeightFileError } from '../../models/weight-files/errors.js';
 import { ApiError } from '../api/api-error.js';
 import { ServerStartError } from '../server/http-server.js';
 import { BrowserModeError } from '../server/serve-browser-mode.js';
-import { WorkspaceError } from '../server/workspace.js';
+import { WorkspaceError } from '../backend/workspace.js';
 import { BackboneDownloadError } from '../services/backbone/download.js';
 import { BackboneError } from '../services/backbone/load-backbone.js';
 import { BenchError } from '../../models/bench/measure-tfjs-training.js';

@@ -5,7 +5,8 @@
 // The only folder that may import 'electron' is main/electron.
 import { app, BrowserWindow, dialog, shell } from 'electron';
 import { join, resolve } from 'node:path';
-import { createApiBackend, findRendererDir, RENDERER_MISSING, type ApiBackend } from '../server/index.js';
+import { createApiBackend, type ApiBackend } from '../backend/index.js';
+import { findRendererDir, RENDERER_MISSING } from '../server/index.js';
 import { lockDownWebContents, openAppWindow, registerAppScheme, serveAppScheme } from './app-window.js';
 import { serveApiOverIpc } from './ipc-api.js';
 

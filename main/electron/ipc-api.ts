@@ -5,7 +5,7 @@
 // main/electron.
 import { BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import type { ApiReply } from '../api/index.js';
-import type { ApiBackend } from '../server/index.js';
+import type { ApiBackend } from '../backend/index.js';
 import { EVENT_CHANNEL, INVOKE_CHANNEL } from './ipc-channels.js';
 import { createIpcGuard } from './ipc-guard.js';
 

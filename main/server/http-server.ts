@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { ApiBackend } from './api-backend.js';
+import type { ApiBackend } from '../backend/api-backend.js';
 import { checkApiAccess, checkSameSite, newToken } from './access-check.js';
 import { browserModeContentSecurityPolicy } from './content-security-policy.js';
 import { LOAD_LIMITS, type LoadLimits } from './load-limits.js';

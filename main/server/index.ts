@@ -1,7 +1,6 @@
-// The public surface of the server module: the API backend shared with main/electron, and the browser
-// mode (HTTP + WebSocket on 127.0.0.1). Must not import electron or renderer.
-export { createApiBackend, type ApiBackend, type ApiBackendOptions } from './api-backend.js';
-export { defaultUserDataDir, defaultWorkspaceDir, PRODUCT_NAME } from './default-workspace.js';
+// The public surface of the browser-mode server: HTTP for the built renderer and a WebSocket for the API
+// on 127.0.0.1, over the API backend (main/backend); the Content-Security-Policy of each way the pages
+// are served, which the desktop's app:// protocol uses too. Must not import electron or renderer.
 export { browserModeContentSecurityPolicy, desktopContentSecurityPolicy } from './content-security-policy.js';
 export { LOAD_LIMITS, type LoadLimits } from './load-limits.js';
 export { startServer, ServerStartError, type RunningServer, type ServerOptions } from './http-server.js';
@@ -12,4 +11,3 @@ export {
   type BrowserMode,
   type BrowserModeOptions,
 } from './serve-browser-mode.js';
-export { Workspace, WorkspaceError } from './workspace.js';

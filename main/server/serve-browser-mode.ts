@@ -1,8 +1,8 @@
 // Browser mode in one call: opens the workspace's API backend and starts the loopback server that serves
 // the built renderer and the API. Used by `attnvgg serve`, `npm start` without Electron, and the tests.
 // Must not import electron or renderer.
-import { createApiBackend, type ApiBackend } from './api-backend.js';
-import { defaultWorkspaceDir } from './default-workspace.js';
+import { createApiBackend, type ApiBackend } from '../backend/api-backend.js';
+import { defaultWorkspaceDir } from '../backend/default-workspace.js';
 import { startServer, type RunningServer } from './http-server.js';
 import { findRendererDir, RENDERER_MISSING } from './renderer-files.js';
 

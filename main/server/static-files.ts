@@ -7,7 +7,7 @@ import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { isInside } from './path-guard.js';
+import { isInside } from '../backend/path-guard.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

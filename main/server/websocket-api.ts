@@ -7,7 +7,7 @@
 // Must not import electron or renderer.
 import type { WebSocket } from 'ws';
 import type { ApiReply } from '../api/index.js';
-import type { ApiBackend } from './api-backend.js';
+import type { ApiBackend } from '../backend/api-backend.js';
 import type { LoadLimits } from './load-limits.js';
 
 export const MAX_MESSAGE_BYTES = 1024 * 1024;

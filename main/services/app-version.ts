@@ -1,5 +1,5 @@
 // The app's version, from package.json, for provenance in run records and model sidecars.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);

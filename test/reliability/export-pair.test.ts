@@ -22,8 +22,8 @@ import {
   sidecarPathFor,
   type ExportStage,
 } from '../../main/services/export/index.js';
-import { listModels } from '../../main/server/handlers/models-handlers.js';
-import { Workspace } from '../../main/server/workspace.js';
+import { listModels } from '../../main/backend/handlers/models-handlers.js';
+import { Workspace } from '../../main/backend/workspace.js';
 import { writeColourPictures } from '../helpers/pictures.js';
 import { makeRandomRun, TINY_SPEC } from '../unit/services/export/run-fixture.js';
 import { resultsOf } from '../helpers/classify-results.js';

@@ -15,7 +15,7 @@ import {
   defaultBackboneSource,
   downloadBackbone,
 } from '../../services/backbone/download.js';
-import { defaultWorkspaceDir } from '../../server/default-workspace.js';
+import { defaultWorkspaceDir } from '../../backend/default-workspace.js';
 import {
   downloadProgressWriter,
   fetchCatalogueBackbone,

@@ -3,12 +3,8 @@
 // prints the full address (the token in its fragment) on a line of its own, and on Ctrl-C pauses any
 // training with a checkpoint before exiting. Must not import electron or anything from main/electron or renderer.
 import { resolve } from 'node:path';
-import {
-  defaultWorkspaceDir,
-  findRendererDir,
-  RENDERER_MISSING,
-  serveBrowserMode,
-} from '../../server/index.js';
+import { defaultWorkspaceDir } from '../../backend/index.js';
+import { findRendererDir, RENDERER_MISSING, serveBrowserMode } from '../../server/index.js';
 import { buildRendererPages, sourceCheckoutRoot } from '../build-renderer.js';
 import { EXIT, UserError, type Command } from '../command.js';
 import { numberOption, parseOptions, stringOption } from '../parse-options.js';

@@ -14,7 +14,7 @@ import {
 } from '../../services/training/training-config.js';
 import { ENGINE_NAMES, type EngineName } from '../../services/training/training-engine.js';
 import { startTraining, TrainingControl } from '../../services/training/training-run.js';
-import { defaultWorkspaceDir } from '../../server/default-workspace.js';
+import { defaultWorkspaceDir } from '../../backend/default-workspace.js';
 import { fetchCatalogueBackbone, isCatalogueId } from '../backbone-download.js';
 import { EXIT, UserError, type Command, type CommandContext } from '../command.js';
 import {

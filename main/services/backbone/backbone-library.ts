@@ -3,7 +3,7 @@
 // copied unless asked); a download lives in the same folder under its SHA-256 (download.ts). Removing a
 // picked file forgets it; removing a download also deletes the cached file. Training refers to a
 // backbone by id, so the UI never sends a path to train from. Writes are atomic and one at a time.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';

@@ -3,7 +3,7 @@
 // and lists it in the workspace's library under the entry's id. A file already downloaded is used as it
 // is. Offline, the error names the file to fetch elsewhere and how to add it. Tests (and only tests, under
 // `node --test`) may point an entry at a loopback server with their own checksum.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { BackboneEntry } from '../../api/backbone-schemas.js';
 import type { BackboneChecker, BackboneLibrary } from './backbone-library.js';

@@ -4,7 +4,7 @@
 // Cache layout: <workspace>/backbones/<sha256><ext> (+ a .part while downloading); <ext> is .onnx unless
 // the source says otherwise (a catalogue entry's .pth, .tar.gz or .safetensors). Requests honour
 // HTTPS_PROXY / HTTP_PROXY / NO_PROXY (http-fetch.ts).
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';

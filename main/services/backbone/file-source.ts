@@ -1,6 +1,6 @@
 // A ByteSource (models/weight-files/byte-source.ts) over an open file: the weight-file readers ask for
 // the ranges they need, so a 528 MB checkpoint is read tensor by tensor, never whole.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { open } from 'node:fs/promises';
 import { checkRange, type ByteSource } from '../../../models/weight-files/byte-source.js';

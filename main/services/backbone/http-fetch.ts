@@ -4,7 +4,7 @@
 // https address goes through a CONNECT tunnel and TLS to the real host; an http address is asked of the
 // proxy by its full URL. Redirects are followed (at most 5), each hop choosing its own route, and the
 // answer is returned as a fetch Response.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';

@@ -4,7 +4,7 @@
 // holding one (the Model Zoo's download), a PyTorch state_dict in torch's zip or legacy format
 // (torchvision's vgg16_bn-6c64b313.pth) and safetensors (timm's copy). The matching lives in
 // models/onnx/backbone-import.ts and models/weight-files/; this module reads files.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';

@@ -2,7 +2,7 @@
 // dataset's pictures (relative to the dataset root, relative to the box file's own folder, or, for COCO,
 // by file name when only one picture has that name), keeps the first boxes found for a picture, counts
 // the pictures each source gave boxes to, and lists the files that could not be used. Must not import
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { BoxFileError, type BoxFormat, type LabelledBox } from './box-types.js';

@@ -1,7 +1,7 @@
 // What every box reader returns: boxes in the picture's pixels as displayed (EXIF orientation applied),
 // each with the class name it is labelled with when the file names one, and the one error type all the
 // readers throw for a file they cannot use. Pure: must not import Node, electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { ObjectBox } from '../sample/pointing-game.js';
 

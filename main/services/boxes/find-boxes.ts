@@ -13,7 +13,7 @@
 // cannot be read or parsed is reported in `problems` and skipped: it never stops the scan or the
 // evaluation. This module reads the JSON files; sidecar-boxes.ts the VOC and YOLO files; box-collector.ts
 // matches what they name to the pictures. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 
 import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';

@@ -3,7 +3,7 @@
 // draws (heatmaps/attention-map.ts) at input resolution, each with its 95 % interval, random-peak rate and
 // energy share. Boxes come in input pixels (map-box.ts), already narrowed to the picture's own class
 // (find-boxes.ts boxesOfClass). Pure: must not import Node, electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 
 import {
   DEFAULT_COMBINATION,

@@ -6,7 +6,7 @@
 //   - 'stretch': each axis scaled to `size` on its own;
 //   - 'pad': scaled so the longer side is `size`, placed in the middle (offset floor((size - resized) / 2)).
 // A box is clipped to the input; a box cropped away entirely (outside the centre square) is dropped.
-// Pure: must not import Node, electron or anything from main/electron, main/server, main/cli or renderer.
+// Pure: must not import Node, electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { ResizePolicy } from '../images/decode-image.js';
 import type { LabelledBox, ObjectBox } from './box-types.js';

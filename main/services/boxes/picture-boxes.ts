@@ -1,6 +1,6 @@
 // The object boxes of one picture of a dataset, moved onto the picture as the app shows it (size x size,
 // fitted by the resize policy), for drawing over its attention maps. Must not import electron or anything
-// from main/electron, main/server, main/cli or renderer.
+// from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { relative, sep } from 'node:path';
 import type { ResizePolicy } from '../images/decode-image.js';

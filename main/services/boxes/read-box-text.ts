@@ -1,5 +1,5 @@
 // Reads a box file as text, refusing one larger than MAX_BOX_FILE_BYTES (box-types.ts) before reading it.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { readFile, stat } from 'node:fs/promises';
 import { BoxFileError, MAX_BOX_FILE_BYTES } from './box-types.js';

@@ -2,7 +2,7 @@
 // (relative to the dataset root, '/' separators) to its box [x0, y0, x1, y1] in picture pixels, or a list
 // of boxes, each either [x0, y0, x1, y1] or { "box": [x0, y0, x1, y1], "class": "name" }. The sample
 // "shapes" dataset writes this format. Pure: must not import Node, electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 import { BoxFileError, checkedBox, preview, type LabelledBox } from './box-types.js';
 

@@ -1,7 +1,7 @@
 // Reads COCO object-detection JSON (images, annotations, categories): each annotation's bbox is
 // [x, y, width, height] in picture pixels from the top-left corner, its category_id names the class, and
 // its image_id points at an image whose file_name is matched against the dataset's pictures. Pure: must
-// not import Node, electron or anything from main/electron, main/server, main/cli or renderer.
+// not import Node, electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { BoxFileError, checkedBox, preview, type LabelledBox } from './box-types.js';
 

@@ -4,7 +4,7 @@
 // [xmin - 1, xmax]. A tiny parser of just these elements: it refuses any DOCTYPE or ENTITY declaration
 // (no entity expansion, so no "billion laughs" and no external files), decodes only the five predefined
 // entities and numeric character references, and ignores every other element. Pure: must not import
-// Node, electron or anything from main/electron, main/server, main/cli or renderer.
+// Node, electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { BoxFileError, checkedBox, type LabelledBox } from './box-types.js';
 

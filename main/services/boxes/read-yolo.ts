@@ -1,7 +1,7 @@
 // Reads YOLO label files: one line per object, "class cx cy w h", the centre and size as fractions of the
 // picture's width and height (0..1), class a 0-based index into the names from classes.txt (one name a
 // line) or data.yaml ("names:" as a [list], a "- name" list or "0: name" lines). Pure: must not import
-// Node, electron or anything from main/electron, main/server, main/cli or renderer.
+// Node, electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { BoxFileError, checkedBox, type LabelledBox } from './box-types.js';
 

@@ -2,7 +2,7 @@
 // picture as <name>.xml / <name>.txt, or in Annotations/ and labels/ at the dataset's root, either by
 // name or mirroring the picture's path. A picture with both takes VOC's boxes. YOLO class names come
 // from classes.txt (root or labels/) or data.yaml. Used by find-boxes.ts, after the JSON files. Must not
-// import electron or anything from main/electron, main/server, main/cli or renderer.
+// import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';

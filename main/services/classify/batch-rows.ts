@@ -2,7 +2,7 @@
 // turned into its rows (top-k labels, 'uncertain' under the threshold, the time spent), with each
 // image's heat-map files written and the file sorted into its label's folder, a few images at a time;
 // the rows come back in the unit's input order, earlier rows and failed files in their places. Must not
-// import electron or anything from main/electron, main/server, main/cli or renderer.
+// import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { Semaphore } from '../datasets/semaphore.js';
 import type { AttentionMap } from '../heatmaps/attention-map.js';

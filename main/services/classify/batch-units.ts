@@ -3,7 +3,7 @@
 // that could not be read, a file already classified by an earlier run that --resume keeps because its
 // size and modification time are unchanged). A unit's rows are written together once its batch is
 // done, so results.jsonl stays in input order while only a few units are held. Must not import electron
-// or anything from main/electron, main/server, main/cli or renderer.
+// or anything from main/electron, main/backend, main/server, main/cli or renderer.
 import { stat } from 'node:fs/promises';
 import type { InputFile, InputProblem } from './collect-files.js';
 import type { NumberedInput } from './input-source.js';

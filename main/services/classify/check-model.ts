@@ -6,7 +6,7 @@
 // folder itself. Checked: a regular file under 2 GiB, a readable ONNX protobuf (models/onnx/read.ts),
 // external data confined to the model's folder (links resolved), the export id of the sidecar, the input
 // and the outputs the sidecar names. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 
 import { constants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';

@@ -1,7 +1,7 @@
 // The batch loop of a classification (classify-folder.ts): the input's units decoded two ahead, each
 // batch run on the model while the previous one's rows and files are written, the rows flushed and
 // summary.json rewritten every few seconds, and a cancel honoured after the batch in progress. Must not
-// import electron or anything from main/electron, main/server, main/cli or renderer.
+// import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { createSemaphore } from '../datasets/semaphore.js';
 import { batchUnits, type Unit } from './batch-units.js';

@@ -14,7 +14,7 @@
 // in classify-options.ts), the input, results and model opened (open-classify-run.ts), the batches
 // (classify-batches.ts: decoded by decode-batch.ts, answered by batch-rows.ts with the per-image files
 // of image-outputs.ts; progress by classify-progress.ts), and the end written here. Must not import
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { join } from 'node:path';
 import { classifyBatches } from './classify-batches.js';

@@ -1,6 +1,6 @@
 // What `classifyFolder` (classify-folder.ts) is asked and answers: its options with their defaults and
 // checks, its progress and outcome, its error class, and the settings recorded with the results. Must
-// not import electron or anything from main/electron, main/server, main/cli or renderer.
+// not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { availableParallelism } from 'node:os';
 import type { Device } from '../../../models/onnx/device.js';

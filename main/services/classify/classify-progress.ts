@@ -1,6 +1,6 @@
 // How far a classification has got (classify-folder.ts), for its `onProgress`: files finished of the
 // total, failed and resumed ones, the rate of this run and the time left at that rate. Must not import
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { ClassifyProgress } from './classify-options.js';
 import type { RunResults } from './run-results.js';

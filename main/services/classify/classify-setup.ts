@@ -1,7 +1,7 @@
 // The first phase of a classification (classify-folder.ts): the options checked, the model's sidecar
 // read, and everything the later phases need resolved once: output folders, the input as a spec, the
 // defaults filled in, the settings recorded with the results, and how pictures are decoded for the model
-// and for the overlays. Must not import electron or anything from main/electron, main/server, main/cli
+// and for the overlays. Must not import electron or anything from main/electron, main/backend, main/server, main/cli
 // or renderer.
 
 import { resolve } from 'node:path';

@@ -3,7 +3,7 @@
 // entries sorted: links followed without loops, hidden files and OS junk left out), files are taken as
 // they are, the output folders are never walked into, and every file gets a stable output key (its path
 // under its input, prefixed by the input's name when there are several inputs) that names its heat-map
-// files. Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// files. Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';

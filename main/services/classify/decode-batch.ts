@@ -1,7 +1,7 @@
 // The decoding phase of a classification (classify-folder.ts): the files of one unit decoded a few at a
 // time, normalised exactly as in training and laid out as one NCHW batch for the model; a file that
 // cannot be read becomes a failed row with its reason. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 import { stat } from 'node:fs/promises';
 import type { Semaphore } from '../datasets/semaphore.js';

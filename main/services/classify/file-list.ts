@@ -3,7 +3,7 @@
 // ends are accepted; a relative path is taken from the current folder. Each path gets an output key for
 // its heat-map files (the path without its root or '..' steps). The SHA-256 of the list (its non-blank
 // lines, each with '\n') is known once it has been read to the end, so shards of one list can be told
-// apart from shards of another. Must not import electron or anything from main/electron, main/server,
+// apart from shards of another. Must not import electron or anything from main/electron, main/backend, main/server,
 // main/cli or renderer.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';

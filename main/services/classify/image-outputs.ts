@@ -1,6 +1,6 @@
 // The per-image files of a classification (classify-folder.ts) under <out>/heatmaps/, mirroring the
 // input's layout: the overlay PNG of the chosen attention map, and the raw maps as one .json (all
-// levels) or one .npy per level. Must not import electron or anything from main/electron, main/server,
+// levels) or one .npy per level. Must not import electron or anything from main/electron, main/backend, main/server,
 // main/cli or renderer.
 
 import { mkdir } from 'node:fs/promises';

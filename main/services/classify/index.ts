@@ -1,6 +1,6 @@
 // The public surface of batch classification with exported models: classifyFolder, its inputs (folders,
 // lists, shards), its results files and their merge, the inference runner and the inference benchmark.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 export {
   ClassifyError,
   DEFAULT_BATCH,

@@ -2,7 +2,7 @@
 // one fixed batch of standard-normal input, `warmup` untimed runs, then `steps` timed runs on the calling
 // thread (no worker, no decoding: the runtime alone), images/s from the median. The model's input size
 // comes from its own metadata (attnvgg.spec), so no sidecar is needed. Must not import electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';

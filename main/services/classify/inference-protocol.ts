@@ -1,5 +1,5 @@
 // The messages between inference-runner.ts (main thread) and inference-worker.ts (worker thread).
-// Types only (ModelExpectations and ModelFileProblem are plain data); must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Types only (ModelExpectations and ModelFileProblem are plain data); must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { Device } from '../../../models/onnx/device.js';
 import type { ModelExpectations, ModelFileProblem } from './check-model.js';

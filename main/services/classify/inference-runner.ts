@@ -4,7 +4,7 @@
 // on the calling thread (for benchmarks of the runtime alone). Both go through models/onnx/session.ts.
 // Under tsx (a development checkout, the tests) the worker loads the TypeScript source through tsx's API;
 // from dist/ it loads the compiled .js. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 
 import { InferenceError } from './inference-error.js';
 import { availableParallelism } from 'node:os';

@@ -3,7 +3,7 @@
 // the thread it is called on, so running it here leaves the main thread free to decode the next batch and
 // write the previous one's results meanwhile. Buffers travel both ways as transferred ArrayBuffers (no
 // copies). Does nothing when imported outside a worker. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OnnxSession } from '../../../models/onnx/session.js';

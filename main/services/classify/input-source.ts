@@ -2,7 +2,7 @@
 // (file-list.ts), numbered in input order, kept to this process's shard (shard.ts) and to `--limit`,
 // streamed one item at a time. Every result row carries its input number, which is what `classify
 // merge` puts back in order. Hidden files and OS junk take no number: they are skipped, as before.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 import type { Readable } from 'node:stream';
 import { streamInputFiles, type InputEntry, type InputFile, type InputProblem } from './collect-files.js';
 import { readFileList } from './file-list.js';

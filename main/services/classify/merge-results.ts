@@ -3,7 +3,7 @@
 // one known shard and only one row per shard is held. Refused, saying what is wrong, unless every shard
 // is finished, made with the same model file (SHA-256), the same row settings and the same input, given
 // once, and together they hold every input number exactly once. Heat-maps stay in the shard folders:
-// the merged rows point to them. Must not import electron or anything from main/electron, main/server,
+// the merged rows point to them. Must not import electron or anything from main/electron, main/backend, main/server,
 // main/cli or renderer.
 import { access, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';

@@ -2,7 +2,7 @@
 // numpy.load(): magic "\x93NUMPY", version 1.0, a little-endian uint16 header length, a Python dict
 // literal header padded with spaces to a multiple of 64 bytes and ended by '\n', then the data in C order,
 // little-endian float32 ('<f4'). Pure; must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 
 export function encodeNpyFloat32(shape: readonly number[], data: Float32Array): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);

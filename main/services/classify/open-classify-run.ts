@@ -2,7 +2,7 @@
 // input is refused before anything is written, and the progress has a total), the output folder made,
 // the input opened as a stream (one shard, up to the limit), the results files started (afresh or beside
 // the earlier ones with `resume`), and the model opened on onnxruntime. Must not import electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { mkdir } from 'node:fs/promises';
 import type { ClassifySetup } from './classify-setup.js';

@@ -1,7 +1,7 @@
 // Opens a model for inference, checked first when its sidecar's expectations are given: the file is read
 // and checked once by check-model.ts and the runtime loads those same bytes (or the path, for weights in
 // external files). Used on the calling thread and in the inference worker alike. Must not import
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 import type { Device } from '../../../models/onnx/device.js';
 import { openOnnxSession, type OnnxSession } from '../../../models/onnx/session.js';
 import { loadCheckedModel, type ModelExpectations } from './check-model.js';

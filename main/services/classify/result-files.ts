@@ -5,7 +5,7 @@
 // last line cut short by a killed run is left out. A resumed run streams the earlier rows into
 // results.jsonl.next (kept or replaced, still in input order) and renames it over results.jsonl at its
 // end; one killed before that is put back together when resumed again. Must not import electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 import { createReadStream } from 'node:fs';
 import { open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 // Whether two results folders describe rows made the same way: the same model file (its SHA-256) and the
 // same settings that shape a row (top-k, threshold, heat-maps and their look, raw maps, sorting). Batch
 // size and threads only change the speed, so they may differ. `--resume` and `classify merge` both ask
-// this, and say what differs. Must not import electron or anything from main/electron, main/server,
+// this, and say what differs. Must not import electron or anything from main/electron, main/backend, main/server,
 // main/cli or renderer.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';

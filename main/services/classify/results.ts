@@ -2,7 +2,7 @@
 // time, the heat-map files, or the reason the file could not be used), their summary and CSV form, and
 // the whole-set results.json (format attnvgg-classify/1) that the app's export writes and that folders
 // classified by earlier versions hold. How rows are stored while a run goes on (results.jsonl, appended)
-// is result-files.ts. Must not import electron or anything from main/electron, main/server, main/cli or
+// is result-files.ts. Must not import electron or anything from main/electron, main/backend, main/server, main/cli or
 // renderer.
 
 import { readFile } from 'node:fs/promises';

@@ -2,7 +2,7 @@
 // model file and row settings and for the same shard (results-match.ts), after putting back together a
 // resumed run that was killed; a run stopped before its end keeps its rows and, when it was itself a
 // resumed run, joins them with the earlier ones. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 import {
   EarlierRows,
   readSummary,

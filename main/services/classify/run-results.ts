@@ -2,7 +2,7 @@
 // with its SHA-256, the settings, the input and shard, counts, complete or not), the earlier rows it
 // resumes from (resume-results.ts), the writer its rows go to (result-files.ts), and how it ends: a
 // finished run puts its files in place, a stopped or failed one keeps its rows for --resume. Must not
-// import electron or anything from main/electron, main/server, main/cli or renderer.
+// import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ModelSidecar } from '../export/sidecar.js';

@@ -3,7 +3,7 @@
 // i mod N, so every machine computes the same split from the same input while reading it once, holding
 // nothing but a counter. K counts from 0, as Slurm's $SLURM_ARRAY_TASK_ID (with --array=0-<N-1>) and
 // Kubernetes' $JOB_COMPLETION_INDEX do. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 
 export interface Shard {
   /** This process's shard, 0 .. count - 1. */

@@ -2,7 +2,7 @@
 // link to the original (a hard link where symbolic links are not allowed, as on Windows without developer
 // mode). Never overwrites: a name already taken gets " (2)", " (3)", ... before its extension. Label
 // names become folder names only after unsafe characters are replaced. Must not import electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { constants } from 'node:fs';
 import { copyFile, link, mkdir, symlink } from 'node:fs/promises';

@@ -8,7 +8,7 @@
 // This module is the driver; each phase has its own: train-pair.ts, evaluate-pair.ts, export-and-time.ts,
 // explain-pair.ts and write-compare-report.ts, sharing a CompareSession (compare-session.ts); the options,
 // events and result are in compare-types.ts.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 //
 //   <outDir>/attention/, <outDir>/plain/   the two run folders (resumable with `attnvgg resume`)
 //   <outDir>/models/{attention,plain}.onnx + .json   the exported models

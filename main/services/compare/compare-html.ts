@@ -1,7 +1,7 @@
 // The comparison report as one self-contained HTML page a user can open offline or share: inline CSS, the
 // pictures as data: URIs, no scripts, and a Content-Security-Policy that forbids loading anything else.
 // Every string that comes from the user's data (class names, file names, folder paths) goes through
-// escapeHtml. Pure string building; must not import electron or anything from main/electron, main/server,
+// escapeHtml. Pure string building; must not import electron or anything from main/electron, main/backend, main/server,
 // main/cli or renderer.
 
 import type { CompareReport, ModelSummary } from './compare-report.js';

@@ -3,7 +3,7 @@
 // defined once, in the API contract (main/api/compare-schemas.ts: the UI reads the same report); this
 // module re-exports it under the service's names and checks reports read back. Paths inside are
 // relative to the comparison folder, so the folder can be moved or shared whole. Must not import
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { COMPARE_FORMAT, CompareReportSchema, type CompareReport } from '../../api/compare-schemas.js';
 

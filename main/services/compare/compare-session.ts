@@ -2,7 +2,7 @@
 // with which options, and how it talks back: progress events, warnings (kept for the report), and the
 // user's stop request, which ends the comparison at the next step or phase boundary. Stopping throws a
 // private signal that only compareAttention catches (wasCancelled), so it never escapes as an error. Must
-// not import electron or anything from main/electron, main/server, main/cli or renderer.
+// not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { TrainingControl } from '../training/training-run.js';
 import type { CompareEvent, CompareOptions, CompareRunOptions } from './compare-types.js';

@@ -1,7 +1,7 @@
 // The words of the comparison (compare-attention.ts): its options, the folder it writes, its progress
 // events, its result and its error. Kept apart so that the phases it is built from can use them without
 // importing the driver; compare-attention.ts exports them all. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { BackendName } from '../../../models/tfjs/backend.js';
 import type { PresetName, TrainingConfig } from '../training/training-config.js';

@@ -1,7 +1,7 @@
 // The second phase of a comparison (compare-attention.ts): both trained models evaluated on the same
 // images (their runs' own evaluations, or, for a run the time limit stopped, an evaluation made here the
 // way the training loop would have), their predictions paired, McNemar's test run on the pairs and the
-// verdict worded. Must not import electron or anything from main/electron, main/server, main/cli or
+// verdict worded. Must not import electron or anything from main/electron, main/backend, main/server, main/cli or
 // renderer.
 
 import { readFile } from 'node:fs/promises';

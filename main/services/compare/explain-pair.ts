@@ -1,7 +1,7 @@
 // The fourth phase of a comparison (compare-attention.ts): a sample of evaluation pictures explained
 // with both models (the attention model's own maps, Grad-CAM of the plain model: explain.ts), and, where
 // the dataset has object boxes (boxes/find-boxes.ts), the pointing game for both. Must not import
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { AttentionVgg } from '../../../models/tfjs/model.js';
 import type { ObjectBox } from '../boxes/box-types.js';

@@ -1,7 +1,7 @@
 // Where the two models look: for a sample of evaluation pictures, the attention model's own maps
 // (TensorFlow.js) and Grad-CAM of the plain model at conv 13 (plain-grad-cam.ts: onnxruntime, on the
 // run's device), drawn with the heat-map module; and, on a dataset with object boxes, the pointing game
-// for both. Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// for both. Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { AttentionVgg } from '../../../models/tfjs/model.js';
 import { predictArrays } from '../../../models/tfjs/predict.js';

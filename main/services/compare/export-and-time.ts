@@ -1,7 +1,7 @@
 // The third phase of a comparison (compare-attention.ts): both models exported to ONNX
 // (<outDir>/models/{attention,plain}.onnx + .json, export/export-run.ts), then their inference timed on
 // the same evaluation pictures, in alternating rounds (inference-timing.ts). Must not import electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { join } from 'node:path';
 import { exportRun, type ExportResult } from '../export/export-run.js';

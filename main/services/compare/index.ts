@@ -1,6 +1,6 @@
 // The public surface of the comparison of attention-VGG against the plain VGG16_bn head: the service the
 // CLI and the UI call, its events and report, and the statistics and Grad-CAM it is built from. Must not
-// import electron or anything from main/electron, main/server, main/cli or renderer.
+// import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 export {
   COMPARE_FILES,
   CompareError,

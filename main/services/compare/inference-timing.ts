@@ -2,7 +2,7 @@
 // pictures are decoded and normalised once (as the sidecar says training did), then each round runs every
 // batch through one model and then the other, alternating which goes first, so load changes on a shared
 // machine hit both. Time is onnxruntime's run only (decoding excluded). Must not import electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { availableParallelism } from 'node:os';
 import { createBatchStream } from '../datasets/batch-stream.js';

@@ -1,6 +1,6 @@
 // McNemar's test for two classifiers scored on the same images: only the discordant pairs count
 // (b = images the first model got right and the second wrong, c = the reverse). Pure arithmetic; must not
-// import electron or anything from main/electron, main/server, main/cli or renderer.
+// import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 //
 // Which form, and why:
 //   - b + c = 0: nothing to test; p = 1 (method 'none').

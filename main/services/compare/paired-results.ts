@@ -1,7 +1,7 @@
 // The paired comparison of two evaluations of the same images: the 2 x 2 table of right/wrong pairs,
 // McNemar's test on it, per-class differences and the verdict in plain words. Pure: works on the
 // evaluation reports the training runs wrote (evaluation.json). Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { ClassMetrics } from '../../../models/core/metrics.js';
 import { mcnemarTest, type McNemarResult } from './mcnemar.js';

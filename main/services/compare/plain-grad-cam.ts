@@ -4,7 +4,7 @@
 // over to the CPU with a warning, so the report is still written (a provider missing from the binary
 // does not fail: onnxruntime drops it and runs on the CPU provider behind it). The TensorFlow.js implementation
 // (grad-cam.ts) stays as the independent reference the tests compare it with. Must not import electron
-// or anything from main/electron, main/server, main/cli or renderer.
+// or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { ModelSpec } from '../../../models/core/spec.js';
 import type { Weights } from '../../../models/core/weights.js';

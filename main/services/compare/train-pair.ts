@@ -2,7 +2,7 @@
 // one, through the training service's public API (startTraining, run folders <outDir>/attention and
 // <outDir>/plain), and tallies what each trained. Each run stops at the first step boundary past the time
 // limit (when one is set), or when the user asks the comparison to stop. Must not import electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { join } from 'node:path';
 import type { TrainingConfig } from '../training/training-config.js';

@@ -1,7 +1,7 @@
 // The last phase of a comparison (compare-attention.ts): the explanation pictures written as PNGs
 // (<outDir>/explanations/), the report assembled and checked against its schema (compare-report.ts), and
 // written, atomically, as compare.json and as a self-contained compare.html (compare-html.ts) that embeds
-// the pictures as JPEGs. Must not import electron or anything from main/electron, main/server, main/cli or
+// the pictures as JPEGs. Must not import electron or anything from main/electron, main/backend, main/server, main/cli or
 // renderer.
 
 import { mkdir } from 'node:fs/promises';

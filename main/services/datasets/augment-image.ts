@@ -1,7 +1,7 @@
 // Training-time augmentation on decoded 8-bit RGB images (size x size, interleaved): random horizontal
 // flip, random resized crop or random translation, and light colour jitter. Every random choice comes from
 // the Random passed in, so a given seed gives the same pictures. Pure: must not import sharp, electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 import type { Random } from '../../../models/core/random.js';
 
 export interface RandomCropOptions {

@@ -2,7 +2,7 @@
 // While the model computes on batch k, batches k+1 .. k+prefetch are being decoded (at most
 // decodeConcurrency files at once, earliest batch first), so compute waits on decoding only when decoding
 // is slower than compute. A file that fails to decode is reported through onSkip and left out of its
-// batch; it never stops training. Must not import electron or anything from main/electron, main/server,
+// batch; it never stops training. Must not import electron or anything from main/electron, main/backend, main/server,
 // main/cli or renderer.
 import { createRandom, permutation } from '../../../models/core/random.js';
 import { decodeImageRgb8, type DecodeOptions } from '../images/decode-image.js';

@@ -1,6 +1,6 @@
 // Checks one file of a dataset: hashes it by streaming (SHA-256), then validates it as an image from its
 // header (and optionally by a full decode). Never throws for a bad file: the reason comes back as a value.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 import { ImageError, type ImageErrorReason } from '../images/image-error.js';
 import type { ImageFormat } from '../images/image-format.js';
 import { probeImage } from '../images/probe-image.js';

@@ -1,6 +1,6 @@
 // Turns the facts of a scan into messages a person can act on: errors that stop training (no images, one
 // class, a class with nothing to train on) and warnings (tiny classes, imbalance, empty folders, skipped
-// files, duplicates). Pure: must not import electron or anything from main/electron, main/server, main/cli
+// files, duplicates). Pure: must not import electron or anything from main/electron, main/backend, main/server, main/cli
 // or renderer.
 import type {
   DatasetClass,

@@ -1,6 +1,6 @@
 // The shapes of a dataset scan: what the scan found, what it skipped and why, and what the user should
 // know before training. Plain JSON-serialisable data (the UI shows it as is). Must not import electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 import type { ImageErrorReason } from '../images/image-error.js';
 import type { ImageFormat } from '../images/image-format.js';
 

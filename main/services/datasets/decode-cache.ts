@@ -3,7 +3,7 @@
 // Policy: fill until the budget is reached, then stop adding. Not LRU on purpose: training reads every
 // image once per epoch in a new order, and LRU under that cyclic access evicts each image just before it is
 // needed again, so it would cost memory and save nothing. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 import type { DecodeOptions } from '../images/decode-image.js';
 
 export interface DecodeCacheStats {

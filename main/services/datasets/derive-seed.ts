@@ -1,7 +1,7 @@
 // Derives independent 32-bit seeds from a user's seed and a few labels (a class name, an epoch, an item's
 // position), so each sub-task gets its own reproducible random stream that does not depend on the order in
 // which concurrent work finishes. Pure: must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 
 /** FNV-1a hash of a string, 32 bits. */
 export function hashString(text: string): number {

@@ -1,7 +1,7 @@
 // Fashion-MNIST from its idx files (Debian's dataset-fashion-mnist installs them gzipped in
 // /usr/share/datasets/fashion-mnist): load them as arrays (for benchmarks) or write them out as a dataset
 // folder of PNGs, one sub-folder per class, that the app can train on (`attnvgg data fashion-mnist`).
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';

@@ -1,7 +1,7 @@
 // Finds files with identical content (same SHA-256) among a dataset's images: within one class (wasteful),
 // across classes (the same picture with two labels: a labelling conflict) and across splits (validation
 // would score pictures the model trained on). Pure: must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 import type { DatasetItem, DuplicateGroup, Split } from './dataset-types.js';
 import { compare } from './split-items.js';
 

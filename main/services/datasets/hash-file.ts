@@ -3,7 +3,7 @@
 // the few files being checked at that moment. Files up to SMALL_FILE_BYTES are read with a single read
 // (a stream costs more than the read itself for a typical dataset image) and their bytes are handed back
 // so the header probe does not open the file again; larger files are streamed in 256 KB chunks.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 import { createHash } from 'node:crypto';
 import { openImageFile } from '../images/open-image-file.js';
 import { imageErrorFromFileSystem } from '../images/image-error.js';

@@ -1,5 +1,5 @@
 // The public surface of the dataset module: scanning folders, splitting, the training input pipeline and
-// Fashion-MNIST. Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Fashion-MNIST. Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 export {
   augmentRgb8,
   type AugmentOptions,

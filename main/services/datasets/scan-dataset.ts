@@ -5,7 +5,7 @@
 // the scan: every skipped file or folder is listed with a reason. The steps: the layout of the class
 // folders (scan-layout.ts), the walk and checks of their files (scan-files.ts, reporting through
 // scan-progress.ts), then classes, splits, duplicates and messages here. Must not import electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';

@@ -2,7 +2,7 @@
 // its files (check-image-file.ts) a bounded number at a time, keeping only path, size, hash and dimensions
 // per usable file and a reason for every file or folder skipped. Class folders are reserved before the
 // walk, so a link in one class to another class's folder cannot move those images into the wrong class.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 import { BOX_SIDECAR } from '../boxes/find-boxes.js';
 import { checkImageFile } from './check-image-file.js';
 import type { DatasetItem, DatasetProblem, Split } from './dataset-types.js';

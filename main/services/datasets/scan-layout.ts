@@ -2,7 +2,7 @@
 // class folders, or train/ + val/ (+ test/) split folders that hold the class folders. Annotations/ and
 // labels/ hold object boxes (boxes/find-boxes.ts), not a class, unless pictures lie directly in them.
 // Images beside the class folders have no label and are reported. Must not import electron or anything
-// from main/electron, main/server, main/cli or renderer.
+// from main/electron, main/backend, main/server, main/cli or renderer.
 import { readdir } from 'node:fs/promises';
 import { BOX_FOLDERS } from '../boxes/find-boxes.js';
 import type { DatasetProblem, Split } from './dataset-types.js';

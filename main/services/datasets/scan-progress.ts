@@ -1,6 +1,6 @@
 // The progress of a dataset scan (scan-dataset.ts): counts of files seen, probed and refused, passed to
 // the caller's onProgress at most every progressIntervalMs, and once more at the end. Must not import
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 import type { ScanProgress } from './dataset-types.js';
 
 export interface ProgressOptions {

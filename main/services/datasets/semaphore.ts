@@ -1,6 +1,6 @@
 // A counting semaphore with a first-come-first-served queue: bounds how many decodes (or any async jobs)
 // run at once, and serves earlier requests first so the batch needed soonest is decoded first. Must not
-// import electron or anything from main/electron, main/server, main/cli or renderer.
+// import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 export interface Semaphore {
   /** Runs `job` when a slot is free; the slot is released when it settles. */

@@ -1,7 +1,7 @@
 // Splits a labelled set into train / val / test, stratified by class and reproducible from a seed. Exact
 // duplicates (same content hash) within a class always land in the same split, so validation never scores
 // a picture the model trained on. Pure: must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 import { createRandom, permutation } from '../../../models/core/random.js';
 import type { Split } from './dataset-types.js';
 import { deriveSeed } from './derive-seed.js';

@@ -3,7 +3,7 @@
 // on the current path is a loop, a link to a folder already walked is skipped. A walk confined to a folder
 // (a dataset) follows a link only when its target stays inside that folder (storage/inside-folder.ts, the
 // rule thumbnails and "open" use too) and reports the others. Hidden files and OS junk are reported, not
-// walked. Must not import electron or anything from main/electron, main/server, main/cli or
+// walked. Must not import electron or anything from main/electron, main/backend, main/server, main/cli or
 // renderer.
 import type { Dirent } from 'node:fs';
 import { lstat, opendir, realpath, stat } from 'node:fs/promises';

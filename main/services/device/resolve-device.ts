@@ -5,7 +5,7 @@
 // (lavapipe, SwiftShader, WARP) are slower than the CPU provider, so it times a small training step on
 // each GPU device against the CPU, checks the GPU's result against the CPU's once, and caches the
 // verdict per machine and app version in the workspace (device-verdict.json).
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { cpus, hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';

@@ -3,7 +3,7 @@
 // written as a pair that is replaced as a whole (model-pair.ts: the new model under a pending name, then
 // the sidecar as the commit point, then the model renamed into place). The sidecar's pre-processing
 // is the one training used, so classification (main/services/classify) decodes pictures exactly as
-// training did. Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// training did. Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { randomUUID } from 'node:crypto';
 import { access, mkdir, readFile, rm } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 // The public surface of the export module: a run to `<model>.onnx` + `<model>.json`, and the validated
-// reading of that sidecar. Must not import electron or anything from main/electron, main/server, main/cli
+// reading of that sidecar. Must not import electron or anything from main/electron, main/backend, main/server, main/cli
 // or renderer.
 export {
   ExportError,

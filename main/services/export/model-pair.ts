@@ -13,7 +13,7 @@
 // the pending model of exactly that id and, when its metadata matches, finishes step 4 itself
 // (completePendingModel). Pending names never end in `.onnx` (models.list skips them) and never match
 // the atomic writer's `.tmp` names (removeStaleTemporaries leaves them alone). Must not import electron
-// or anything from main/electron, main/server, main/cli or renderer.
+// or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';

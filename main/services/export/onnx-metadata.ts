@@ -2,7 +2,7 @@
 // opened and read through its handle by models/onnx/read-header.ts, which walks the top level of the
 // ModelProto and steps over the graph by its length. Used to check a sidecar against its model before the
 // model is loaded; models/onnx/read.ts checks whole files. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 import { open, type FileHandle } from 'node:fs/promises';
 import {

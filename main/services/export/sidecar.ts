@@ -5,7 +5,7 @@
 // metadata_props (keys below), and readSidecar refuses a sidecar that disagrees with them, so a sidecar
 // left over from another export is caught; an export interrupted after its commit point is finished by
 // readSidecar (model-pair.ts). Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';

@@ -1,6 +1,6 @@
 // Attention maps as images: normalisation of one map to [0, 1], bilinear up-sampling to the picture's
 // size, and the combination of the three levels. Pure arithmetic on Float32Arrays; must not import sharp,
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 //
 // Normalisation (per map, at the map's own resolution, before up-sampling):
 //   - 'max' (default): v / max(v). 0 stays "no attention" and ratios are kept, so a map that spreads its

@@ -8,7 +8,7 @@
 //     -> orange -> pale yellow.
 //   - jet: MATLAB's classic jet written as three clamped triangles, r = 1.5 - |4t - 3| and so on: dark blue
 //     -> cyan -> yellow -> dark red. Not perceptually uniform; offered because many users know it.
-// Pure: imports nothing; must not import electron or anything from main/electron, main/server, main/cli
+// Pure: imports nothing; must not import electron or anything from main/electron, main/backend, main/server, main/cli
 // or renderer.
 
 export type ColormapName = 'turbo' | 'inferno' | 'jet';

@@ -1,5 +1,5 @@
 // The public surface of the heat-map module: attention maps to coloured overlays (PNG). Must not import
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 export {
   AttentionMapError,
   DEFAULT_COMBINATION,

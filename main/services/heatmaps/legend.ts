@@ -1,7 +1,7 @@
 // The colour legend drawn beside an overlay: a vertical bar of the colour map (1 at the top, 0 at the
 // bottom) with the labels 1, 0.5 and 0 in a built-in 3 x 5 pixel font, so no font or text renderer
 // (fontconfig, librsvg) is needed and the legend looks the same on every machine. Pure pixel code on
-// interleaved RGB; must not import sharp, electron or anything from main/electron, main/server, main/cli
+// interleaved RGB; must not import sharp, electron or anything from main/electron, main/backend, main/server, main/cli
 // or renderer.
 
 import type { ColormapName } from './colormap.js';

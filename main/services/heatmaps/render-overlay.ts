@@ -4,7 +4,7 @@
 // colours and neither a white nor a black background swallows the map's dark or light ends; the map is
 // then blended over it with a constant opacity. `base: 'colour'` keeps the picture's colours instead.
 // Map normalisation, up-sampling and the combination of levels: see attention-map.ts. Must not import
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import sharp from 'sharp';
 import {

@@ -1,6 +1,6 @@
 // Reads BMP files, which sharp 0.35 cannot decode: the header is parsed here (so a huge or odd file is
 // rejected before any pixel memory is allocated) and the pixels are decoded with bmp-ts, then handed to
-// sharp as raw RGBA. Must not import electron or anything from main/electron, main/server, main/cli or
+// sharp as raw RGBA. Must not import electron or anything from main/electron, main/backend, main/server, main/cli or
 // renderer.
 import { decode as decodeBmpPixels } from 'bmp-ts';
 import { ImageError } from './image-error.js';

@@ -1,6 +1,6 @@
 // The one image decoder of the app: training, evaluation and classification all call it, so an image is
 // turned into network input the same way everywhere. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 //
 // What it does, in order:
 // 1. Reads the file and recognises the format by content (magic bytes), never by extension: JPEG, PNG, WebP,

@@ -1,6 +1,6 @@
 // The one error type of the image module: a reason code the code can switch on and a message in plain words
 // that tells the user what is wrong with the file and what to do. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 /** Why an image could not be used. */
 export type ImageErrorReason =

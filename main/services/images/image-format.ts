@@ -1,6 +1,6 @@
 // Recognises an image file by its content (magic bytes), never by its extension, and checks the end of
 // the file for signs of truncation without decoding it. Pure functions over bytes: must not import sharp,
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 /** The formats the app reads. */
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'bmp' | 'tiff';

@@ -1,5 +1,5 @@
 // The public surface of the image module (decode, probe, normalise, errors). Must not import electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 export {
   DEFAULT_MAX_FILE_BYTES,
   DEFAULT_MAX_PIXELS,

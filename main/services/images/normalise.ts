@@ -1,7 +1,7 @@
 // Turns 8-bit RGB pixels into the float input of the network: x = (pixel / 255 - mean[c]) / std[c], per
 // channel c, in NHWC order (pixel after pixel, R G B). The mean and std travel with the model (its sidecar),
 // so training and deployment cannot drift. Pure: must not import sharp, electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 export type Rgb = readonly [number, number, number];
 

@@ -1,7 +1,7 @@
 // Opens a picture file for reading without ever blocking: a named pipe or device that takes the place of
 // a file (between a folder walk and the read, or given by name) would make a plain open wait forever for
 // a writer. Opens non-blocking, then accepts only regular files. Must not import electron or anything
-// from main/electron, main/server, main/cli or renderer.
+// from main/electron, main/backend, main/server, main/cli or renderer.
 import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ImageError } from './image-error.js';

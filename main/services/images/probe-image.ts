@@ -1,7 +1,7 @@
 // Checks that a file is a usable image without decoding its pixels: format by content, size from the
 // header (sharp metadata, or our own BMP header reader), the pixel limit, and a cheap look at the end of the
 // file for truncation. Used by the dataset scan, which must get through 50,000 files quickly; a full decode
-// check is optional. Must not import electron or anything from main/electron, main/server, main/cli or
+// check is optional. Must not import electron or anything from main/electron, main/backend, main/server, main/cli or
 // renderer.
 import { openImageFile } from './open-image-file.js';
 import sharp, { type Metadata } from 'sharp';

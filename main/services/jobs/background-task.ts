@@ -1,7 +1,7 @@
 // Runs one task (a folder classification, a model export or a comparison) in its own worker thread and follows it:
 // progress messages go to a callback, the outcome resolves a promise, and a failure rejects it with the
 // worker's own message in plain words. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 import type { Worker } from 'node:worker_threads';
 import type { ClassifyProgress } from '../classify/classify-folder.js';
 import type { CompareEvent } from '../compare/index.js';

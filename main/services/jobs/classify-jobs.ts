@@ -2,7 +2,7 @@
 // worker (background-task.ts) and writes into its own folder under the workspace (job.json,
 // results.jsonl, results.csv, summary.json, heatmaps/). Its live progress is held in the record and
 // announced through `onChange` (at most a few times a second). One classification at a time: it uses
-// every core. Must not import electron or anything from main/electron, main/server, main/cli or
+// every core. Must not import electron or anything from main/electron, main/backend, main/server, main/cli or
 // renderer.
 import type { ClassifyProgress as ServiceProgress } from '../classify/classify-options.js';
 import type { ClassifySummary } from '../classify/results.js';

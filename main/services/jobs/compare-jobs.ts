@@ -5,7 +5,7 @@
 // phase after training) is held here and announced through `onChange` at most a few times a second,
 // while every service event goes to `onEvent` (the UI draws both models' loss and accuracy from them).
 // One comparison at a time: it trains on every core. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 import { COMPARE_PHASES, type CompareJob, type CompareModelProgress } from '../../api/compare-schemas.js';
 import type { CompareEvent, CompareOptions } from '../compare/index.js';
 import { JOB_FILE } from './job-record.js';

@@ -1,6 +1,6 @@
 // Compile-time checks that what the services produce fits the API contract's shapes, so the contract
 // cannot drift from the engine unnoticed (tsc fails here). No runtime code. Must not import electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 import type {
   BackendReport as ApiBackendReport,
   ClassifyJob as ApiClassifyJob,

@@ -1,6 +1,6 @@
 // The public surface of the jobs module: training jobs in worker threads, the inference worker, and
 // classification, export and comparison tasks in their own workers. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 export { runTask, TaskError, type RunningTask, type TaskWorkerFactory } from './background-task.js';
 export {
   CLASSIFY_JOB_FORMAT,

@@ -1,5 +1,5 @@
 // The main thread's side of the inference worker: starts it on first use, matches answers to requests,
-// and restarts it after a crash. Must not import electron or anything from main/electron, main/server,
+// and restarts it after a crash. Must not import electron or anything from main/electron, main/backend, main/server,
 // main/cli or renderer.
 import type { Worker } from 'node:worker_threads';
 import type { BackendReport } from '../../../models/tfjs/backend.js';

@@ -1,7 +1,7 @@
 // The inference worker (worker_threads): answers the UI's on-demand model questions off the main thread,
 // so neither the Electron main process nor the browser-mode server ever blocks on TensorFlow.js. Keeps
 // the last run's model loaded. Switches on `message.type` and answers `{ ok: false, message }` on failure.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 import sharp from 'sharp';
 import { deviceAvailability, type DeviceAvailability } from '../../../models/onnx/device.js';
 import { resolveDevice, type DeviceResolution } from '../device/resolve-device.js';

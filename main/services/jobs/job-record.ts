@@ -2,7 +2,7 @@
 // job's folder (written at start and end, read back as cancelled when it was left running by a closed or
 // crashed app), the newest-first listing of a workspace's jobs, stopping running jobs within a time limit
 // when the app closes, and how often live progress is announced. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../storage/atomic-write.js';

@@ -1,7 +1,7 @@
 // Starts one of this folder's worker modules in a worker_threads Worker: the compiled .js file when the
 // app runs from dist/, else the .ts source through tsx (a development checkout, the tests). Loads sharp
 // in this thread first, as sharp asks on Linux, so its shared libraries outlive every worker.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 import { Worker } from 'node:worker_threads';
 import 'sharp';
 

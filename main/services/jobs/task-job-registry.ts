@@ -4,7 +4,7 @@
 // ends), one job at a time (each uses every core), the jobs running in this session with their live
 // record, cancel, listing, the end of a job written and announced, and stopping them all when the app
 // closes. A kind says only what differs: its record, its worker's order, how it follows the worker and
-// what its outcome means. Must not import electron or anything from main/electron, main/server,
+// what its outcome means. Must not import electron or anything from main/electron, main/backend, main/server,
 // main/cli or renderer.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';

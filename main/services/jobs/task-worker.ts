@@ -4,7 +4,7 @@
 // or ONNX serialisation. Posts progress, then its outcome or an error in plain words, then exits; a
 // 'cancel' message stops a classification after the batch in progress (its results so far are saved)
 // and a comparison at its next training step. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 import { parentPort, workerData } from 'node:worker_threads';
 import { classifyFolder } from '../classify/classify-folder.js';
 import { resolveDevice } from '../device/resolve-device.js';

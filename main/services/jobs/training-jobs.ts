@@ -1,7 +1,7 @@
 // The registry of training jobs in the main process: one worker thread per running job, their live
 // progress, and pause/cancel requests. It outlives any window or browser tab, so a reloaded UI finds its
 // runs still going. One job at a time: training uses every core. Must not import electron or anything
-// from main/electron, main/server, main/cli or renderer.
+// from main/electron, main/backend, main/server, main/cli or renderer.
 import type { Worker } from 'node:worker_threads';
 import type { PresetName, TrainingConfig } from '../training/training-config.js';
 import type { RunStatus, TrainingEvent } from '../training/training-events.js';

@@ -1,7 +1,7 @@
 // The training worker (worker_threads): runs one training job given in workerData, posts every
 // TrainingEvent to the main thread, and stops at the next step boundary on a pause or cancel message,
 // leaving a checkpoint to resume from. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 import { parentPort, workerData } from 'node:worker_threads';
 import { resumeTraining, startTraining, TrainingControl } from '../training/training-run.js';
 import type { TrainingEvent } from '../training/training-events.js';

@@ -1,6 +1,6 @@
 // The messages between the main thread and the training, inference and task (classify, export,
 // compare, backbone check) workers. Plain data only (they cross postMessage). Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 import type { DeviceChoice } from '../../../models/onnx/device.js';
 import type { BackendReport } from '../../../models/tfjs/backend.js';
 import type { PresetName, TrainingConfig } from '../training/training-config.js';

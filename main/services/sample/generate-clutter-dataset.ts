@@ -6,7 +6,7 @@
 // (labels/<split>/<class>/<name>.txt, "class cx cy w h" as fractions) with the names in classes.txt, so a
 // run over it exercises the box readers as a user's dataset would. Seeded: the same options give the same
 // files; every file is written atomically. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';

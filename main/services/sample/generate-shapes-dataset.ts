@@ -2,7 +2,7 @@
 // boxes.json at the root (relative path -> the object's [x0, y0, x1, y1] box in pixels, x1/y1 exclusive)
 // for the pointing game, and shapes.json describing how it was made. Seeded: the same options give the
 // same files. Every file is written atomically. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';

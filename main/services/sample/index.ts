@@ -1,5 +1,5 @@
 // The public surface of the sample-dataset module: the "shapes" generator and the pointing game. Must not
-// import electron or anything from main/electron, main/server, main/cli or renderer.
+// import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 export {
   BOXES_FILE,
   DEFAULT_SHAPES_COUNTS,

@@ -10,7 +10,7 @@
 // Maps may have any resolution (the finest attention level is S/4). Cell (row, col) of an h x w map over a
 // W x H image has its centre at ((col + 0.5) * W / w, (row + 0.5) * H / h): the half-pixel convention of
 // PyTorch align_corners=False, tfjs halfPixelCenters=true and ONNX Resize half_pixel. Pure: must not
-// import electron or anything from main/electron, main/server, main/cli or renderer.
+// import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { wilsonInterval } from '../../../models/core/metrics.js';
 

@@ -1,7 +1,7 @@
 // A tiny anti-aliased rasteriser for the sample dataset: filled shapes (circles, ellipses, polygons, thick
 // lines) drawn into an 8-bit RGB buffer by supersampling each pixel. Pixel (x, y) covers the square
 // [x, x+1) x [y, y+1) in continuous coordinates. Pure: must not import sharp, electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 export type Rgb = readonly [number, number, number];
 export type Point = readonly [number, number];

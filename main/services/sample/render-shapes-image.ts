@@ -4,7 +4,7 @@
 // class shapes, and objects and distractors take their colours from the same distribution, so neither
 // colour nor clutter gives the class away: only the object's form does, and only where the object is.
 // The object's exact pixel box comes back with the picture. Pure and seeded: must not import sharp,
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 import { createRandom, type Random } from '../../../models/core/random.js';
 import type { ObjectBox } from './pointing-game.js';
 import {

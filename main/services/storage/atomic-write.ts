@@ -2,7 +2,7 @@
 // new content, never a part: write a temporary file in the same folder, flush it to disk, rename it over
 // the target, then flush the folder entry. A failed write (disk full, no permission, read-only disk) is
 // reported as a StorageError in plain words and leaves the previous file as it was. Must not import
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, rm } from 'node:fs/promises';

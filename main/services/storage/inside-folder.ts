@@ -2,7 +2,7 @@
 // counts as inside only when its real path, every link resolved, stays inside the folder's real path. The
 // dataset scan, thumbnails and "open the file" all decide with these functions, so a link out of a
 // dataset is skipped by the scan and refused by the others alike. Must not import electron or anything
-// from main/electron, main/server, main/cli or renderer.
+// from main/electron, main/backend, main/server, main/cli or renderer.
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 

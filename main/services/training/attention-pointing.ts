@@ -1,7 +1,7 @@
 // Scores where a trained model looks on pictures with object boxes (the sample "shapes" data, or a user's
 // dataset with boxes): runs the evaluation with the boxes (evaluate-model.ts), which plays the pointing
 // game on every attention level and on the combined map. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 import { AttentionVgg } from '../../../models/tfjs/model.js';
 import type { LabelledBox, ObjectBox } from '../boxes/box-types.js';

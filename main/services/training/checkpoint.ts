@@ -1,7 +1,7 @@
 // A training checkpoint as ONE safetensors file (so it is replaced atomically): the model weights in
 // PyTorch layout under their own names, the optimiser's state under `optimizer/<slot>/<param>`, and the
 // loop's position and history in the metadata. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 
 import { readFile } from 'node:fs/promises';
 import { decodeSafetensors, encodeSafetensors, type TensorMap } from '../../../models/core/safetensors.js';

@@ -1,7 +1,7 @@
 // Evaluates a run's model on any labelled folder (all of its images, whatever their split folder), and
 // writes the report into the run folder. Where the folder's pictures have object boxes (found beside
 // them, or in the file given: boxes/find-boxes.ts), the report also holds the pointing game. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 
 import { join } from 'node:path';
 import { encodeSafetensors } from '../../../models/core/safetensors.js';

@@ -3,7 +3,7 @@
 // CLI in a safetensors file). One loop (evaluateWithPredictor) serves every engine: it takes a
 // BatchPredictor, here the TensorFlow.js one (tfjsPredictor) and in onnx-evaluation-engine.ts the
 // onnxruntime one. Given the pictures' object boxes, it also plays the pointing game on every level and
-// the combined map (boxes/localisation.ts) and adds it to the report as `localisation`. Must not import electron or anything from main/electron, main/server, main/cli or
+// the combined map (boxes/localisation.ts) and adds it to the report as `localisation`. Must not import electron or anything from main/electron, main/backend, main/server, main/cli or
 // renderer.
 
 import { classificationMetrics, type ClassificationMetrics } from '../../../models/core/metrics.js';

@@ -7,7 +7,7 @@
 // on the run's device) or TensorFlow.js (models/tfjs/head-trainer.ts's trainHeadStep). Besides the TrainingEngine seam (weights, optimiser state and
 // evaluation of the full model, so checkpoints, best weights and the final evaluation go through the
 // loop's usual code) it offers the cached steps and the cached validation the loop uses on this path.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { Weights } from '../../../models/core/weights.js';
 import type { StepHyper } from '../../../models/train/optimizer.js';

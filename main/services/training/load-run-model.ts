@@ -1,6 +1,6 @@
 // Opens a finished or stopped run as a model: its spec, classes and the best weights (or the last
 // checkpoint's when no epoch has finished). Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 
 import { access, readFile } from 'node:fs/promises';
 import { decodeSafetensors } from '../../../models/core/safetensors.js';

@@ -4,7 +4,7 @@
 // TensorFlow.js). Used by the onnxruntime training engine, so that a run on it needs no TensorFlow.js
 // backend: measured at S=64, batch 32 (2 cores, load 5), one batch took 40-110 ms here against 120-160 ms on tfjs-wasm at width
 // 0.125 and 120-250 ms against 370 ms at width 0.25; export and session opening add 0.2 s per evaluation.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { TensorMap } from '../../../models/core/safetensors.js';
 import type { ModelSpec } from '../../../models/core/spec.js';

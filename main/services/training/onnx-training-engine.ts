@@ -1,7 +1,7 @@
 // The onnxruntime training engine: models/onnx-train's whole-step graph (forward, backward, optimiser
 // update, BatchNorm running averages in one onnxruntime run) behind the TrainingEngine interface, with
 // evaluation on onnxruntime too (onnx-evaluation-engine.ts). Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 import { createOnnxTrainer, type OnnxTrainer } from '../../../models/onnx-train/trainer.js';
 import { evaluateOnOnnxruntime } from './onnx-evaluation-engine.js';

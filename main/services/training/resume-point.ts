@@ -1,7 +1,7 @@
 // Where a resumed run continues: its last checkpoint, or, when that file is damaged, the best checkpoint
 // (weights only) at the end of the epoch it was written in. Never a silent restart: a damaged last
 // checkpoint is reported as a warning, and when no position can be recovered the resume is refused
-// with the user's options. Must not import electron or anything from main/electron, main/server,
+// with the user's options. Must not import electron or anything from main/electron, main/backend, main/server,
 // main/cli or renderer.
 
 import { readFile, stat } from 'node:fs/promises';

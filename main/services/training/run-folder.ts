@@ -1,5 +1,5 @@
 // The layout of a run folder and its small JSON files. One place names every file, so the CLI, the UI
-// and tests agree. Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// and tests agree. Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 //
 //   <run>/run.json                      RunRecord: settings, classes, status, provenance
 //   <run>/metrics.jsonl                 one TrainingEvent per line (steps, epochs, checkpoints, ...)

@@ -2,7 +2,7 @@
 // dataset's scan and split, the model spec, the resume point of a stopped run, the run record, the
 // starting weights (seeded, with a pretrained backbone's features) and the opened engine (on images, or
 // on cached features for a pretrained backbone with blocks 1..4 or 1..5 frozen). training-run.ts then
-// drives the steps. Must not import electron or anything from main/electron, main/server, main/cli or
+// drives the steps. Must not import electron or anything from main/electron, main/backend, main/server, main/cli or
 // renderer.
 
 import { dirname } from 'node:path';

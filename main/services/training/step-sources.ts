@@ -3,7 +3,7 @@
 // pretrained backbone (the heads, and block 5 with 4 frozen blocks), whose caches are built once before
 // the first step. The loop (training-run.ts) drives either through the same interface: prepare, the
 // steps of an epoch after those already trained, validation. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 import { join } from 'node:path';
 import type { Weights } from '../../../models/core/weights.js';

@@ -1,7 +1,7 @@
 // The TensorFlow.js training engine: models/train/step.ts's trainStep and models/train/optimizer.ts on
 // AttentionVgg, on whichever TensorFlow.js backend selectBackend made active; evaluation through
 // evaluate-model.ts on the same model. Must not import electron or anything from main/electron,
-// main/server, main/cli or renderer.
+// main/backend, main/server, main/cli or renderer.
 
 import { AttentionVgg } from '../../../models/tfjs/model.js';
 import { Optimizer } from '../../../models/train/optimizer.js';

@@ -1,6 +1,6 @@
 // What a training run is asked to do: every setting with its default, the presets a non-expert picks
 // from, and validation with messages that list the valid choices. Must not import electron or anything
-// from main/electron, main/server, main/cli or renderer.
+// from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { Compatibility, Normalisation } from '../../../models/core/spec.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../../../models/train/optimizer.js';

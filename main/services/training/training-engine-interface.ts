@@ -1,7 +1,7 @@
 // What a training engine is, apart from the choice and the factory (training-engine.ts), so that the
 // engines (onnx-, tfjs- and head-training-engine.ts) implement it without importing the module that
 // creates them: the loop (training-run.ts) drives any engine through this interface. Types only. Must
-// not import electron or anything from main/electron, main/server, main/cli or renderer.
+// not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { TensorMap } from '../../../models/core/safetensors.js';
 import type { ModelSpec } from '../../../models/core/spec.js';

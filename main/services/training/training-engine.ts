@@ -9,7 +9,7 @@
 // report. A run from a pretrained backbone with
 // blocks 1..5 or 1..4 frozen trains on cached features instead, on the engine chosen here
 // (head-training-engine.ts: usesFeatureCache, createHeadTrainingEngine). Must not import electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import {
   BACKEND_ENV_VAR,

@@ -1,5 +1,5 @@
 // The progress events a training run emits, for the CLI, the UI and the metrics log alike.
-// Plain data (JSON-serialisable). Must not import electron or anything from main/electron, main/server,
+// Plain data (JSON-serialisable). Must not import electron or anything from main/electron, main/backend, main/server,
 // main/cli or renderer.
 
 import type { FeatureCachePrecision } from '../transfer/feature-cache.js';

@@ -1,7 +1,7 @@
 // The public types of a training run (training-run.ts): its options, its control (pause or cancel at
 // the next step boundary), its result and its error; apart so that the run's phases (run-setup.ts,
 // step-sources.ts) share them without importing the loop. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { BackendName } from '../../../models/tfjs/backend.js';
 import type { RunRecord } from './run-folder.js';

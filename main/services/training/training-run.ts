@@ -6,7 +6,7 @@
 // (training-engine.ts: TensorFlow.js or onnxruntime); checkpoints are the same for both. The phases:
 // run-setup.ts (device, engine, dataset, resume point, starting weights), step-sources.ts (the steps of
 // an epoch, from images or from cached features), and here the TrainingRun that drives them.
-// Must not import electron or anything from main/electron, main/server, main/cli or renderer.
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { readFile } from 'node:fs/promises';
 import { decodeSafetensors, encodeSafetensors } from '../../../models/core/safetensors.js';

@@ -4,7 +4,7 @@
 // crop; views 1..V-1 are augmented with streams seeded per (seed, view, image). The outputs (NCHW) are
 // stored NHWC, the attention inputs first and then pool5, one entry per (image, view), in a FeatureStore.
 // Files that fail to decode are left out and reported. Must not import electron or anything from
-// main/electron, main/server, main/cli or renderer.
+// main/electron, main/backend, main/server, main/cli or renderer.
 
 import { createRandom } from '../../../models/core/random.js';
 import type { NamedArray } from '../../../models/core/weights.js';

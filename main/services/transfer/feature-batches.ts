@@ -2,7 +2,7 @@
 // entries unpacked to float32 tensors (the attention inputs NHWC, pool5 when cached) with their labels, and
 // an epoch of such batches in a seeded order, each image as one of its views drawn per (seed, epoch,
 // image), the next batch read while the caller works on the current one. Must not import electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type {
   CachedFrozenBlocks,

@@ -10,7 +10,7 @@
 // so a rebuilt cache holds the same pictures. Trade-offs: docs/transfer.md. This module checks the plan
 // and puts the cache together from compute-features.ts (the backbone over the images), feature-store.ts
 // (memory and spill files) and feature-batches.ts (batches and epochs). Must not import electron or
-// anything from main/electron, main/server, main/cli or renderer.
+// anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import {
   featureShapes,

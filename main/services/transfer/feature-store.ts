@@ -1,7 +1,7 @@
 // Where the feature cache (feature-cache.ts) keeps its values: one entry per (image, view) slot, in half
 // precision or float32, in memory up to a limit and beyond it in files in a fresh sub-folder of the
 // workspace's spill folder (with a size limit, written atomically, removed by dispose). Must not import
-// electron or anything from main/electron, main/server, main/cli or renderer.
+// electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 // A stand-in for the API backend in server tests: answers `datasets.list` with an empty list, refuses
 // everything else, and lets a test push events to subscribers.
 import type { ApiEvent, ApiEventListener, ApiReply } from '../../../main/api/index.js';
-import type { ApiBackend } from '../../../main/server/index.js';
+import type { ApiBackend } from '../../../main/backend/index.js';
 
 export interface StubBackend extends ApiBackend {
   push(event: ApiEvent): void;

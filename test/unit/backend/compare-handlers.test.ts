@@ -27,11 +27,11 @@ import {
   TrainingJobs,
   type TaskOrder,
 } from '../../../main/services/jobs/index.js';
-import type { BackendContext } from '../../../main/server/backend-context.js';
-import { classifyHandlers } from '../../../main/server/handlers/classify-handlers.js';
-import { compareHandlers } from '../../../main/server/handlers/compare-handlers.js';
-import { trainingHandlers } from '../../../main/server/handlers/training-handlers.js';
-import { Workspace } from '../../../main/server/workspace.js';
+import type { BackendContext } from '../../../main/backend/backend-context.js';
+import { classifyHandlers } from '../../../main/backend/handlers/classify-handlers.js';
+import { compareHandlers } from '../../../main/backend/handlers/compare-handlers.js';
+import { trainingHandlers } from '../../../main/backend/handlers/training-handlers.js';
+import { Workspace } from '../../../main/backend/workspace.js';
 import { callHandler } from '../../helpers/handler-call.js';
 
 /** A task worker that does nothing by itself: the test says what it reports. */

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunSummarySchema } from '../../../main/api/index.js';
-import { readRunSummary } from '../../../main/server/run-summaries.js';
+import { readRunSummary } from '../../../main/backend/run-summaries.js';
 import { runPath, writeRunRecord } from '../../../main/services/training/run-folder.js';
 import { resolveConfig } from '../../../main/services/training/training-config.js';
 import { backboneTestSpec } from '../../helpers/backbone-file.js';

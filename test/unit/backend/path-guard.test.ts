@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { checkAllowedFile, isInside } from '../../../main/server/path-guard.js';
+import { checkAllowedFile, isInside } from '../../../main/backend/path-guard.js';
 
 let dir: string;
 before(async () => {

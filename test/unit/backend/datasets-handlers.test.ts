@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import type { ApiReply } from '../../../main/api/index.js';
-import { createApiBackend, type ApiBackend } from '../../../main/server/index.js';
+import { createApiBackend, type ApiBackend } from '../../../main/backend/index.js';
 import { writeDatasetFolder } from '../../fixtures/make-dataset-folder.js';
 
 let dir: string;

@@ -26,11 +26,11 @@ import {
   TrainingJobs,
   type ClassifyJobRecord,
 } from '../../../main/services/jobs/index.js';
-import type { BackendContext } from '../../../main/server/backend-context.js';
-import { classifyHandlers } from '../../../main/server/handlers/classify-handlers.js';
-import { fileHandlers } from '../../../main/server/handlers/files-handlers.js';
-import { modelHandlers } from '../../../main/server/handlers/models-handlers.js';
-import { Workspace } from '../../../main/server/workspace.js';
+import type { BackendContext } from '../../../main/backend/backend-context.js';
+import { classifyHandlers } from '../../../main/backend/handlers/classify-handlers.js';
+import { fileHandlers } from '../../../main/backend/handlers/files-handlers.js';
+import { modelHandlers } from '../../../main/backend/handlers/models-handlers.js';
+import { Workspace } from '../../../main/backend/workspace.js';
 import { callHandler } from '../../helpers/handler-call.js';
 
 let dir: string;
