@@ -10,11 +10,10 @@
 // Pure: imports models/core and the ONNX writer; nothing from main/, no runtime.
 
 import { parameterLayout, validateSpec, type ModelSpec } from '../core/spec.js';
-import { META, ONNX_IR_VERSION, ONNX_OPSET, PRODUCER_NAME, specToJson } from '../onnx/metadata.js';
 import { DataType, type ModelProto } from '../onnx/proto.js';
 import { OnnxTrainError } from './errors.js';
 import { writeBackbone, writeHead } from './forward.js';
-import { attr, GraphWriter } from './graph-writer.js';
+import { attr, generatedModel, GraphWriter } from './graph-writer.js';
 import { firstMaxMask, POOL_BACKWARDS, type LayerContext, type PoolBackward } from './layers.js';
 import { Tape } from './tape.js';
 import type { InputLayout } from './train-graph.js';
@@ -172,18 +171,6 @@ export function buildGradCamGraph(spec: ModelSpec, options: GradCamGraphOptions 
   const doc =
     'Grad-CAM at conv 13 of attention-VGG16_bn written by attnvgg: inference-mode forward, the gradient ' +
     'of the explained logits with respect to conv 13 (ReLU output), channel weights and the normalised map.';
-  const model: ModelProto = {
-    irVersion: ONNX_IR_VERSION,
-    opsetImport: [{ domain: '', version: ONNX_OPSET }],
-    producerName: PRODUCER_NAME,
-    producerVersion: '',
-    modelVersion: 1,
-    docString: doc,
-    graph: w.build('attnvgg_grad_cam', doc),
-    metadataProps: [
-      { key: META.spec, value: specToJson(spec) },
-      { key: META.graph, value: 'grad-cam-conv13' },
-    ],
-  };
+  const model = generatedModel(w, spec, { name: 'attnvgg_grad_cam', kind: 'grad-cam-conv13', doc });
   return { model, spec, inputLayout, side: mapSide, weightInputs };
 }

@@ -3,7 +3,9 @@
 // Pure: imports the ONNX writer only; no runtime, nothing from main/.
 
 import { attr, GraphBuilder, tensorValueInfo, type AttributeValue, type Dim } from '../onnx/builder.js';
-import { DataType, type GraphProto, type ValueInfoProto } from '../onnx/proto.js';
+import { META, ONNX_IR_VERSION, ONNX_OPSET, PRODUCER_NAME, specToJson } from '../onnx/metadata.js';
+import { DataType, type GraphProto, type ModelProto, type ValueInfoProto } from '../onnx/proto.js';
+import type { ModelSpec } from '../core/spec.js';
 
 export { attr, type AttributeValue, type Dim };
 
@@ -140,4 +142,30 @@ export class GraphWriter {
     }
     return name;
   }
+}
+
+/**
+ * The ModelProto of a graph attnvgg writes for its own runtime use (training step, evaluation, Grad-CAM):
+ * opset 17, IR 8, attnvgg as producer, the spec and the graph's kind in metadata_props, then `extra`.
+ */
+export function generatedModel(
+  w: GraphWriter,
+  spec: ModelSpec,
+  graph: { name: string; kind: string; doc: string },
+  extra: readonly { key: string; value: string }[] = [],
+): ModelProto {
+  return {
+    irVersion: ONNX_IR_VERSION,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    producerName: PRODUCER_NAME,
+    producerVersion: '',
+    modelVersion: 1,
+    docString: graph.doc,
+    graph: w.build(graph.name, graph.doc),
+    metadataProps: [
+      { key: META.spec, value: specToJson(spec) },
+      { key: META.graph, value: graph.kind },
+      ...extra,
+    ],
+  };
 }

@@ -469,14 +469,50 @@ function windowFirstMaxGradient(
   return w.op('Reshape', [back, w.ints([-1, c, shape.side, shape.side])], outHint);
 }
 
+const POOL_WINDOW = { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) };
+
+/**
+ * A 2x2 max-pool (stride 2) of `input` whose backward sends the pooled gradient, as `routed` makes it
+ * from the pooled gradient and the pooled values, to each window's first maximum, as the gradient of
+ * `target` (named `out`): through MaxUnpool at the Indices the forward MaxPool reported ('indices'), or a
+ * mask of each window's first maximum ('argmax', windowFirstMaxGradient).
+ */
+function pool2x2WithBackward(
+  ctx: LayerContext,
+  input: string,
+  target: string,
+  shape: { channels: number; side: number },
+  hint: string,
+  out: string,
+  routed: (dp: string, pooled: string) => string,
+): string {
+  const { w, tape } = ctx;
+  const byIndices = ctx.poolBackward === 'indices';
+  const [pooled, indices] = byIndices
+    ? w.opMulti('MaxPool', [input], [hint, `${hint}_indices`], POOL_WINDOW)
+    : [w.op('MaxPool', [input], hint, POOL_WINDOW), ''];
+  tape.track(pooled);
+  tape.record(() => {
+    const dp = tape.grad(pooled);
+    if (dp === undefined) return;
+    const g = routed(dp, pooled);
+    if (!byIndices) {
+      tape.addGrad(target, windowFirstMaxGradient(ctx, input, pooled, g, shape, hint, out));
+      return;
+    }
+    const inputShape = w.op('Shape', [target], `${hint}_input_shape`);
+    tape.addGrad(target, w.op('MaxUnpool', [g, indices, inputShape], out, POOL_WINDOW));
+  });
+  return pooled;
+}
+
 /**
  * ReLU followed by a 2x2 max-pool (stride 2), the end of every VGG block; also returns the ReLU output
  * (conv 7, 10 and 13 feed the attention). Backward: the pooled gradient is masked where the pooled value
- * is 0 (on the small map), then goes to the window's first maximum: through MaxUnpool at the arg-max
- * positions the forward MaxPool reported in its Indices output ('indices'), or through a mask of each
- * window's first maximum ('argmax', windowFirstMaxGradient). That is the gradient at the ReLU's input directly: the
- * arg-max of a window is > 0 exactly when the window's maximum is. Gradient reaching the ReLU output
- * from elsewhere (the attention) goes through the ReLU's own backward.
+ * is 0 (on the small map), then goes to the window's first maximum (pool2x2WithBackward). That is the
+ * gradient at the ReLU's input directly: the arg-max of a window is > 0 exactly when the window's maximum
+ * is. Gradient reaching the ReLU output from elsewhere (the attention) goes through the ReLU's own
+ * backward.
  */
 export function reluMaxPool2x2(
   ctx: LayerContext,
@@ -486,25 +522,11 @@ export function reluMaxPool2x2(
 ): { relu: string; pooled: string } {
   const { w, tape } = ctx;
   const y = relu(ctx, z, hints.relu);
-  const window = { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) };
-  if (!tape.needsGrad(z)) return { relu: y, pooled: w.op('MaxPool', [y], hints.pool, window) };
+  if (!tape.needsGrad(z)) return { relu: y, pooled: w.op('MaxPool', [y], hints.pool, POOL_WINDOW) };
   const hint = hints.pool;
-  const byIndices = ctx.poolBackward === 'indices';
-  const [pooled, indices] = byIndices
-    ? w.opMulti('MaxPool', [y], [hint, `${hint}_indices`], window)
-    : [w.op('MaxPool', [y], hint, window), ''];
-  tape.track(pooled);
-  tape.record(() => {
-    const dp = tape.grad(pooled);
-    if (dp === undefined) return;
-    const open = w.op('Greater', [pooled, w.scalar(0)], `${hint}_open`);
-    const masked = w.op('Where', [open, dp, w.scalar(0)], `${hint}_dy_open`);
-    if (!byIndices) {
-      tape.addGrad(z, windowFirstMaxGradient(ctx, y, pooled, masked, shape, hint));
-      return;
-    }
-    const inputShape = w.op('Shape', [z], `${hint}_input_shape`);
-    tape.addGrad(z, w.op('MaxUnpool', [masked, indices, inputShape], `grad_${hint}_relu_input`, window));
+  const pooled = pool2x2WithBackward(ctx, y, z, shape, hint, `grad_${hint}_relu_input`, (dp, p) => {
+    const open = w.op('Greater', [p, w.scalar(0)], `${hint}_open`);
+    return w.op('Where', [open, dp, w.scalar(0)], `${hint}_dy_open`);
   });
   return { relu: y, pooled };
 }
@@ -521,26 +543,8 @@ export function maxPool2x2(
   shape: { channels: number; side: number },
   hint: string,
 ): string {
-  const { w, tape } = ctx;
-  const window = { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) };
-  if (!tape.needsGrad(x)) return w.op('MaxPool', [x], hint, window);
-  const byIndices = ctx.poolBackward === 'indices';
-  const [pooled, indices] = byIndices
-    ? w.opMulti('MaxPool', [x], [hint, `${hint}_indices`], window)
-    : [w.op('MaxPool', [x], hint, window), ''];
-  tape.track(pooled);
-  tape.record(() => {
-    const dp = tape.grad(pooled);
-    if (dp === undefined) return;
-    const out = `grad_${hint}_input`;
-    if (!byIndices) {
-      tape.addGrad(x, windowFirstMaxGradient(ctx, x, pooled, dp, shape, hint, out));
-      return;
-    }
-    const inputShape = w.op('Shape', [x], `${hint}_input_shape`);
-    tape.addGrad(x, w.op('MaxUnpool', [dp, indices, inputShape], out, window));
-  });
-  return pooled;
+  if (!ctx.tape.needsGrad(x)) return ctx.w.op('MaxPool', [x], hint, POOL_WINDOW);
+  return pool2x2WithBackward(ctx, x, x, shape, hint, `grad_${hint}_input`, (dp) => dp);
 }
 
 /** y = x W^T + b for x [N, in], W [out, in] (PyTorch's nn.Linear). */

@@ -17,18 +17,11 @@ import {
   type ParamInfo,
 } from '../core/spec.js';
 import type { NamedArray, Weights } from '../core/weights.js';
-import {
-  META,
-  ONNX_IR_VERSION,
-  ONNX_OPSET,
-  PRODUCER_NAME,
-  specToJson,
-  TRAINING_META,
-} from '../onnx/metadata.js';
+import { TRAINING_META } from '../onnx/metadata.js';
 import { DataType, type ModelProto } from '../onnx/proto.js';
 import { OnnxTrainError } from './errors.js';
 import { writeBackbone, writeHead } from './forward.js';
-import { attr, GraphWriter } from './graph-writer.js';
+import { attr, generatedModel, GraphWriter } from './graph-writer.js';
 import { crossEntropyLoss } from './loss.js';
 import {
   FILTER_GRADIENTS,
@@ -510,22 +503,20 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
     ? `One ${optimizer} training step of attention-VGG16_bn${from} written by attnvgg: forward in training mode, cross-entropy, ` +
       `backward, BatchNorm running averages and the update. Frozen conv blocks: ${frozenBlocks}.`
     : `The loss and hits of a batch${from} in inference mode, written by attnvgg. Frozen conv blocks: ${frozenBlocks}.`;
-  const model: ModelProto = {
-    irVersion: ONNX_IR_VERSION,
-    opsetImport: [{ domain: '', version: ONNX_OPSET }],
-    producerName: PRODUCER_NAME,
-    producerVersion: '',
-    modelVersion: 1,
-    docString: doc,
-    graph: w.build(train ? 'attnvgg_training_step' : 'attnvgg_evaluation', doc),
-    metadataProps: [
-      { key: META.spec, value: specToJson(spec) },
-      { key: META.graph, value: train ? 'training-step' : 'evaluation' },
+  const model = generatedModel(
+    w,
+    spec,
+    {
+      name: train ? 'attnvgg_training_step' : 'attnvgg_evaluation',
+      kind: train ? 'training-step' : 'evaluation',
+      doc,
+    },
+    [
       { key: TRAINING_META.source, value: source },
       { key: TRAINING_META.frozenBlocks, value: String(frozenBlocks) },
       { key: TRAINING_META.optimizer, value: optimizer },
     ],
-  };
+  );
   return {
     model,
     spec,
