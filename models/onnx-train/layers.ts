@@ -572,22 +572,20 @@ export function linear(ctx: LayerContext, x: string, weight: string, bias: strin
  * gradient is reshaped back to the input's shape.
  */
 export function flatten(ctx: LayerContext, x: string, hint: string): string {
-  const { w, tape } = ctx;
-  const y = tracked(ctx, w.op('Flatten', [x], hint, { axis: attr.int(1) }), [x]);
-  if (tape.needsGrad(y))
-    tape.record(() => {
-      const dy = tape.grad(y);
-      if (dy === undefined) return;
-      const original = w.op('Shape', [x], `${hint}_input_shape`);
-      tape.addGrad(x, w.op('Reshape', [dy, original], `grad_${hint}_input`));
-    });
-  return y;
+  const { w } = ctx;
+  return withShapeBackward(ctx, x, w.op('Flatten', [x], hint, { axis: attr.int(1) }), hint);
 }
 
 /** Reshape whose gradient is reshaped back to the input's shape. */
 export function reshape(ctx: LayerContext, x: string, shape: readonly number[], hint: string): string {
+  const { w } = ctx;
+  return withShapeBackward(ctx, x, w.op('Reshape', [x, w.ints(shape)], hint), hint);
+}
+
+/** `y`, a re-shaping of `x`: its gradient is reshaped back to the input's shape. */
+function withShapeBackward(ctx: LayerContext, x: string, y: string, hint: string): string {
   const { w, tape } = ctx;
-  const y = tracked(ctx, w.op('Reshape', [x, w.ints(shape)], hint), [x]);
+  tracked(ctx, y, [x]);
   if (tape.needsGrad(y))
     tape.record(() => {
       const dy = tape.grad(y);
