@@ -4,6 +4,7 @@
 // (tfjs/head-trainer.ts) and the ONNX graph on features (onnx-train/, source 'features') take these.
 // Pure: the spec only.
 
+import { fromHalf } from './half-float.js';
 import { attentionMapSizes, channels, type ModelSpec } from './spec.js';
 import type { NamedArray } from './weights.js';
 
@@ -20,16 +21,44 @@ export interface FeatureShapes {
   pool5?: number;
 }
 
+/** How a cache holds its values, and so how its batches come: half precision (binary16 bits) or float32. */
+export type FeaturePrecision = 'float16' | 'float32';
+
+/** A cached tensor of a batch: float32 values, or the binary16 bits of half-precision ones. */
+export interface FeatureTensor {
+  shape: number[];
+  data: Float32Array | Uint16Array;
+}
+
 /**
- * A batch of cached features, NHWC float32: with 5 frozen blocks l1, l2, l3 (conv 7, 10, 13 after ReLU)
- * and pool5 (flattened in (C, H, W) order); with 4, l1 and l2 only.
+ * A batch of cached features, NHWC, in the cache's precision (`data` is a Uint16Array of binary16 bits
+ * for 'float16', a Float32Array for 'float32'): with 5 frozen blocks l1, l2, l3 (conv 7, 10, 13 after
+ * ReLU) and pool5 (flattened in (C, H, W) order); with 4, l1 and l2 only. An engine that takes float32
+ * only reads it through float32Features.
  */
 export interface FeatureBatch {
   frozenBlocks: CachedFrozenBlocks;
-  locals: NamedArray[];
-  pool5?: NamedArray;
+  precision: FeaturePrecision;
+  locals: FeatureTensor[];
+  pool5?: FeatureTensor;
   labels: Int32Array;
   size: number;
+}
+
+/** A cached tensor as float32 values (half-precision bits widened exactly; float32 as it is). */
+export function asFloat32(t: FeatureTensor): NamedArray {
+  return { shape: t.shape, data: t.data instanceof Float32Array ? t.data : fromHalf(t.data) };
+}
+
+/** The batch's tensors as float32 (see asFloat32). */
+export function float32Features(batch: Pick<FeatureBatch, 'locals' | 'pool5'>): {
+  locals: NamedArray[];
+  pool5?: NamedArray;
+} {
+  return {
+    locals: batch.locals.map(asFloat32),
+    ...(batch.pool5 ? { pool5: asFloat32(batch.pool5) } : {}),
+  };
 }
 
 /** Where batches of cached features come from (a feature cache). */

@@ -8,7 +8,7 @@
 // 'evaluate').
 // Pure: imports models/core and the ONNX writer; nothing from main/, no runtime.
 
-import { featureShapes, type CachedFrozenBlocks } from '../core/cached-features.js';
+import { featureShapes, type CachedFrozenBlocks, type FeaturePrecision } from '../core/cached-features.js';
 import {
   globalFeatureIsInert,
   parameterLayout,
@@ -21,7 +21,7 @@ import { TRAINING_META } from '../onnx/metadata.js';
 import { DataType, type ModelProto } from '../onnx/proto.js';
 import { OnnxTrainError } from './errors.js';
 import { writeBackbone, writeHead } from './forward.js';
-import { attr, generatedModel, GraphWriter } from './graph-writer.js';
+import { attr, generatedModel, GraphWriter, type Dim } from './graph-writer.js';
 import { crossEntropyLoss } from './loss.js';
 import {
   FILTER_GRADIENTS,
@@ -73,6 +73,11 @@ export interface TrainingGraphOptions {
   /** Images (default) or cached features (frozenBlocks 4 or 5 only); see GraphSource. */
   source?: GraphSource;
   /**
+   * A features graph's input type: 'float32' (default), or 'float16', the half-precision cache's bits
+   * as they are stored, widened by a Cast in the graph (exact: every binary16 value is a float32 one).
+   */
+  featureType?: FeaturePrecision;
+  /**
    * 'evaluate' writes the forward in inference mode (every BatchNorm on the running statistics given as
    * inputs), the loss and the hit count, and no backward or update: the validation of a features run.
    */
@@ -123,6 +128,8 @@ export interface TrainingGraph {
   mode: GraphMode;
   /** A features graph's inputs besides the labels (FEATURE_INPUTS, FEATURE_POOL5_INPUT): NHWC, [N, D]. */
   featureInputs: { name: string; shape: number[] }[];
+  /** The element type of featureInputs (TrainingGraphOptions.featureType). */
+  featureType: FeaturePrecision;
   inputLayout: InputLayout;
   optimizer: GraphOptimizer;
   /** The scalar hyper-parameter inputs this graph declares (TRAIN_IO names), fed every step. */
@@ -208,6 +215,7 @@ function checkOptions(spec: ModelSpec, options: TrainingGraphOptions): number {
   const mode = options.mode ?? 'train';
   if (mode !== 'train' && mode !== 'evaluate')
     throw new OnnxTrainError('invalid', `mode must be one of: train, evaluate; got "${String(mode)}".`);
+  checkFeatureType(options.featureType, source);
   // A features graph holds no frozen block, only (when inert) g as a constant.
   const fixed = [...constantParameters(spec, frozen, source)].filter(
     (name) => source === 'images' || name.startsWith('g.'),
@@ -230,6 +238,17 @@ function checkOptions(spec: ModelSpec, options: TrainingGraphOptions): number {
       );
   }
   return frozen;
+}
+
+function checkFeatureType(type: FeaturePrecision | undefined, source: GraphSource): void {
+  if (type === undefined) return;
+  if (type !== 'float32' && type !== 'float16')
+    throw new OnnxTrainError(
+      'invalid',
+      `featureType must be one of: float32, float16; got "${String(type)}".`,
+    );
+  if (type === 'float16' && source !== 'features')
+    throw new OnnxTrainError('invalid', 'featureType float16 applies to a graph on cached features only.');
 }
 
 type SgdInputs = { lr: string; momentum: string; weightDecay: string };
@@ -283,6 +302,7 @@ function writeDataInputs(
   source: GraphSource,
   frozenBlocks: number,
   inputLayout: InputLayout,
+  featureType: FeaturePrecision,
 ): {
   first: string;
   images?: string;
@@ -301,20 +321,27 @@ function writeDataInputs(
   }
   const shapes = featureShapes(spec, frozenBlocks as CachedFrozenBlocks);
   const featureInputs: TrainingGraph['featureInputs'] = [];
+  const half = featureType === 'float16';
+  // A half-precision input is widened before anything reads it.
+  const featureInput = (name: string, dims: Dim[], doc: string): string => {
+    if (!half) return w.input(name, dims, `${doc}, float32`);
+    const bits = w.input(name, dims, `${doc}, float16`, DataType.FLOAT16);
+    return w.op('Cast', [bits], `${name}_float`, { to: attr.int(DataType.FLOAT) });
+  };
   const locals = shapes.locals.map((local, k) => {
     const shape = [...local];
     featureInputs.push({ name: FEATURE_INPUTS[k], shape });
-    const input = w.input(
+    const input = featureInput(
       FEATURE_INPUTS[k],
       [BATCH, ...shape],
-      `cached conv ${[7, 10, 13][k]} output after ReLU, float32 NHWC`,
+      `cached conv ${[7, 10, 13][k]} output after ReLU, NHWC`,
     );
     return w.op('Transpose', [input], `local_${k + 1}_nchw`, { perm: attr.ints([0, 3, 1, 2]) });
   });
   if (shapes.pool5 === undefined) return { first: locals[0], locals, featureInputs };
   const d = shapes.pool5;
   featureInputs.push({ name: FEATURE_POOL5_INPUT, shape: [d] });
-  const pool5 = w.input(FEATURE_POOL5_INPUT, [BATCH, d], 'cached pool5, flattened (C, H, W)');
+  const pool5 = featureInput(FEATURE_POOL5_INPUT, [BATCH, d], 'cached pool5, flattened (C, H, W)');
   return { first: locals[0], locals, pool5, featureInputs };
 }
 
@@ -418,7 +445,8 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
   const tape = new Tape(w);
 
   // Inputs other than the state.
-  const data = writeDataInputs(w, spec, source, frozenBlocks, inputLayout);
+  const featureType = options.featureType ?? 'float32';
+  const data = writeDataInputs(w, spec, source, frozenBlocks, inputLayout, featureType);
   const labels = w.input(TRAIN_IO.labels, [BATCH], 'class index of each image (float32, a whole number)');
   const optimizer = options.optimizer ?? 'sgd';
   const { hyperInputs, sgd, adam, labelSmoothing } = writeHyperInputs(w, optimizer, mode);
@@ -524,6 +552,7 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
     source,
     mode,
     featureInputs: data.featureInputs,
+    featureType,
     inputLayout,
     optimizer,
     hyperInputs,

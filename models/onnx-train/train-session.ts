@@ -72,6 +72,11 @@ export function float32Tensor(data: Float32Array, dims: readonly number[]): Runt
   return new ort.Tensor('float32', data, dims);
 }
 
+/** A float16 tensor from its binary16 bits. */
+export function float16Tensor(bits: Uint16Array, dims: readonly number[]): RuntimeTensor {
+  return new ort.Tensor('float16', bits, dims);
+}
+
 export function int64Tensor(data: BigInt64Array, dims: readonly number[]): RuntimeTensor {
   return new ort.Tensor('int64', data, dims);
 }

@@ -3,12 +3,12 @@
 // features against the graph's feature inputs. Imports models/ and onnxruntime (through
 // train-session.ts) only.
 
-import type { NamedArray } from '../core/weights.js';
+import { asFloat32, type FeatureTensor } from '../core/cached-features.js';
 import type { OptimizerConfig, StepHyper } from '../train/optimizer.js';
 import { ADAM_DEFAULTS } from './adam.js';
 import { OnnxTrainError } from './errors.js';
 import { GRAPH_OPTIMIZERS, TRAIN_IO, type TrainingGraph } from './train-graph.js';
-import { float32Tensor, type RuntimeTensor } from './train-session.js';
+import { float16Tensor, float32Tensor, type RuntimeTensor } from './train-session.js';
 
 export const DEFAULT_OPTIMIZER: OptimizerConfig = { name: 'sgd', momentum: 0.9 };
 
@@ -80,7 +80,7 @@ export function checkedLabels(labels: ArrayLike<number>, numClasses: number): Fl
 /** A batch of `n` images' cached features as graph inputs, checked against the graph's feature inputs. */
 export function featureTensors(
   graph: TrainingGraph,
-  features: { locals: readonly NamedArray[]; pool5?: NamedArray },
+  features: { locals: readonly FeatureTensor[]; pool5?: FeatureTensor },
   n: number,
 ): Record<string, RuntimeTensor> {
   if (graph.source !== 'features')
@@ -101,7 +101,17 @@ export function featureTensors(
         'invalid',
         `${f.name}: expected shape [${shape.join(', ')}], got [${a.shape.join(', ')}] (${a.data.length} values).`,
       );
-    out[f.name] = float32Tensor(a.data, shape);
+    out[f.name] = typedFeature(graph, f.name, a, shape);
   });
   return out;
+}
+
+/** A cached tensor in the graph's feature type: half-precision bits as they are, or float32 values. */
+function typedFeature(graph: TrainingGraph, name: string, a: FeatureTensor, shape: number[]): RuntimeTensor {
+  if (graph.featureType === 'float32') return float32Tensor(asFloat32(a).data, shape);
+  if (a.data instanceof Uint16Array) return float16Tensor(a.data, shape);
+  throw new OnnxTrainError(
+    'invalid',
+    `${name}: this trainer takes half-precision features (a float16 cache's batches), got float32 values.`,
+  );
 }

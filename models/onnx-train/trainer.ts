@@ -6,7 +6,7 @@
 // runtime tensors between steps; each step writes the updated ones into a second set, then the sets
 // swap. Imports models/ only (no TensorFlow.js, nothing from main/ or electron).
 
-import type { FeatureBatch } from '../core/cached-features.js';
+import type { FeatureBatch, FeaturePrecision } from '../core/cached-features.js';
 import { validateSpec, type ModelSpec } from '../core/spec.js';
 import { checkWeights, type Weights } from '../core/weights.js';
 import type { OptimizerConfig, OptimizerState, StepHyper } from '../train/optimizer.js';
@@ -49,6 +49,12 @@ export interface OnnxTrainerOptions {
    * evaluateFeatures) instead of images; train-graph.ts, GraphSource. Default 'images'.
    */
   source?: GraphSource;
+  /**
+   * A features trainer's input type (train-graph.ts, featureType): 'float32' (default), or 'float16' to
+   * take a half-precision cache's batches as they are stored (widened in the graph). A float32 trainer
+   * widens half-precision batches in JavaScript; a float16 one refuses float32 batches.
+   */
+  featureType?: FeaturePrecision;
   /** 'sgd', 'adam' or 'adamw'. Defaults as models/train/optimizer.ts: SGD, momentum 0.9, no weight decay. */
   optimizer?: OptimizerConfig;
   /** Label smoothing e of every step (default 0), as trainStep's labelSmoothing. */
@@ -163,6 +169,7 @@ function graphOptionsOf(
     frozenBlocks: options.frozenBlocks ?? 0,
     frozenWeights: weights,
     source: options.source ?? 'images',
+    ...(options.featureType ? { featureType: options.featureType } : {}),
     inputLayout: options.inputLayout,
     optimizer: config.name,
     nesterov: config.nesterov ?? false,

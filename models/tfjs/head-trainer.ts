@@ -12,11 +12,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
 import { createRandom } from '../core/random.js';
 import { globalFeatureIsInert, type ModelSpec } from '../core/spec.js';
-import { initWeights, type Weights } from '../core/weights.js';
+import { initWeights, type NamedArray, type Weights } from '../core/weights.js';
 import { Optimizer, type StepHyper } from '../train/optimizer.js';
 import { crossEntropy, type TrainStepResult } from '../train/step.js';
 import { AttentionVgg, type BackboneFeatures } from './model.js';
 import {
+  float32Features,
   viewZeroBatches,
   type CachedFrozenBlocks,
   type FeatureBatch,
@@ -130,15 +131,13 @@ export interface CachedTensors {
   pool5?: tf.Tensor2D;
 }
 
-/** The batch's features as tensors (caller disposes, or call inside tf.tidy). */
-export function featureTensors(batch: FeatureBatch): CachedTensors {
-  const t4 = (a: FeatureBatch['locals'][number]) =>
-    tf.tensor4d(a.data, a.shape as [number, number, number, number], 'float32');
+/** The batch's features as float32 tensors (caller disposes, or call inside tf.tidy). */
+export function featureTensors(batch: Pick<FeatureBatch, 'locals' | 'pool5'>): CachedTensors {
+  const { locals, pool5 } = float32Features(batch);
+  const t4 = (a: NamedArray) => tf.tensor4d(a.data, a.shape as [number, number, number, number], 'float32');
   return {
-    locals: batch.locals.map(t4),
-    ...(batch.pool5
-      ? { pool5: tf.tensor2d(batch.pool5.data, batch.pool5.shape as [number, number], 'float32') }
-      : {}),
+    locals: locals.map(t4),
+    ...(pool5 ? { pool5: tf.tensor2d(pool5.data, pool5.shape as [number, number], 'float32') } : {}),
   };
 }
 

@@ -47,6 +47,13 @@ export async function openOnnxTrainer(
   const trainer = await createOnnxTrainer(setup.spec, setup.weights, {
     frozenBlocks: setup.frozenBlocks,
     source,
+    // A half-precision cache's bits go in as they are on the CPU; a GPU provider may lack float16.
+    featureType:
+      source === 'features' &&
+      (setup.featurePrecision ?? 'float16') === 'float16' &&
+      (setup.device ?? 'cpu') === 'cpu'
+        ? 'float16'
+        : 'float32',
     inputLayout: 'nhwc', // the batch stream's layout
     optimizer: setup.optimizer,
     labelSmoothing: setup.labelSmoothing,

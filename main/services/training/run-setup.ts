@@ -24,7 +24,7 @@ import {
 } from './head-training-engine.js';
 import { findResumePoint, ResumeError, type ResumePoint } from './resume-point.js';
 import { prepareRunFolder, runPath, type RunRecord } from './run-folder.js';
-import type { TrainingConfig } from './training-config.js';
+import { featureCachePrecisionOf, type TrainingConfig } from './training-config.js';
 import type { EngineSetup, TrainingEngine } from './training-engine-interface.js';
 import { chooseTrainingEngine, createTrainingEngine, type EngineChoice } from './training-engine.js';
 import { TrainingError, type TrainingRunOptions } from './training-run-types.js';
@@ -200,6 +200,7 @@ export async function prepareRun(
     intraOpThreads: options.onnxThreads,
     device: resolution.device,
     failAtStep: options.failAtStep,
+    featurePrecision: featureCachePrecisionOf(config),
   };
   const { engine, heads } = await openEngine(config, setup, choice, resolution, record);
   return {

@@ -17,6 +17,7 @@ import type { EvaluateOptions } from './evaluate-model.js';
 import type { HeadTrainingEngine } from './head-training-engine.js';
 import type { RunSetup } from './run-setup.js';
 import type { EngineStepResult } from './training-engine-interface.js';
+import { featureCachePrecisionOf } from './training-config.js';
 import type { TrainingControl, TrainingRunOptions } from './training-run-types.js';
 import type { TrainingEventListener } from './training-events.js';
 
@@ -95,8 +96,7 @@ export function cachedStepSource(
   const backbone: Weights = new Map([...run.weights].filter(([name]) => name.startsWith('features.')));
   // Without augmentation every view would be the plain picture: one is enough.
   const trainViews = config.augment === false ? 1 : (config.cachedViews ?? 1);
-  // Runs recorded before the setting existed have none: they cached in half precision.
-  const precision = config.featureCachePrecision ?? 'float16';
+  const precision = featureCachePrecisionOf(config);
 
   const build = (
     items: readonly DatasetItem[],

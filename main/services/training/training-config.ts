@@ -15,6 +15,13 @@ export const PRESET_NAMES: readonly PresetName[] = ['quick', 'balanced', 'full']
 /** How a run's feature caches store values (main/services/transfer/feature-cache.ts). */
 export const FEATURE_CACHE_PRECISIONS: readonly FeatureCachePrecision[] = ['float16', 'float32'];
 
+/** The precision of a run's feature caches: runs recorded before the setting existed cached in half precision. */
+export function featureCachePrecisionOf(
+  config: Pick<TrainingConfig, 'featureCachePrecision'>,
+): FeatureCachePrecision {
+  return config.featureCachePrecision ?? 'float16';
+}
+
 export interface TrainingConfig {
   /** The dataset folder (one sub-folder per class, optionally inside train/ val/ test/). */
   dataset: string;
@@ -54,7 +61,7 @@ export interface TrainingConfig {
   backbone?: string | null;
   /** Stored views per training image when frozen backbone blocks are cached (1..5 or 1..4; docs/transfer.md). */
   cachedViews: number;
-  /** In-memory budget of the training and validation feature caches together, in bytes (default 2 GiB). */
+  /** In-memory budget of the training and validation feature caches together, in bytes (default: half the free memory, 1-32 GiB). */
   featureCacheMemoryBytes?: number;
   /**
    * How the feature caches store values (docs/transfer.md): float16 (default) or float32, exact but twice

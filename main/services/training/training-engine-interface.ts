@@ -4,6 +4,7 @@
 // not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type { TensorMap } from '../../../models/core/safetensors.js';
+import type { FeaturePrecision } from '../../../models/core/cached-features.js';
 import type { ModelSpec } from '../../../models/core/spec.js';
 import type { Weights } from '../../../models/core/weights.js';
 import type { Device } from '../../../models/onnx/device.js';
@@ -61,4 +62,6 @@ export interface EngineSetup {
   device?: Device;
   /** Test hook: the onnxruntime trainer fails at this step (1-based), as a lost device would. */
   failAtStep?: number;
+  /** The precision of a cached-features run's caches (default float16), which its engine takes as it is. */
+  featurePrecision?: FeaturePrecision;
 }

@@ -1,5 +1,6 @@
 // Serves the feature cache's entries (feature-cache.ts) to the head trainer: a batch of (image, view)
-// entries unpacked to float32 tensors (the attention inputs NHWC, pool5 when cached) with their labels, and
+// entries as tensors in the cache's precision (the attention inputs NHWC, pool5 when cached: the stored
+// half-precision bits or float32 values copied as they are, the engine widens them) with their labels, and
 // an epoch of such batches in a seeded order, each image as one of its views drawn per (seed, epoch,
 // image), the next batch read while the caller works on the current one. Must not import electron or
 // anything from main/electron, main/backend, main/server, main/cli or renderer.
@@ -8,13 +9,12 @@ import type {
   CachedFrozenBlocks,
   FeatureBatch,
   FeatureShapes,
+  FeatureTensor,
 } from '../../../models/core/cached-features.js';
 import { createRandom } from '../../../models/core/random.js';
-import type { NamedArray } from '../../../models/core/weights.js';
 import { epochOrder } from '../datasets/batch-stream.js';
 import { deriveSeed } from '../datasets/derive-seed.js';
 import type { FeatureStore, StoredFeatures } from './feature-store.js';
-import { fromHalf } from './half-float.js';
 
 /** What a built cache holds: entry (image, view) is the store's slot image * views + view. */
 export interface CachedEntries {
@@ -40,12 +40,14 @@ export async function readFeatureBatch(
 ): Promise<FeatureBatch> {
   const { shapes, localSizes, views } = cache;
   const n = entries.length;
-  const locals: NamedArray[] = shapes.locals.map(([h, w, c]) => ({
-    shape: [n, h, w, c],
-    data: new Float32Array(n * h * w * c),
-  }));
+  const precision = cache.store.precision;
+  const tensor = (shape: number[]): FeatureTensor => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    return { shape, data: precision === 'float16' ? new Uint16Array(size) : new Float32Array(size) };
+  };
+  const locals = shapes.locals.map(([h, w, c]) => tensor([n, h, w, c]));
   const p5 = shapes.pool5;
-  const pool5 = p5 === undefined ? undefined : { shape: [n, p5], data: new Float32Array(n * p5) };
+  const pool5 = p5 === undefined ? undefined : tensor([n, p5]);
   const stored = await Promise.all(
     entries.map(({ image, view }) => {
       if (!(image >= 0 && image < cache.count && view >= 0 && view < views))
@@ -56,19 +58,33 @@ export async function readFeatureBatch(
   stored.forEach((data, k) => {
     let offset = 0;
     locals.forEach((local, level) => {
-      unpack(data, local.data, k * localSizes[level], offset, localSizes[level]);
+      copyValues(data, local.data, k * localSizes[level], offset, localSizes[level]);
       offset += localSizes[level];
     });
-    if (pool5 && p5 !== undefined) unpack(data, pool5.data, k * p5, offset, p5);
+    if (pool5 && p5 !== undefined) copyValues(data, pool5.data, k * p5, offset, p5);
   });
   const labelsOf = Int32Array.from(entries, (e) => cache.labels[e.image]);
-  return { frozenBlocks: cache.frozenBlocks, locals, ...(pool5 ? { pool5 } : {}), labels: labelsOf, size: n };
+  return {
+    frozenBlocks: cache.frozenBlocks,
+    precision,
+    locals,
+    ...(pool5 ? { pool5 } : {}),
+    labels: labelsOf,
+    size: n,
+  };
 }
 
-/** `length` stored values from `offset`, as float32 into `out` at `at`. */
-function unpack(data: StoredFeatures, out: Float32Array, at: number, offset: number, length: number): void {
-  if (data instanceof Uint16Array) fromHalf(data, out, at, offset, length);
-  else out.set(data.subarray(offset, offset + length), at);
+/** `length` stored values from `offset` into `out` at `at` (both in the store's precision). */
+function copyValues(
+  data: StoredFeatures,
+  out: Float32Array | Uint16Array,
+  at: number,
+  offset: number,
+  length: number,
+): void {
+  if (data instanceof Uint16Array !== out instanceof Uint16Array)
+    throw new TypeError('A cached entry and its batch differ in precision.');
+  out.set(data.subarray(offset, offset + length), at);
 }
 
 /** One epoch of batches (see the module comment). */

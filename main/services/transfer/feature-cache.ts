@@ -12,6 +12,7 @@
 // (memory and spill files) and feature-batches.ts (batches and epochs). Must not import electron or
 // anything from main/electron, main/backend, main/server, main/cli or renderer.
 
+import { freemem } from 'node:os';
 import {
   featureShapes,
   valuesPerView,
@@ -34,17 +35,27 @@ import { FeatureStore, formatGiB, type FeatureCachePrecision } from './feature-s
 export { FeatureCacheError } from './feature-cache-error.js';
 export type { FeatureCachePrecision } from './feature-store.js';
 
-export const DEFAULT_MEMORY_LIMIT_BYTES = 2 * 1024 ** 3;
+/** The default memory budget's bounds: at least 1 GiB, at most 32 GiB. */
+export const MEMORY_BUDGET_BOUNDS = { least: 1024 ** 3, most: 32 * 1024 ** 3 } as const;
 
 /**
- * One memory budget (default DEFAULT_MEMORY_LIMIT_BYTES) for a run's training and validation caches,
+ * The default in-memory budget of a run's feature caches: half the memory the system has free now
+ * (os.freemem, which counts reclaimable page cache on Linux), within MEMORY_BUDGET_BOUNDS. Views beyond
+ * it spill to disk; the values are the same either way, only the speed of reading them back differs.
+ */
+export function defaultMemoryBudget(free: number = freemem()): number {
+  return Math.round(Math.min(MEMORY_BUDGET_BOUNDS.most, Math.max(MEMORY_BUDGET_BOUNDS.least, free / 2)));
+}
+
+/**
+ * One memory budget (default defaultMemoryBudget()) for a run's training and validation caches,
  * shared in proportion to the views each stores; the two parts add up to the budget.
  */
 export function splitMemoryBudget(
   budget: number | undefined,
   stored: { train: number; val: number },
 ): { train: number; val: number } {
-  const total = budget ?? DEFAULT_MEMORY_LIMIT_BYTES;
+  const total = budget ?? defaultMemoryBudget();
   const train = Math.floor((total * stored.train) / Math.max(1, stored.train + stored.val));
   return { train, val: total - train };
 }
@@ -69,7 +80,7 @@ export interface FeatureCacheOptions extends NormaliseOptions {
   decode?: Omit<DecodeOptions, 'size'>;
   /** Half precision (default) or float32 (exact features, twice the memory and disk). */
   precision?: FeatureCachePrecision;
-  /** In-memory budget (default 2 GiB); views beyond it go to files in `spillDir`. */
+  /** In-memory budget (default defaultMemoryBudget()); views beyond it go to files in `spillDir`. */
   memoryLimitBytes?: number;
   /** Workspace folder for spilled views (a fresh sub-folder is made and removed by dispose()). */
   spillDir?: string;
@@ -142,7 +153,7 @@ function planFeatureCache(items: readonly BatchItem[], options: FeatureCacheOpti
     throw new FeatureCacheError(`views must be a whole number of at least 1, got ${views}.`);
   const precision = options.precision ?? 'float16';
   const perView = valuesPerView(spec, frozenBlocks);
-  const memoryLimit = options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES;
+  const memoryLimit = options.memoryLimitBytes ?? defaultMemoryBudget();
   const diskLimit = options.spillDir ? (options.diskLimitBytes ?? DEFAULT_DISK_LIMIT_BYTES) : 0;
   const plan = { spec, frozenBlocks, views, precision, perView, memoryLimit, diskLimit };
   checkFits(items.length, plan, options.spillDir);

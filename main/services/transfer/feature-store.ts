@@ -7,10 +7,11 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 import { FeatureCacheError } from './feature-cache-error.js';
-import { toHalf } from './half-float.js';
+import type { FeaturePrecision } from '../../../models/core/cached-features.js';
+import { toHalf } from '../../../models/core/half-float.js';
 
 /** How cached values are stored: half precision, or float32 (exact, twice the memory and disk). */
-export type FeatureCachePrecision = 'float16' | 'float32';
+export type FeatureCachePrecision = FeaturePrecision;
 
 /** An entry as stored: half-precision bits, or float32. */
 export type StoredFeatures = Uint16Array | Float32Array;
@@ -35,6 +36,10 @@ export class FeatureStore {
   private spillFolder: string | undefined;
 
   constructor(private readonly limits: FeatureStoreLimits) {}
+
+  get precision(): FeatureCachePrecision {
+    return this.limits.precision;
+  }
 
   get memoryBytes(): number {
     return this.memoryUsed;

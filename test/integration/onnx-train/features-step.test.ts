@@ -13,6 +13,8 @@ import { parameterLayout, type ModelSpec } from '../../../models/core/spec.js';
 import type { NamedArray } from '../../../models/core/weights.js';
 import { createOnnxTrainer, type OnnxTrainerOptions } from '../../../models/onnx-train/trainer.js';
 import { globalFeatureIsInert } from '../../../models/core/spec.js';
+import { asFloat32 } from '../../../models/core/cached-features.js';
+import { toHalf } from '../../../models/core/half-float.js';
 import type { OptimizerConfig, StepHyper } from '../../../models/train/optimizer.js';
 import { AttentionVgg } from '../../../models/tfjs/model.js';
 import { crossEntropy } from '../../../models/train/step.js';
@@ -229,4 +231,51 @@ test('a features trainer refuses images, and a feature batch of the wrong shape,
     await trainer.dispose();
     await images.dispose();
   }
+});
+
+test('a float16 features graph fed the stored bits steps and evaluates exactly as float32 on the widened values', async () => {
+  for (const frozenBlocks of [4, 5] as const) {
+    const weights = testWeights(BASE, 6);
+    const batch = makeBatch(BASE, 6, 3);
+    const exact = await featuresOf(BASE, weights, batch, frozenBlocks);
+    const half = {
+      locals: exact.locals.map((t) => ({ shape: t.shape, data: toHalf(asFloat32(t).data) })),
+      ...(exact.pool5
+        ? { pool5: { shape: exact.pool5.shape, data: toHalf(asFloat32(exact.pool5).data) } }
+        : {}),
+    };
+    const options: OnnxTrainerOptions = { frozenBlocks, source: 'features', optimizer: { name: 'adam' } };
+    const wide = await createOnnxTrainer(BASE, weights, options);
+    const bits = await createOnnxTrainer(BASE, weights, { ...options, featureType: 'float16' });
+    try {
+      // The float32 trainer widens the half-precision batch in JavaScript; the float16 one in the graph.
+      for (let k = 0; k < 2; k++) {
+        const a = await wide.stepFeatures(half, batch.labels, { lr: 1e-3 });
+        const b = await bits.stepFeatures(half, batch.labels, { lr: 1e-3 });
+        assert.equal(b.loss, a.loss, `${frozenBlocks} frozen, step ${k + 1}: loss`);
+        assert.equal(b.correct, a.correct);
+      }
+      const wa = wide.getWeights();
+      for (const [name, t] of bits.getWeights())
+        assert.deepEqual(t.data, (wa.get(name) as NamedArray).data, `${frozenBlocks} frozen: ${name}`);
+      assert.deepEqual(
+        await bits.evaluateFeatures(half, batch.labels),
+        await wide.evaluateFeatures(half, batch.labels),
+      );
+      // Rounding really happened: the exact features give another loss.
+      const exactLoss = (await wide.evaluateFeatures(exact, batch.labels)).loss;
+      assert.notEqual(exactLoss, (await wide.evaluateFeatures(half, batch.labels)).loss);
+      await assert.rejects(
+        bits.stepFeatures(exact, batch.labels, { lr: 1e-3 }),
+        /takes half-precision features .* got float32 values/,
+      );
+    } finally {
+      await wide.dispose();
+      await bits.dispose();
+    }
+  }
+  await assert.rejects(
+    createOnnxTrainer(BASE, testWeights(BASE, 1), { featureType: 'float16' }),
+    /featureType float16 applies to a graph on cached features only/,
+  );
 });

@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   buildFeatureCache,
-  DEFAULT_MEMORY_LIMIT_BYTES,
+  defaultMemoryBudget,
+  MEMORY_BUDGET_BOUNDS,
   FeatureCacheError,
   splitMemoryBudget,
   type FeatureCacheOptions,
 } from '../../../../main/services/transfer/feature-cache.js';
-import { valuesPerView } from '../../../../models/core/cached-features.js';
-import { fromHalf, toHalf } from '../../../../main/services/transfer/half-float.js';
+import { asFloat32, float32Features, valuesPerView } from '../../../../models/core/cached-features.js';
+import { fromHalf, toHalf } from '../../../../models/core/half-float.js';
 import { modelWithBackbone } from '../../../../models/tfjs/head-trainer.js';
 import { relativeError, useCpuBackend } from '../../../helpers/tf.js';
 import { testWeights } from '../../../helpers/weights.js';
@@ -70,8 +71,15 @@ test('half precision is within its rounding bound, and spilled views read back t
   assert.equal(stats.diskBytes, 6 * perView);
   const [folder] = readdirSync(spillDir);
   assert.equal(readdirSync(join(spillDir, folder)).length, 6);
-  const a = await f32.batch(all(10));
-  const b = await f16.batch(all(10));
+  const a = float32Features(await f32.batch(all(10)));
+  const stored = await f16.batch(all(10));
+  assert.equal(stored.precision, 'float16');
+  assert.ok(
+    stored.locals.every((t) => t.data instanceof Uint16Array),
+    'a float16 batch is the stored bits',
+  );
+  assert.deepEqual(stored.pool5!.data, toHalf(a.pool5!.data));
+  const b = float32Features(stored);
   for (let level = 0; level < 3; level++) {
     let worst = 0;
     a.locals[level].data.forEach((v, i) => {
@@ -84,7 +92,7 @@ test('half precision is within its rounding bound, and spilled views read back t
   assert.deepEqual(b.pool5!.data, fromHalf(toHalf(a.pool5!.data)));
   assert.deepEqual(b.locals[0].data, fromHalf(toHalf(a.locals[0].data)));
   const inMemory = await buildFeatureCache(items, base);
-  const c = await inMemory.batch(all(10));
+  const c = float32Features(await inMemory.batch(all(10)));
   assert.deepEqual(c.locals[2].data, b.locals[2].data, 'spilled and in-memory views are identical');
   assert.deepEqual(c.pool5!.data, b.pool5!.data);
   await f16.dispose();
@@ -189,9 +197,13 @@ test('with 4 frozen blocks only l1 and l2 are cached: equal to TF.js, in half pr
     { memory: f16.stats().memoryBytes, disk: f16.stats().diskBytes },
     { memory: 3 * perView, disk: 7 * perView },
   );
-  const half = await f16.batch(all(10));
+  const half = float32Features(await f16.batch(all(10)));
   for (let level = 0; level < 2; level++)
-    assert.deepEqual(half.locals[level].data, fromHalf(toHalf(got.locals[level].data)), `l${level + 1}`);
+    assert.deepEqual(
+      half.locals[level].data,
+      fromHalf(toHalf(asFloat32(got.locals[level]).data)),
+      `l${level + 1}`,
+    );
   await Promise.all([f32.dispose(), f16.dispose(), whole.dispose()]);
   assert.deepEqual(readdirSync(spillDir), [], 'dispose deletes the spilled files');
 
@@ -206,6 +218,14 @@ test("a run's two caches share one memory budget in proportion to the views they
   assert.deepEqual(splitMemoryBudget(1001, { train: 1, val: 2 }), { train: 333, val: 668 });
   assert.deepEqual(splitMemoryBudget(1000, { train: 10, val: 0 }), { train: 1000, val: 0 });
   const byDefault = splitMemoryBudget(undefined, { train: 3000, val: 1000 });
-  assert.equal(byDefault.train + byDefault.val, DEFAULT_MEMORY_LIMIT_BYTES);
-  assert.equal(byDefault.train, 3 * byDefault.val);
+  const total = byDefault.train + byDefault.val;
+  assert.ok(total >= MEMORY_BUDGET_BOUNDS.least && total <= MEMORY_BUDGET_BOUNDS.most, `${total}`);
+  assert.ok(Math.abs(byDefault.train - 3 * byDefault.val) <= 3);
+});
+
+test('the default memory budget is half the free memory, from 1 GiB to 32 GiB', () => {
+  const GiB = 1024 ** 3;
+  assert.equal(defaultMemoryBudget(20 * GiB), 10 * GiB);
+  assert.equal(defaultMemoryBudget(0.5 * GiB), GiB);
+  assert.equal(defaultMemoryBudget(200 * GiB), 32 * GiB);
 });

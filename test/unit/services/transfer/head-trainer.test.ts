@@ -23,9 +23,14 @@ import '../../../../models/tfjs/gradients.js';
 import { globalFeatureIsInert, parameterLayout, type ModelSpec } from '../../../../models/core/spec.js';
 import type { AttentionVgg } from '../../../../models/tfjs/model.js';
 import { Optimizer } from '../../../../models/train/optimizer.js';
-import { fromHalf, toHalf } from '../../../../main/services/transfer/half-float.js';
+import { toHalf } from '../../../../models/core/half-float.js';
 import { crossEntropy, trainStep } from '../../../../models/train/step.js';
-import type { CachedFrozenBlocks, FeatureBatch } from '../../../../models/core/cached-features.js';
+import {
+  asFloat32,
+  type CachedFrozenBlocks,
+  type FeatureBatch,
+  type FeatureTensor,
+} from '../../../../models/core/cached-features.js';
 import { buildFeatureCache, type FeatureCache } from '../../../../main/services/transfer/feature-cache.js';
 import {
   createHeadOptimizer,
@@ -87,6 +92,7 @@ function tfjsFeatureBatch(
     const copy = (t: tf.Tensor) => ({ shape: [...t.shape], data: Float32Array.from(t.dataSync()) });
     return {
       frozenBlocks,
+      precision: 'float32' as const,
       locals: f.locals.slice(0, frozenBlocks === 5 ? 3 : 2).map(copy),
       ...(frozenBlocks === 5 ? { pool5: copy(f.pool5) } : {}),
       labels,
@@ -130,13 +136,15 @@ const SOURCES = [
   { source: 'float16', tolerance: { 5: 1e-2, 4: 'rounding' } },
 ] as const;
 
-/** The batch with every feature rounded to half precision, as a cache stores it. */
+/** The batch with every feature rounded to half precision, as a cache stores it (the binary16 bits). */
 function roundedToHalf(batch: FeatureBatch): FeatureBatch {
-  const round = (a: { shape: number[]; data: Float32Array }) => ({
-    shape: a.shape,
-    data: fromHalf(toHalf(a.data)),
-  });
-  return { ...batch, locals: batch.locals.map(round), ...(batch.pool5 ? { pool5: round(batch.pool5) } : {}) };
+  const round = (a: FeatureTensor) => ({ shape: a.shape, data: toHalf(asFloat32(a).data) });
+  return {
+    ...batch,
+    precision: 'float16',
+    locals: batch.locals.map(round),
+    ...(batch.pool5 ? { pool5: round(batch.pool5) } : {}),
+  };
 }
 
 /** Relative error of each (not noise-only) gradient of the cached path on `batch` against the full model. */

@@ -55,7 +55,13 @@ for (const engineName of ['tfjs', 'onnxruntime'] as const)
     assert.equal(engine.name, engineName);
     assert.equal(engine.frozenBlocks, 4);
     assert.equal(engine.reason, featureCacheReason(4, engineName));
-    const batch: FeatureBatch = { frozenBlocks: 5, locals: [], labels: new Int32Array(0), size: 0 };
+    const batch: FeatureBatch = {
+      frozenBlocks: 5,
+      precision: 'float32',
+      locals: [],
+      labels: new Int32Array(0),
+      size: 0,
+    };
     await assert.rejects(engine.stepCached(batch, { lr: 1e-3 }), /5 frozen blocks was given to a run with 4/);
     await engine.dispose();
   });

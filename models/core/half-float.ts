@@ -2,7 +2,6 @@
 // round-to-nearest-even, and back through a 65,536-entry table. Half precision keeps 11 significant bits
 // (relative rounding error at most 2^-11, about 4.9e-4) over magnitudes 6.1e-5 .. 65504; values beyond
 // 65504 are clamped to it rather than becoming infinite, NaN stays NaN. Pure: no I/O, no tensors.
-// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 export const HALF_MAX = 65504;
 

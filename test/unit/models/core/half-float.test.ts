@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRandom } from '../../../../models/core/random.js';
-import { fromHalf, HALF_MAX, toHalf } from '../../../../main/services/transfer/half-float.js';
+import { fromHalf, HALF_MAX, toHalf } from '../../../../models/core/half-float.js';
 
 const round = (values: number[]) => [...fromHalf(toHalf(Float32Array.from(values)))];
 
