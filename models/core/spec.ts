@@ -86,7 +86,9 @@ export function validateSpec(spec: ModelSpec): ModelSpec {
   if (!Number.isInteger(spec.numClasses) || spec.numClasses < 2)
     problems.push(`number of classes must be an integer of at least 2, got ${spec.numClasses}`);
   if (!COMPATIBILITIES.includes(spec.compatibility))
-    problems.push(`compatibility must be one of: ${COMPATIBILITIES.join(', ')}; got "${String(spec.compatibility)}"`);
+    problems.push(
+      `compatibility must be one of: ${COMPATIBILITIES.join(', ')}; got "${String(spec.compatibility)}"`,
+    );
   if (spec.normalisation !== 'softmax' && spec.normalisation !== 'sigmoid')
     problems.push(`normalisation must be one of: softmax, sigmoid; got "${String(spec.normalisation)}"`);
   if (problems.length > 0) throw new SpecError(`Invalid model spec: ${problems.join('; ')}.`);

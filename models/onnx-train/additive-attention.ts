@@ -134,6 +134,5 @@ function globalGradients(
   }); // [N, H]
   if (tape.needsGrad(t.wg))
     tape.addGrad(t.wg, w.op('Gemm', [dGlobal, level.g], `grad_${hint}_wg`, { transA: attr.int(1) }));
-  if (tape.needsGrad(level.g))
-    tape.addGrad(level.g, w.op('MatMul', [dGlobal, t.wg], `grad_${hint}_g`));
+  if (tape.needsGrad(level.g)) tape.addGrad(level.g, w.op('MatMul', [dGlobal, t.wg], `grad_${hint}_g`));
 }

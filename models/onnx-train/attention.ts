@@ -123,7 +123,8 @@ function levelScores(
     return w.op('Add', [lu, w.op('Unsqueeze', [gu, w.ints([2])], `${hint}_score_global3`)], `${hint}_score`);
   }
   if (spec.compatibility === 'additive') {
-    if (p.u === undefined || p.additive === undefined) throw new Error('additive attention needs u, W_l and W_g');
+    if (p.u === undefined || p.additive === undefined)
+      throw new Error('additive attention needs u, W_l and W_g');
     const tensors: AdditiveTensors = { ...p.additive, u: p.u };
     const level = { flatL: f.flatL, g: p.g, c: f.c, cl: f.cl, project: f.project };
     const { score, forward } = additiveScores(ctx, tensors, level, hint);

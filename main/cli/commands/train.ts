@@ -111,7 +111,12 @@ export const TRAINING_OPTION_ROWS: readonly OptionRow[] = [
     help: 'share of each class held out when the folder has no val/ (default 0.2)',
   },
   { name: 'no-attention', type: 'boolean', help: 'the plain VGG16_bn head (ablation baseline)' },
-  { name: 'compatibility', type: 'string', value: 'NAME', help: 'attention compatibility: pc | dp | additive (default pc)' },
+  {
+    name: 'compatibility',
+    type: 'string',
+    value: 'NAME',
+    help: 'attention compatibility: pc | dp | additive (default pc)',
+  },
   { name: 'normalisation', type: 'string', value: 'NAME', help: 'softmax | sigmoid (default softmax)' },
   { name: 'no-augment', type: 'boolean', help: 'no flips or shifts' },
   {
