@@ -31,7 +31,7 @@ export const TrainingSettingsSchema = z
     inputSize: z.number().int().min(32).max(512).multipleOf(32, 'The input size must be a multiple of 32.'),
     width: z.number().positive().max(4),
     attention: z.boolean(),
-    compatibility: z.enum(['pc', 'dp']),
+    compatibility: z.enum(['pc', 'dp', 'additive']),
     normalisation: z.enum(['softmax', 'sigmoid']),
     epochs: z.number().int().min(1).max(100_000),
     batchSize: z.number().int().min(1).max(4096),

@@ -48,12 +48,12 @@ export function matrixToPointwise(a: NamedArray): NamedArray {
 }
 
 function isPointwiseHead(name: string): boolean {
-  return !name.startsWith('features.') && (name.startsWith('project.') || name.startsWith('u.'));
+  return !name.startsWith('features.') && ['project.', 'u.', 'wl.'].some((prefix) => name.startsWith(prefix));
 }
 
 /**
  * A parameter tensor in PyTorch layout -> the layout of its TensorFlow.js variable: 1x1 convs of the
- * attention (project, u) as [in, out] matrices, 3x3 convs HWIO, linears [in, out]; vectors copied.
+ * attention (project, u, wl) as [in, out] matrices, 3x3 convs HWIO, linears [in, out]; vectors copied.
  */
 export function toTfLayout(name: string, a: NamedArray): NamedArray {
   if (a.shape.length === 4 && a.shape[2] === 1 && a.shape[3] === 1 && !name.startsWith('features.'))

@@ -1,8 +1,13 @@
 // The model spec of docs/architecture.md as data: one description of attention-VGG16_bn that the TensorFlow.js
 // builder, the ONNX writer and the weight importer all read. Pure: imports nothing but types.
 
-/** Compatibility function between local features l and the global feature g. */
-export type Compatibility = 'pc' | 'dp';
+/**
+ * Compatibility function between local features l and the global feature g: 'pc' <u, l + g>, 'dp' <l, g>,
+ * 'additive' <u, ReLU(W_l l + W_g g)> (hidden width additiveHiddenWidth; models/README.md).
+ */
+export type Compatibility = 'pc' | 'dp' | 'additive';
+/** Every compatibility, in the order the messages and option help list them. */
+export const COMPATIBILITIES: readonly Compatibility[] = ['pc', 'dp', 'additive'];
 /** How compatibility scores become attention weights over the positions of one level. */
 export type Normalisation = 'softmax' | 'sigmoid';
 
@@ -64,6 +69,14 @@ export function channels(spec: Pick<ModelSpec, 'width'>, base: number): number {
   return Math.max(1, Math.floor(base * spec.width));
 }
 
+/**
+ * The hidden width H of additive compatibility (W_l and W_g map C = 512·w channels to H): half of C,
+ * as attention-gated networks take it, written max(1, floor(256·w)) like every other width.
+ */
+export function additiveHiddenWidth(spec: Pick<ModelSpec, 'width'>): number {
+  return channels(spec, 256);
+}
+
 /** Throws a SpecError saying what is wrong and what is allowed. */
 export function validateSpec(spec: ModelSpec): ModelSpec {
   const problems: string[] = [];
@@ -72,8 +85,10 @@ export function validateSpec(spec: ModelSpec): ModelSpec {
   if (!(spec.width > 0 && spec.width <= 4)) problems.push(`width must be in (0, 4], got ${spec.width}`);
   if (!Number.isInteger(spec.numClasses) || spec.numClasses < 2)
     problems.push(`number of classes must be an integer of at least 2, got ${spec.numClasses}`);
-  if (spec.compatibility !== 'pc' && spec.compatibility !== 'dp')
-    problems.push(`compatibility must be one of: pc, dp; got "${String(spec.compatibility)}"`);
+  if (!COMPATIBILITIES.includes(spec.compatibility))
+    problems.push(
+      `compatibility must be one of: ${COMPATIBILITIES.join(', ')}; got "${String(spec.compatibility)}"`,
+    );
   if (spec.normalisation !== 'softmax' && spec.normalisation !== 'sigmoid')
     problems.push(`normalisation must be one of: softmax, sigmoid; got "${String(spec.normalisation)}"`);
   if (problems.length > 0) throw new SpecError(`Invalid model spec: ${problems.join('; ')}.`);
@@ -132,6 +147,8 @@ export type ParamRole =
   | 'g.bias'
   | 'project.weight'
   | 'u.weight'
+  | 'wl.weight'
+  | 'wg.weight'
   | 'head.weight'
   | 'head.bias';
 
@@ -195,15 +212,7 @@ export function parameterLayout(spec: ModelSpec): ParamInfo[] {
         trainable: true,
         block: 0,
       });
-    if (spec.compatibility === 'pc')
-      for (let k = 0; k < ATTENTION_TAPS.length; k++)
-        out.push({
-          name: `u.${k}.weight`,
-          shape: [1, c512, 1, 1],
-          role: 'u.weight',
-          trainable: true,
-          block: 0,
-        });
+    out.push(...compatibilityParameters(spec));
     out.push({
       name: 'head.weight',
       shape: [spec.numClasses, 3 * c512],
@@ -224,6 +233,28 @@ export function parameterLayout(spec: ModelSpec): ParamInfo[] {
   return out;
 }
 
+/**
+ * The attention estimators' tensors, one set per level k: pc u.k [1, C, 1, 1] (a 1x1 conv to one channel);
+ * additive wl.k [H, C, 1, 1] (W_l, a 1x1 conv), wg.k [H, C] (W_g, a Linear) and u.k [1, H, 1, 1]; dp none.
+ * None has a bias.
+ */
+function compatibilityParameters(spec: ModelSpec): ParamInfo[] {
+  const c512 = channels(spec, 512);
+  const hidden = additiveHiddenWidth(spec);
+  const out: ParamInfo[] = [];
+  const push = (name: string, shape: number[], role: ParamRole) =>
+    out.push({ name, shape, role, trainable: true, block: 0 });
+  for (let k = 0; k < ATTENTION_TAPS.length; k++) {
+    if (spec.compatibility === 'pc') push(`u.${k}.weight`, [1, c512, 1, 1], 'u.weight');
+    if (spec.compatibility === 'additive') {
+      push(`wl.${k}.weight`, [hidden, c512, 1, 1], 'wl.weight');
+      push(`wg.${k}.weight`, [hidden, c512], 'wg.weight');
+      push(`u.${k}.weight`, [1, hidden, 1, 1], 'u.weight');
+    }
+  }
+  return out;
+}
+
 /** Spatial side of each attention level at input S: S/4, S/8, S/16. */
 export function attentionMapSizes(spec: Pick<ModelSpec, 'inputSize'>): [number, number, number] {
   return [spec.inputSize / 4, spec.inputSize / 8, spec.inputSize / 16];
@@ -238,7 +269,8 @@ export function countParameters(spec: ModelSpec, filter: (p: ParamInfo) => boole
 /**
  * True when g cannot change the output: with pc compatibility and softmax attention <u, g> is the same at
  * every position and cancels in the softmax, and the head reads only the attended vectors (README.md,
- * "pc with softmax ignores g"). The paths on cached features then keep g fixed.
+ * "pc with softmax ignores g"). The paths on cached features then keep g fixed. dp and additive are never
+ * inert: g enters each position's score through a product or the ReLU.
  */
 export function globalFeatureIsInert(spec: ModelSpec): boolean {
   return spec.attention && spec.compatibility === 'pc' && spec.normalisation === 'softmax';

@@ -1,10 +1,16 @@
 // g, the three attention levels and the classifier head of models/tfjs/model.ts as ONNX nodes over NCHW
 // maps, with their backward written by hand (softmax and sigmoid in closed form): pc scores <u, l> + <u, g>,
-// dp scores <l, g>. With nothing tracked on the tape they write the forward only, which is how
+// dp scores <l, g>, additive scores <u, ReLU(W_l l + W_g g)> (additive-attention.ts). With nothing tracked on the tape they write the forward only, which is how
 // models/onnx/export.ts's inference graph is written (forward.ts).
 // Pure: imports the graph writer, the tape and the layer helpers; nothing from main/, no runtime.
 
 import type { ModelSpec } from '../core/spec.js';
+import {
+  additiveGradients,
+  additiveScores,
+  type AdditiveForward,
+  type AdditiveTensors,
+} from './additive-attention.js';
 import { attr } from './graph-writer.js';
 import { linear, relu, reshape, type LayerContext } from './layers.js';
 
@@ -50,8 +56,10 @@ export interface LevelInputs {
   local: string;
   /** The global feature g, [N, C]. */
   g: string;
-  /** pc only: u, [1, C, 1, 1]. */
+  /** pc: u, [1, C, 1, 1]; additive: u, [1, H, 1, 1]. */
   u?: string;
+  /** additive only: W_l [H, C, 1, 1], W_g [H, C] and the hidden width H. */
+  additive?: { wl: string; wg: string; hidden: number };
   channels: number;
   side: number;
   /**
@@ -82,13 +90,18 @@ interface LevelForward {
   uLocal?: string;
   /** dp: g, or g P, as [N, Cl]. */
   gLocal?: string;
+  /** additive: its tensors and the forward tensors its backward reads. */
+  additive?: { tensors: AdditiveTensors; forward: AdditiveForward };
   a: string;
   gaLocal: string;
   positions: string;
   softmax: boolean;
 }
 
-/** The level's scores [N, 1, hw]: pc <u_local, l(s)> + <u, g>, dp <l(s), g_local>. */
+/**
+ * The level's scores [N, 1, hw]: pc <u_local, l(s)> + <u, g>, dp <l(s), g_local>, additive
+ * <u, ReLU(W_local l(s) + W_g g)>.
+ */
 function levelScores(
   ctx: LayerContext,
   spec: ModelSpec,
@@ -108,6 +121,15 @@ function levelScores(
       `${hint}_score_global`,
     );
     return w.op('Add', [lu, w.op('Unsqueeze', [gu, w.ints([2])], `${hint}_score_global3`)], `${hint}_score`);
+  }
+  if (spec.compatibility === 'additive') {
+    if (p.u === undefined || p.additive === undefined)
+      throw new Error('additive attention needs u, W_l and W_g');
+    const tensors: AdditiveTensors = { ...p.additive, u: p.u };
+    const level = { flatL: f.flatL, g: p.g, c: f.c, cl: f.cl, project: f.project };
+    const { score, forward } = additiveScores(ctx, tensors, level, hint);
+    f.additive = { tensors, forward };
+    return score;
   }
   f.gLocal = f.project ? w.op('MatMul', [p.g, f.project], `${hint}_g_local`) : p.g;
   const gRow = w.op('Unsqueeze', [f.gLocal, w.ints([1])], `${hint}_g_row`);
@@ -156,7 +178,13 @@ export function attentionLevel(
     ? w.op('Gemm', [f.gaLocal, f.project], `${hint}_ga`, { transB: attr.int(1) })
     : f.gaLocal;
   const projectWeight = p.project?.weight;
-  const inputs = [f.flatL, p.g, ...(p.u ? [p.u] : []), ...(projectWeight ? [projectWeight] : [])];
+  const inputs = [
+    f.flatL,
+    p.g,
+    ...(p.u ? [p.u] : []),
+    ...(p.additive ? [p.additive.wl, p.additive.wg] : []),
+    ...(projectWeight ? [projectWeight] : []),
+  ];
   if (!tape.anyNeedsGrad(inputs)) return { attended: ga, map: f.a };
   tape.track(ga);
   tape.record(() => {
@@ -241,9 +269,29 @@ function levelBackward(
     `grad_${hint}_a`,
   );
   const dScore = scoreGradient(ctx, f, da, hint);
-  const dLs =
-    spec.compatibility === 'pc' ? pcGradients(ctx, p, f, dScore, hint) : dpGradients(ctx, p, f, dScore, hint);
-  if (tape.needsGrad(f.flatL)) tape.addGrad(f.flatL, w.op('Add', [dLa, dLs], `grad_${hint}_l`));
+  const dLs = scoresBackward(ctx, spec, p, f, dScore, hint);
+  if (tape.needsGrad(f.flatL))
+    tape.addGrad(f.flatL, dLs === undefined ? dLa : w.op('Add', [dLa, dLs], `grad_${hint}_l`));
+}
+
+/** The scores' gradients into u, g, W_l, W_g and P; returns their contribution to dl, if any. */
+function scoresBackward(
+  ctx: LayerContext,
+  spec: ModelSpec,
+  p: LevelInputs,
+  f: LevelForward,
+  dScore: string,
+  hint: string,
+): string | undefined {
+  if (spec.compatibility === 'pc') return pcGradients(ctx, p, f, dScore, hint);
+  if (spec.compatibility === 'dp') return dpGradients(ctx, p, f, dScore, hint);
+  const additive = f.additive as NonNullable<LevelForward['additive']>;
+  const level = { flatL: f.flatL, g: p.g, c: f.c, cl: f.cl, project: f.project };
+  const projectGrad =
+    f.project && trainsProject(ctx, p)
+      ? (dp: string, part: string) => addProjectGrad(ctx, p, f, dp, part, hint)
+      : undefined;
+  return additiveGradients(ctx, additive.tensors, level, additive.forward, dScore, hint, projectGrad);
 }
 
 /** pc scores' gradients into u, g and P; returns their contribution to dl. */
@@ -376,7 +424,11 @@ export interface HeadTensors {
   g: { weight: string; bias: string };
   head: { weight: string; bias: string };
   project?: string;
+  /** pc and additive: u per level. */
   u: string[];
+  /** additive only: W_l and W_g per level. */
+  wl?: string[];
+  wg?: string[];
 }
 
 /**
@@ -391,7 +443,7 @@ export function attendAndClassify(
   locals: readonly string[],
   pool5: string,
   t: HeadTensors,
-  dims: { c256: number; c512: number; sides: readonly number[] },
+  dims: { c256: number; c512: number; hidden: number; sides: readonly number[] },
   options: { projectAfterPooling?: boolean } = {},
 ): { logits: string; maps: string[] } {
   const g = linear(ctx, pool5, t.g.weight, t.g.bias, 'g');
@@ -416,7 +468,10 @@ export function attendAndClassify(
       {
         local: l,
         g,
-        u: spec.compatibility === 'pc' ? t.u[k] : undefined,
+        u: spec.compatibility === 'dp' ? undefined : t.u[k],
+        ...(spec.compatibility === 'additive'
+          ? { additive: { wl: (t.wl as string[])[k], wg: (t.wg as string[])[k], hidden: dims.hidden } }
+          : {}),
         channels: dims.c512,
         side: dims.sides[k],
         ...(projected && late ? { project: { weight: t.project as string, inChannels: dims.c256 } } : {}),

@@ -5,7 +5,14 @@
 // functions write forward nodes only).
 // Pure: imports models/core, the graph writer and the layer functions; nothing from main/, no runtime.
 
-import { ATTENTION_TAPS, attentionMapSizes, channels, convLayers, type ModelSpec } from '../core/spec.js';
+import {
+  ATTENTION_TAPS,
+  additiveHiddenWidth,
+  attentionMapSizes,
+  channels,
+  convLayers,
+  type ModelSpec,
+} from '../core/spec.js';
 import { attendAndClassify, type HeadTensors } from './attention.js';
 import type { GraphWriter } from './graph-writer.js';
 import {
@@ -194,12 +201,15 @@ export function writeHead(
   param: ParamTensors,
   options: HeadOptions = {},
 ): { logits: string; maps: string[] } {
-  const pc = spec.attention && spec.compatibility === 'pc';
+  const withU = spec.attention && spec.compatibility !== 'dp';
+  const additive = spec.attention && spec.compatibility === 'additive';
+  const perLevel = (prefix: string) => [0, 1, 2].map((k) => need(param, `${prefix}.${k}.weight`));
   const head: HeadTensors = {
     g: { weight: need(param, 'g.weight'), bias: need(param, 'g.bias') },
     head: { weight: need(param, 'head.weight'), bias: need(param, 'head.bias') },
     project: spec.attention ? param('project.weight') : undefined,
-    u: pc ? [0, 1, 2].map((k) => need(param, `u.${k}.weight`)) : [],
+    ...(additive ? { wl: perLevel('wl'), wg: perLevel('wg') } : {}),
+    u: withU ? perLevel('u') : [],
   };
   return attendAndClassify(
     ctx,
@@ -207,7 +217,12 @@ export function writeHead(
     locals,
     pool5,
     head,
-    { c256: channels(spec, 256), c512: channels(spec, 512), sides: attentionMapSizes(spec) },
+    {
+      c256: channels(spec, 256),
+      c512: channels(spec, 512),
+      hidden: additiveHiddenWidth(spec),
+      sides: attentionMapSizes(spec),
+    },
     { projectAfterPooling: options.projectAfterPooling ?? false },
   );
 }

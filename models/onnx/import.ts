@@ -116,7 +116,10 @@ function importChecked(bytes: Uint8Array, options: ReadOnnxOptions): ImportedAtt
   const named = ['head.weight', 'head.bias'];
   if (spec.attention) {
     if (model.initializers.has('project.weight')) named.push('project.weight');
-    if (spec.compatibility === 'pc') named.push('u.0.weight', 'u.1.weight', 'u.2.weight');
+    for (const k of [0, 1, 2]) {
+      if (spec.compatibility === 'additive') named.push(`wl.${k}.weight`, `wg.${k}.weight`);
+      if (spec.compatibility !== 'dp') named.push(`u.${k}.weight`);
+    }
   }
   for (const name of named) {
     const t = model.initializers.get(name);

@@ -24,6 +24,7 @@ import {
   type FeatureSource,
 } from '../core/cached-features.js';
 import { constantTimes, constantTimesColumn, constantTimesColumns, product } from './transposed-products.js';
+import { additiveScores } from './additive-scores.js';
 
 export const HEAD_RECIPE = { optimizer: 'adam', lr: 1e-3, batchSize: 32, epochs: 5 } as const;
 
@@ -49,6 +50,7 @@ export function createHeadOptimizer(options: { weightDecay?: number } = {}): Opt
  * so instead of projecting every position of l1 (S/4 x S/4 positions x 256 x 512 multiply-adds: 0.8
  * GFLOP per image at S=224, the bulk of the head's cost) it is moved onto the vectors:
  *   pc: <u, P l(s)> = <P^T u, l(s)>        dp: <P l(s), g> = <l(s), P^T g>
+ *   additive: W_l (P l(s)) = (W_l P) l(s)
  *   g_a = sum_s a(s) P l(s) = P (sum_s a(s) l(s)).
  * In the pc/softmax variant the constant <u, g> is left out (it cancels; globalFeatureIsInert). Same
  * logits, same gradients up to float rounding (tested against the full model). Layouts are the model's
@@ -77,25 +79,7 @@ export function attendCached(model: AttentionVgg, features: BackboneFeatures, ca
     const project =
       level === 0 && hasProjection ? (model.variable('project.weight') as tf.Tensor2D) : undefined;
     const l = tf.reshape(local, [n, positions, cIn]) as tf.Tensor3D;
-    let scores: tf.Tensor2D;
-    if (spec.compatibility === 'pc') {
-      const u = model.variable(`u.${level}.weight`) as tf.Tensor2D; // [C, 1]
-      const uIn = project ? product(project, u) : u; // P^T u in PyTorch terms: [cIn, 1]
-      const l2 = tf.reshape(local, [n * positions, cIn]) as tf.Tensor2D;
-      const lu = tf.reshape(cached ? constantTimesColumn(l2, uIn) : product(l2, uIn), [
-        n,
-        positions,
-      ]) as tf.Tensor2D;
-      scores = g ? (tf.add(lu, product(g, u)) as tf.Tensor2D) : lu;
-    } else {
-      const gv = g as tf.Tensor2D;
-      const gIn = project ? product(gv, tf.transpose(project)) : gv; // [n, cIn]
-      const gColumn = tf.reshape(gIn, [n, cIn, 1]) as tf.Tensor3D;
-      scores = tf.reshape(cached ? constantTimesColumns(l, gColumn) : product(l, gColumn), [
-        n,
-        positions,
-      ]) as tf.Tensor2D;
-    }
+    const scores = cachedScores(model, { local, level, cached, g, project });
     const a = spec.normalisation === 'softmax' ? tf.softmax(scores) : tf.sigmoid(scores);
     const aRow = tf.reshape(a, [n, 1, positions]) as tf.Tensor3D;
     let ga = tf.reshape(cached ? tf.matMul(aRow, l) : product(aRow, l), [n, cIn]) as tf.Tensor2D;
@@ -107,6 +91,54 @@ export function attendCached(model: AttentionVgg, features: BackboneFeatures, ca
     product(tf.concat(attended, 1), model.variable('head.weight') as tf.Tensor2D),
     model.variable('head.bias'),
   ) as tf.Tensor2D;
+}
+
+/** One level of attendCached: its locals NHWC (unprojected), whether they are a constant, g, P. */
+interface CachedLevel {
+  local: tf.Tensor4D;
+  level: number;
+  cached: boolean;
+  /** Undefined when inert (pc/softmax). */
+  g?: tf.Tensor2D;
+  /** P in TF layout [cIn, C], when level 1 is projected. */
+  project?: tf.Tensor2D;
+}
+
+/**
+ * attendCached's scores [n, positions] with P moved onto the vectors: pc <P^T u, l(s)> (+ <u, g>), dp
+ * <l(s), P^T g>, additive <u, ReLU((W_l P) l(s) + W_g g)>.
+ */
+function cachedScores(model: AttentionVgg, p: CachedLevel): tf.Tensor2D {
+  const { local, level, cached, project } = p;
+  const [n, h, w, cIn] = local.shape;
+  const positions = h * w;
+  const l2 = tf.reshape(local, [n * positions, cIn]) as tf.Tensor2D;
+  const times = (m: tf.Tensor2D) => (cached ? constantTimes(l2, m) : product(l2, m));
+  const compatibility = model.spec.compatibility;
+  if (compatibility === 'pc') {
+    const u = model.variable(`u.${level}.weight`) as tf.Tensor2D; // [C, 1]
+    const uIn = project ? product(project, u) : u; // P^T u in PyTorch terms: [cIn, 1]
+    const lu = tf.reshape(cached ? constantTimesColumn(l2, uIn) : product(l2, uIn), [
+      n,
+      positions,
+    ]) as tf.Tensor2D;
+    return p.g ? (tf.add(lu, product(p.g, u)) as tf.Tensor2D) : lu;
+  }
+  const g = p.g as tf.Tensor2D;
+  if (compatibility === 'additive') {
+    const wl = model.variable(`wl.${level}.weight`) as tf.Tensor2D; // [C, H]
+    const wg = model.variable(`wg.${level}.weight`) as tf.Tensor2D;
+    const u = model.variable(`u.${level}.weight`) as tf.Tensor2D;
+    const localHidden = times(project ? product(project, wl) : wl); // (W_l P) l(s): [n * positions, H]
+    return additiveScores({ localHidden, g, wg, u }, n, positions, product);
+  }
+  const gIn = project ? product(g, tf.transpose(project)) : g; // [n, cIn]
+  const gColumn = tf.reshape(gIn, [n, cIn, 1]) as tf.Tensor3D;
+  const l = tf.reshape(local, [n, positions, cIn]) as tf.Tensor3D;
+  return tf.reshape(cached ? constantTimesColumns(l, gColumn) : product(l, gColumn), [
+    n,
+    positions,
+  ]) as tf.Tensor2D;
 }
 
 /**

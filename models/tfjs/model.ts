@@ -13,6 +13,7 @@ import {
 } from '../core/spec.js';
 import { checkWeights, type NamedArray, type Weights } from '../core/weights.js';
 import { fromTfLayout, toTfLayout } from '../core/layout.js';
+import { additiveScores } from './additive-scores.js';
 
 export interface ForwardOptions {
   /** Training mode: BatchNorm normalises with batch statistics and records running-average updates. */
@@ -154,16 +155,7 @@ export class AttentionVgg {
       let l = tf.reshape(local, [n * positions, cIn]) as tf.Tensor2D;
       if (level === 0 && this.vars.has('project.weight')) l = tf.matMul(l, this.variable('project.weight'));
       const c = l.shape[1];
-      let scores: tf.Tensor2D;
-      if (this.spec.compatibility === 'pc') {
-        // <u, l + g> = <u, l> + <u, g>: the same number without materialising l + g.
-        const u = this.variable(`u.${level}.weight`) as tf.Tensor2D;
-        const lu = tf.reshape(tf.matMul(l, u), [n, positions]);
-        scores = tf.add(lu, tf.matMul(g, u)) as tf.Tensor2D;
-      } else {
-        const l3 = tf.reshape(l, [n, positions, c]);
-        scores = tf.reshape(tf.matMul(l3, tf.reshape(g, [n, c, 1])), [n, positions]) as tf.Tensor2D;
-      }
+      const scores = this.scores(level, l, g, n, positions);
       const a = this.spec.normalisation === 'softmax' ? tf.softmax(scores) : tf.sigmoid(scores);
       let ga = tf.reshape(tf.matMul(tf.reshape(a, [n, 1, positions]), tf.reshape(l, [n, positions, c])), [
         n,
@@ -178,6 +170,30 @@ export class AttentionVgg {
       this.variable('head.bias'),
     );
     return { logits: logits as tf.Tensor2D, maps };
+  }
+
+  /** One level's compatibility scores [n, positions] from its (projected) locals l [n * positions, C]. */
+  private scores(level: number, l: tf.Tensor2D, g: tf.Tensor2D, n: number, positions: number): tf.Tensor2D {
+    const c = l.shape[1];
+    if (this.spec.compatibility === 'pc') {
+      // <u, l + g> = <u, l> + <u, g>: the same number without materialising l + g.
+      const u = this.variable(`u.${level}.weight`) as tf.Tensor2D;
+      const lu = tf.reshape(tf.matMul(l, u), [n, positions]);
+      return tf.add(lu, tf.matMul(g, u)) as tf.Tensor2D;
+    }
+    if (this.spec.compatibility === 'additive')
+      return additiveScores(
+        {
+          localHidden: tf.matMul(l, this.variable(`wl.${level}.weight`) as tf.Tensor2D),
+          g,
+          wg: this.variable(`wg.${level}.weight`) as tf.Tensor2D,
+          u: this.variable(`u.${level}.weight`) as tf.Tensor2D,
+        },
+        n,
+        positions,
+      );
+    const l3 = tf.reshape(l, [n, positions, c]);
+    return tf.reshape(tf.matMul(l3, tf.reshape(g, [n, c, 1])), [n, positions]) as tf.Tensor2D;
   }
 
   /** Input: NHWC float32 [N, S, S, 3], already normalised. */

@@ -3,6 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { COMPATIBILITIES } from '../../../models/core/spec.js';
 import { BACKEND_NAMES, type BackendName } from '../../../models/tfjs/backend.js';
 import { OPTIMIZER_NAMES } from '../../../models/train/optimizer.js';
 import { SCHEDULE_NAMES } from '../../../models/train/schedule.js';
@@ -110,7 +111,12 @@ export const TRAINING_OPTION_ROWS: readonly OptionRow[] = [
     help: 'share of each class held out when the folder has no val/ (default 0.2)',
   },
   { name: 'no-attention', type: 'boolean', help: 'the plain VGG16_bn head (ablation baseline)' },
-  { name: 'compatibility', type: 'string', value: 'NAME', help: 'pc | dp (default pc)' },
+  {
+    name: 'compatibility',
+    type: 'string',
+    value: 'NAME',
+    help: 'attention compatibility: pc | dp | additive (default pc)',
+  },
   { name: 'normalisation', type: 'string', value: 'NAME', help: 'softmax | sigmoid (default softmax)' },
   { name: 'no-augment', type: 'boolean', help: 'no flips or shifts' },
   {
@@ -197,7 +203,7 @@ export function trainingSettings(values: ParsedOptions['values']): Partial<Train
     earlyStoppingPatience: numberOption(values, 'early-stopping', { integer: true, min: 0 }),
     valFraction: numberOption(values, 'val-fraction', { min: 0 }),
     attention: values['no-attention'] ? false : undefined,
-    compatibility: choiceOption(values, 'compatibility', ['pc', 'dp'] as const),
+    compatibility: choiceOption(values, 'compatibility', COMPATIBILITIES),
     normalisation: choiceOption(values, 'normalisation', ['softmax', 'sigmoid'] as const),
     augment: values['no-augment'] ? false : undefined,
     checkpointEverySteps: numberOption(values, 'checkpoint-every', { integer: true, min: 0 }),

@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { z } from 'zod';
-import { validateSpec, type ModelSpec } from '../../../models/core/spec.js';
+import { COMPATIBILITIES, validateSpec, type ModelSpec } from '../../../models/core/spec.js';
 import { META, MODEL_META, specToJson } from '../../../models/onnx/metadata.js';
 import { RESIZE_POLICIES, type ResizeKernel, type ResizePolicy } from '../images/decode-image.js';
 import type { Rgb } from '../images/normalise.js';
@@ -55,7 +55,7 @@ const SpecSchema = z.object({
   width: z.number(),
   numClasses: z.number().int(),
   attention: z.boolean(),
-  compatibility: z.enum(['pc', 'dp']),
+  compatibility: z.enum(COMPATIBILITIES),
   normalisation: z.enum(['softmax', 'sigmoid']),
 });
 

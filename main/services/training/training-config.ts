@@ -2,7 +2,7 @@
 // from, and validation with messages that list the valid choices. Must not import electron or anything
 // from main/electron, main/backend, main/server, main/cli or renderer.
 
-import type { Compatibility, Normalisation } from '../../../models/core/spec.js';
+import { COMPATIBILITIES, type Compatibility, type Normalisation } from '../../../models/core/spec.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../../../models/train/optimizer.js';
 import { SCHEDULE_NAMES, type ScheduleName } from '../../../models/train/schedule.js';
 import type { AugmentOptions } from '../datasets/augment-image.js';
@@ -221,7 +221,7 @@ export function resolveConfig(
   if (!(config.weightDecay >= 0)) problems.push(`weight decay must be >= 0, got ${config.weightDecay}`);
   oneOf('optimizer', config.optimizer, OPTIMIZER_NAMES, problems);
   oneOf('schedule', config.schedule, SCHEDULE_NAMES, problems);
-  oneOf('compatibility', config.compatibility, ['pc', 'dp'], problems);
+  oneOf('compatibility', config.compatibility, COMPATIBILITIES, problems);
   oneOf('normalisation', config.normalisation, ['softmax', 'sigmoid'], problems);
   oneOf('feature cache precision', config.featureCachePrecision, FEATURE_CACHE_PRECISIONS, problems);
   if (problems.length > 0) throw new ConfigError(`Invalid training settings: ${problems.join('; ')}.`);

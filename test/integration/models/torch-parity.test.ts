@@ -47,6 +47,14 @@ const variants: ModelSpec[] = [
   {
     inputSize: 64,
     width: 0.125,
+    numClasses: 3,
+    attention: true,
+    compatibility: 'additive',
+    normalisation: 'sigmoid',
+  },
+  {
+    inputSize: 64,
+    width: 0.125,
     numClasses: 2,
     attention: false,
     compatibility: 'pc',

@@ -50,6 +50,17 @@ const cases: { spec: ModelSpec; opt: OptimizerConfig & { lr: number; labelSmooth
       inputSize: 32,
       width: 0.125,
       numClasses: 3,
+      attention: true,
+      compatibility: 'additive',
+      normalisation: 'softmax',
+    },
+    opt: { name: 'sgd', lr: 0.01, momentum: 0.9, weightDecay: 5e-4 },
+  },
+  {
+    spec: {
+      inputSize: 32,
+      width: 0.125,
+      numClasses: 3,
       attention: false,
       compatibility: 'pc',
       normalisation: 'softmax',

@@ -41,6 +41,7 @@ const cases: [string, ModelSpec, TrainingGraphOptions][] = [
   ],
   ['pc/softmax, filter gradients as Conv', base, { filterGradient: 'conv' }],
   ['pc/softmax, Adam', base, { optimizer: 'adam' }],
+  ['additive/softmax, Adam', { ...base, compatibility: 'additive' }, { optimizer: 'adam' }],
   [
     'dp/sigmoid, AdamW, frozen blocks 1-2',
     { ...base, compatibility: 'dp', normalisation: 'sigmoid' },

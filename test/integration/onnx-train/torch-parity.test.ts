@@ -1,7 +1,7 @@
 // The ONNX training engine (the default engine) against PyTorch directly (test/fixtures/torch_attnvgg.py),
 // not only through TensorFlow.js: (a) gradients, from one SGD step with lr 1 and no momentum, which moves
 // every weight by minus its gradient, and the BatchNorm running statistics; (b) three steps of SGD with
-// momentum, Adam and AdamW at PyTorch's default eps (1e-8), over the variants pc/dp, softmax/sigmoid,
+// momentum, Adam and AdamW at PyTorch's default eps (1e-8), over the variants pc/dp/additive, softmax/sigmoid,
 // attention off, label smoothing and frozen blocks.
 //
 // The comparison rule for Adam and AdamW. With eps 1e-8, Adam's first step is about lr * sign(g) for every
@@ -73,6 +73,22 @@ const cases: Case[] = [
     lr: 1e-4,
     labelSmoothing: 0,
     frozenBlocks: 0,
+  },
+  {
+    name: 'additive/softmax, SGD with momentum',
+    spec: { ...SMALL_SPEC, attention: true, compatibility: 'additive', normalisation: 'softmax' },
+    optimizer: { name: 'sgd', momentum: 0.9, weightDecay: 5e-4 },
+    lr: 0.02,
+    labelSmoothing: 0,
+    frozenBlocks: 0,
+  },
+  {
+    name: 'additive/sigmoid, SGD, label smoothing, frozen blocks 1-3',
+    spec: { ...SMALL_SPEC, attention: true, compatibility: 'additive', normalisation: 'sigmoid' },
+    optimizer: { name: 'sgd', momentum: 0.9 },
+    lr: 0.02,
+    labelSmoothing: 0.1,
+    frozenBlocks: 3,
   },
   {
     name: 'attention off, SGD',

@@ -5,7 +5,7 @@
 //     decay and label smoothing: each step, started from TensorFlow.js's weights and optimizer state
 //     before it (setWeights / setOptimizerState, which also tests that the states interchange), gives
 //     TensorFlow.js's loss, weights, running statistics and optimizer state after it;
-// (d) over the variants pc/dp, softmax/sigmoid, attention off, frozen blocks 0 and 3.
+// (d) over the variants pc/dp/additive, softmax/sigmoid, attention off, frozen blocks 0 and 3.
 // Why step by step: these tiny models are chaotic over several steps. TensorFlow.js against itself, with
 // the weights perturbed by 1e-6 (relative), drifts by 10-80 % of a tensor's movement within three steps
 // at lr 0.005 (a ReLU or pooling arg-max near a tie flips), so whole trajectories cannot be compared.
@@ -82,6 +82,22 @@ const cases: Case[] = [
     frozenBlocks: 0,
     labelSmoothing: 0,
     inputLayout: 'nchw',
+    steps: false,
+  },
+  {
+    name: 'additive/softmax, 3 steps',
+    spec: { ...SMALL_SPEC, attention: true, compatibility: 'additive', normalisation: 'softmax' },
+    frozenBlocks: 0,
+    labelSmoothing: 0,
+    inputLayout: 'nchw',
+    steps: true,
+  },
+  {
+    name: 'additive/sigmoid, frozen blocks 1-3, NHWC input',
+    spec: { ...SMALL_SPEC, attention: true, compatibility: 'additive', normalisation: 'sigmoid' },
+    frozenBlocks: 3,
+    labelSmoothing: 0,
+    inputLayout: 'nhwc',
     steps: false,
   },
   {

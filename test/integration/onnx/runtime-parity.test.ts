@@ -104,6 +104,14 @@ const variants: ModelSpec[] = [
     compatibility: 'pc',
     normalisation: 'softmax',
   },
+  {
+    inputSize: 64,
+    width: 0.125,
+    numClasses: 3,
+    attention: true,
+    compatibility: 'additive',
+    normalisation: 'softmax',
+  },
 ];
 
 variants.forEach((spec, i) =>
@@ -132,7 +140,7 @@ variants.forEach((spec, i) =>
   }),
 );
 
-for (const spec of [variants[0], variants[1]])
+for (const spec of [variants[0], variants[1], variants[6]])
   test(`round trip export -> import -> export gives equal outputs: ${describe(spec)}`, async () => {
     const weights = testWeights(spec, 30);
     const bytes = exportOnnx(spec, weights);

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  additiveHiddenWidth,
   countParameters,
+  globalFeatureIsInert,
   parameterLayout,
   validateSpec,
   SpecError,
@@ -51,7 +53,39 @@ test('invalid specs are refused with what is wrong', () => {
   assert.throws(() => validateSpec({ ...base, inputSize: 48 }), SpecError);
   assert.throws(() => validateSpec({ ...base, inputSize: 0 }), /multiple of 32/);
   assert.throws(() => validateSpec({ ...base, numClasses: 1 }), /at least 2/);
-  assert.throws(() => validateSpec({ ...base, compatibility: 'xx' as 'pc' }), /one of: pc, dp/);
+  assert.throws(() => validateSpec({ ...base, compatibility: 'xx' as 'pc' }), /one of: pc, dp, additive/);
+  assert.equal(validateSpec({ ...base, compatibility: 'additive' }).compatibility, 'additive');
+});
+
+test('additive has W_l, W_g and u per level, hidden width 256·w, initialised like PyTorch', () => {
+  const spec: ModelSpec = { ...base, compatibility: 'additive' };
+  const layout = parameterLayout(spec);
+  const attention = layout.filter((p) => /^(wl|wg|u)\./.test(p.name));
+  // C = 512·0.25 = 128, H = 256·0.25 = 64.
+  assert.deepEqual(
+    attention.map((p) => [p.name, p.shape, p.role]),
+    [0, 1, 2].flatMap((k) => [
+      [`wl.${k}.weight`, [64, 128, 1, 1], 'wl.weight'],
+      [`wg.${k}.weight`, [64, 128], 'wg.weight'],
+      [`u.${k}.weight`, [1, 64, 1, 1], 'u.weight'],
+    ]),
+  );
+  assert.equal(additiveHiddenWidth({ width: 1 }), 256);
+  assert.equal(additiveHiddenWidth({ width: 1 / 512 }), 1);
+  assert.equal(countParameters(spec) - countParameters(base), 3 * (2 * 64 * 128 + 64) - 3 * 128);
+  const weights = initWeights(spec, createRandom(3));
+  checkWeights(spec, weights);
+  const within = (name: string, fanIn: number) =>
+    weights.get(name)!.data.every((v) => Math.abs(v) <= 1 / Math.sqrt(fanIn));
+  assert.ok(within('wl.1.weight', 128) && within('wg.1.weight', 128) && within('u.1.weight', 64));
+});
+
+test('g is inert only under pc with softmax', () => {
+  assert.equal(globalFeatureIsInert(base), true);
+  assert.equal(globalFeatureIsInert({ ...base, compatibility: 'additive' }), false);
+  assert.equal(globalFeatureIsInert({ ...base, compatibility: 'additive', normalisation: 'sigmoid' }), false);
+  assert.equal(globalFeatureIsInert({ ...base, compatibility: 'dp' }), false);
+  assert.equal(globalFeatureIsInert({ ...base, normalisation: 'sigmoid' }), false);
 });
 
 test('initial weights are seeded and checked against the spec', () => {

@@ -83,6 +83,7 @@ test('backbone sub-graph: local_1..3 and pool5', () => {
 for (const spec of [
   SMALL_SPEC,
   { ...SMALL_SPEC, compatibility: 'dp', normalisation: 'sigmoid' },
+  { ...SMALL_SPEC, compatibility: 'additive', normalisation: 'sigmoid' },
   { ...SMALL_SPEC, attention: false },
 ] satisfies ModelSpec[])
   test(`the inference graph is the training graph's forward, BatchNorm folded, forward only (${spec.compatibility}/${spec.normalisation}${spec.attention ? '' : ', no attention'})`, () => {
@@ -166,6 +167,7 @@ test('foldBatchNorm: conv then BatchNorm equals the folded conv', () => {
 for (const spec of [
   SMALL_SPEC,
   { ...SMALL_SPEC, compatibility: 'dp', normalisation: 'sigmoid' },
+  { ...SMALL_SPEC, compatibility: 'additive', normalisation: 'softmax' },
   { ...SMALL_SPEC, width: 1 / 512 }, // one channel everywhere: conv 7 needs no projection
   { ...SMALL_SPEC, attention: false },
 ] satisfies ModelSpec[])

@@ -46,7 +46,7 @@ for (const [size, width] of [
   });
 }
 
-for (const compatibility of ['pc', 'dp'] as const)
+for (const compatibility of ['pc', 'dp', 'additive'] as const)
   for (const normalisation of ['softmax', 'sigmoid'] as const)
     test(`attention ${compatibility}/${normalisation}: maps are weights over positions`, () => {
       const model = build({ ...base, compatibility, normalisation });
@@ -63,6 +63,33 @@ for (const compatibility of ['pc', 'dp'] as const)
       });
       model.dispose();
     });
+
+/** The maps of the same images with g shifted by a random vector (through g's bias), against as they were. */
+function mapChangeWhenGMoves(spec: ModelSpec): number {
+  const weights = initWeights(spec, createRandom(4));
+  const model = AttentionVgg.fromWeights(spec, weights);
+  const x = randomInput(2, spec.inputSize, 5);
+  const before = tf.tidy(() => model.forward(x).maps.map((m) => m.dataSync()));
+  const bias = weights.get('g.bias')!;
+  const r = createRandom(6);
+  model.assignWeights(
+    new Map([['g.bias', { shape: bias.shape, data: bias.data.map((v) => v + 2 * r.next() - 1) }]]),
+    ['g.bias'],
+  );
+  const after = tf.tidy(() => model.forward(x).maps.map((m) => m.dataSync()));
+  x.dispose();
+  model.dispose();
+  return Math.max(...before.map((b, k) => relativeError(after[k], b)));
+}
+
+test('additive attention depends on g: moving g moves the softmax maps, which pc/softmax ignores', () => {
+  const pc = mapChangeWhenGMoves(base);
+  const additive = mapChangeWhenGMoves({ ...base, compatibility: 'additive' });
+  assert.ok(pc < 1e-6, `pc/softmax maps moved by ${pc} (g should cancel in the softmax)`);
+  // At PyTorch's initialisation the scores are small, so the maps move by little (1.3e-3 measured), but by
+  // orders of magnitude more than float rounding.
+  assert.ok(additive > 1e-4, `additive/softmax maps moved by only ${additive}`);
+});
 
 test('attention off: logits only, no maps', () => {
   const model = build({ ...base, attention: false });

@@ -120,6 +120,7 @@ const variants: Partial<ModelSpec>[] = [
   {},
   { compatibility: 'dp', normalisation: 'sigmoid' },
   { compatibility: 'pc', normalisation: 'sigmoid' },
+  { compatibility: 'additive', normalisation: 'softmax' },
   { attention: false },
 ];
 
@@ -135,6 +136,18 @@ const SOURCES = [
   { source: 'float32', tolerance: { 5: 1e-4, 4: 1e-3 } },
   { source: 'float16', tolerance: { 5: 1e-2, 4: 'rounding' } },
 ] as const;
+
+/**
+ * additive/softmax: W_l P l(s) rounds differently from W_l (P l(s)), and the gradients of u, W_g and g are
+ * sums over positions of terms that cancel (sum_s dscore(s) = 0 under softmax, and a hidden unit's ReLU is
+ * open at most positions), which amplifies rounding: on TF.js's own features 1.8e-5 for g at 5 frozen
+ * blocks and 1.3e-4 for u.0 at 4 were measured, so those get 1e-4 and 1e-3; half precision is measured
+ * against exact features rounded to it at 5 frozen blocks too (1.2e-2 for g).
+ */
+const ADDITIVE_TOLERANCE = {
+  tfjs: { 5: 1e-4, 4: 1e-3 },
+  float16: { 5: 'rounding', 4: 'rounding' },
+} as const;
 
 /** The batch with every feature rounded to half precision, as a cache stores it (the binary16 bits). */
 function roundedToHalf(batch: FeatureBatch): FeatureBatch {
@@ -176,9 +189,18 @@ for (const frozenBlocks of [5, 4] as const)
       const trainsBlock5 = full.grads.has('features.40.weight') && full.grads.has('features.41.bias');
       assert.equal(trainsBlock5, frozenBlocks === 4, 'block 5 trains exactly when 4 blocks are frozen');
       const overall = Math.max(...[...full.grads.values()].map(maxAbs));
-      const noise = (name: string) => noiseOnly(spec, name, frozenBlocks);
+      // Also noise: a gradient that is float noise in these weights, as additive/softmax's W_g is where
+      // the ReLU opens a hidden unit at every position or none (then sum_s dscore(s) = 0 cancels it).
+      const negligible = new Set(
+        [...full.grads].filter(([, g]) => maxAbs(g) < 1e-7 * overall).map(([n]) => n),
+      );
+      const noise = (name: string) => noiseOnly(spec, name, frozenBlocks) || negligible.has(name);
       for (const [name, g] of full.grads)
-        if (noise(name)) assert.ok(maxAbs(g) < 1e-5 * overall, `${name} is rounding noise in the full model`);
+        if (noise(name))
+          assert.ok(
+            maxAbs(g) < 1e-4 * overall,
+            `${name} is rounding noise in the full model (${(maxAbs(g) / overall).toExponential(2)} of the largest gradient)`,
+          );
       const entries = items.map((_, image) => ({ image, view: 0 }));
       const exact = tfjsFeatureBatch(model, x, labels, frozenBlocks);
       const roundingErrors = gradientErrors(model, roundedToHalf(exact), full.grads, noise);
@@ -211,7 +233,10 @@ for (const frozenBlocks of [5, 4] as const)
           }
           const err = relativeError(got, full.grads.get(name)!);
           worst = Math.max(worst, err);
-          const given = tolerance[frozenBlocks];
+          const given =
+            spec.compatibility === 'additive' && source !== 'float32'
+              ? ADDITIVE_TOLERANCE[source][frozenBlocks]
+              : tolerance[frozenBlocks];
           const limit = given === 'rounding' ? 2 * roundingErrors.get(name)! + 1e-3 : given;
           assert.ok(err < limit, `${source} ${name}: gradient relative error ${err.toExponential(2)}`);
         }
