@@ -149,15 +149,17 @@ async function addBackbone(session: BrowserSession): Promise<void> {
 
 /**
  * The new-run form from the backbone, advanced settings open: the settings of a run on cached features
- * show, with float32 chosen as the cache precision. Then back to random weights and the Models screen.
+ * show, with float32 chosen as the cache precision and the additive compatibility. Then back to random weights and the Models screen.
  */
 async function trainBackboneShot(page: Page): Promise<void> {
   await page.getByRole('tab', { name: 'Train' }).click();
   await page.getByLabel('Start from').selectOption({ label: 'Pretrained backbone: vgg16_bn.onnx' });
   await page.getByText('Advanced settings').click();
   await page.getByLabel('Cached feature precision').selectOption('float32');
+  await page.getByLabel('Attention compatibility').selectOption('additive');
   await shot(page, 'train-backbone');
   await page.getByLabel('Cached feature precision').selectOption('');
+  await page.getByLabel('Attention compatibility').selectOption('');
   await page.getByLabel('Start from').selectOption({ index: 0 });
   await page.getByRole('tab', { name: 'Models' }).click();
 }

@@ -9,7 +9,7 @@
 // With E2E_SHOTS=<folder> the screens are also photographed there (to look at them).
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -121,6 +121,7 @@ test(
       await precision.waitFor({ state: 'detached' });
       await page.getByRole('radio', { name: /^Quick / }).check();
       await precision.selectOption('float32');
+      await page.getByLabel('Attention compatibility').selectOption('additive');
       await look(page, 'train-backbone');
       await size.selectOption('32');
       await page.getByLabel('Epochs', { exact: true }).fill('1');
@@ -129,6 +130,11 @@ test(
       await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 240_000 });
       await page.getByRole('cell', { name: /from vgg16_bn\.onnx, float32 feature cache$/ }).waitFor();
       await look(page, 'train-backbone-done');
+      // The run trained with the compatibility chosen on the form.
+      const runs = join(session.dir, 'workspace', 'runs');
+      const [runId] = await readdir(runs);
+      const record = JSON.parse(await readFile(join(runs, runId, 'run.json'), 'utf8'));
+      assert.equal(record.config.compatibility, 'additive');
       assert.deepEqual(pageErrors, []);
     } finally {
       server.closeAllConnections();
