@@ -141,6 +141,7 @@ async function ours(prepared: { folder: string; backbone: string }, round: numbe
   // An epoch event's trainSeconds is the run's training time so far (cumulative): the last one is the total.
   // (Until 2026-12-07 this summed them, which overstated the head time: 15 epoch-times for 5 epochs.)
   const headSeconds = epochs.at(-1)?.trainSeconds ?? 0;
+  const phases = phaseSeconds(events);
   return {
     who: 'ours',
     round,
@@ -153,12 +154,31 @@ async function ours(prepared: { folder: string; backbone: string }, round: numbe
     views: Number(values.views),
     total_seconds: seconds(wallMs),
     head_train_seconds: +headSeconds.toFixed(1),
+    ...phases,
     train_loss: epochs.map((e) => +e.trainLoss.toFixed(4)),
     val_acc: epochs.at(-1)?.valAccuracy,
     evaluated: evaluated.map((e) => ({ split: e.split, accuracy: e.accuracy, images: e.images })),
     peak_rss_mib: await peakRssMib(timeFile),
     load_before: loadBefore,
     load_after: load(),
+  };
+}
+
+/**
+ * The run's phases from its events' times: caching (start to the last caching event), the head phase
+ * (from there to the last epoch's validation) and the final evaluation (from there to the end).
+ */
+function phaseSeconds(events: readonly (TrainingEvent & { time?: string })[]) {
+  const at = (e: { time?: string } | undefined) => (e?.time ? Date.parse(e.time) : Number.NaN);
+  const started = at(events.find((e) => e.type === 'started'));
+  const cached = at(events.filter((e) => e.type === 'caching').at(-1));
+  const lastEpoch = at(events.filter((e) => e.type === 'epoch').at(-1));
+  const finished = at(events.find((e) => e.type === 'finished'));
+  const s = (ms: number) => (Number.isFinite(ms) ? +(ms / 1000).toFixed(1) : null);
+  return {
+    caching_seconds: s(cached - started),
+    head_phase_seconds: s(lastEpoch - cached),
+    final_evaluation_seconds: s(finished - lastEpoch),
   };
 }
 

@@ -61,16 +61,28 @@ export function float32Features(batch: Pick<FeatureBatch, 'locals' | 'pool5'>): 
   };
 }
 
+/** An (image, view) entry of a cache. */
+export interface CachedEntry {
+  image: number;
+  view: number;
+}
+
 /** Where batches of cached features come from (a feature cache). */
 export interface FeatureSource {
   readonly frozenBlocks: CachedFrozenBlocks;
   /** Images held. */
   readonly count: number;
-  /** The features of the given (image, view) pairs, in that order. */
-  batch(entries: readonly { image: number; view: number }[]): Promise<FeatureBatch>;
+  /** The features of the given (image, view) pairs, in that order, in arrays of their own. */
+  batch(entries: readonly CachedEntry[]): Promise<FeatureBatch>;
+  /**
+   * The batches of the given lists of entries, in order, the next read while the caller works on the
+   * current one. The batches' arrays are reused: a yielded batch is valid until the next one is asked
+   * for (copy what must outlive that).
+   */
+  batches(lists: readonly (readonly CachedEntry[])[]): AsyncGenerator<FeatureBatch>;
   /**
    * One epoch of batches in a seeded order; each image comes as one of its views, drawn per
-   * (seed, epoch, image).
+   * (seed, epoch, image). Arrays reused as batches() does.
    */
   epoch(options: {
     epoch: number;
@@ -98,16 +110,18 @@ export function valuesPerView(spec: ModelSpec, frozenBlocks: CachedFrozenBlocks 
   return s.locals.reduce((n, [h, w, c]) => n + h * w * c, 0) + (s.pool5 ?? 0);
 }
 
-/** Every image of a source once, as view 0 (the plain centre crop), in order, `batchSize` at a time. */
-export async function* viewZeroBatches(
-  source: FeatureSource,
-  batchSize: number,
-): AsyncGenerator<FeatureBatch> {
-  for (let start = 0; start < source.count; start += batchSize) {
-    const entries = Array.from({ length: Math.min(batchSize, source.count - start) }, (_, k) => ({
-      image: start + k,
-      view: 0,
-    }));
-    yield await source.batch(entries);
-  }
+/**
+ * Every image of a source once, as view 0 (the plain centre crop), in order, `batchSize` at a time
+ * (arrays reused: see FeatureSource.batches).
+ */
+export function viewZeroBatches(source: FeatureSource, batchSize: number): AsyncGenerator<FeatureBatch> {
+  const lists: CachedEntry[][] = [];
+  for (let start = 0; start < source.count; start += batchSize)
+    lists.push(
+      Array.from({ length: Math.min(batchSize, source.count - start) }, (_, k) => ({
+        image: start + k,
+        view: 0,
+      })),
+    );
+  return source.batches(lists);
 }

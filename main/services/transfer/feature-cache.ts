@@ -28,7 +28,7 @@ import type { BatchItem, SkippedFile } from '../datasets/batch-stream.js';
 import type { DecodeOptions } from '../images/decode-image.js';
 import type { NormaliseOptions } from '../images/normalise.js';
 import { computeFeatures } from './compute-features.js';
-import { epochBatches, readFeatureBatch, type CachedEntries } from './feature-batches.js';
+import { epochBatches, readFeatureBatch, streamBatches, type CachedEntries } from './feature-batches.js';
 import { FeatureCacheError } from './feature-cache-error.js';
 import { FeatureStore, formatGiB, type FeatureCachePrecision } from './feature-store.js';
 
@@ -221,6 +221,7 @@ export async function buildFeatureCache(
       buildMs,
     }),
     batch: (list) => readFeatureBatch(entries, list),
+    batches: (lists) => streamBatches(entries, lists),
     epoch: (o) => epochBatches(entries, o),
     dispose: () => store.dispose(),
   };

@@ -280,6 +280,20 @@ test('a float16 features graph fed the stored bits steps and evaluates exactly a
         await bits.evaluateFeatures(half, batch.labels),
         await wide.evaluateFeatures(half, batch.labels),
       );
+      // The start of larger arrays (how a stream of batches hands over a short last batch) reads the same.
+      const inLarger = (t: { shape: number[]; data: Uint16Array }) => {
+        const larger = new Uint16Array(t.data.length * 2).fill(0x7bff);
+        larger.set(t.data);
+        return { shape: t.shape, data: larger.subarray(0, t.data.length) };
+      };
+      const shortLast = {
+        locals: half.locals.map(inLarger),
+        ...(half.pool5 ? { pool5: inLarger(half.pool5) } : {}),
+      };
+      assert.deepEqual(
+        await bits.evaluateFeatures(shortLast, batch.labels),
+        await bits.evaluateFeatures(half, batch.labels),
+      );
       // Rounding really happened: the exact features give another loss.
       const exactLoss = (await wide.evaluateFeatures(exact, batch.labels)).loss;
       assert.notEqual(exactLoss, (await wide.evaluateFeatures(half, batch.labels)).loss);

@@ -117,6 +117,25 @@ test('augmented views are seeded: view 0 is plain, others differ and rebuild ide
     seen.push(batch.size);
   }
   assert.deepEqual(seen, [3, 1]);
+  // A stream of batches writes two sets of arrays in turn; each batch, while current, equals a fresh read.
+  const lists = [all(4, 1), all(4, 2), [{ image: 3, view: 0 }], all(2, 2)];
+  const buffers: ArrayBufferLike[] = [];
+  let k = 0;
+  for await (const batch of one.batches(lists)) {
+    const fresh = await one.batch(lists[k]);
+    assert.equal(batch.size, lists[k].length);
+    batch.locals.forEach((t, level) => {
+      assert.deepEqual(t.shape, fresh.locals[level].shape);
+      assert.deepEqual(t.data, fresh.locals[level].data, `batch ${k}, l${level + 1}`);
+    });
+    assert.deepEqual(batch.pool5!.data, fresh.pool5!.data);
+    buffers.push(batch.locals[0].data.buffer);
+    k++;
+  }
+  assert.equal(k, 4);
+  assert.equal(buffers[2], buffers[0], 'batch 3 reuses the arrays of batch 1');
+  assert.equal(buffers[3], buffers[1]);
+  assert.notEqual(buffers[1], buffers[0]);
   await Promise.all([one.dispose(), two.dispose(), plain.dispose()]);
 });
 
