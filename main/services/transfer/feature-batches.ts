@@ -3,8 +3,9 @@
 // half-precision bits or float32 values copied as they are, the engine widens them) with their labels, and
 // an epoch of such batches in a seeded order, each image as one of its views drawn per (seed, epoch,
 // image), the next batch read while the caller works on the current one. A stream of batches writes into
-// two sets of arrays in turn, allocated once: fresh arrays of this size cost more than the copy itself
-// (the pages of a new buffer are faulted in on first write: about 8 ms against 0.2 ms a view at S=224). Must not import electron or
+// two sets of arrays in turn, which it gives back to the cache for the next stream when it ends: fresh
+// arrays of this size cost more than the copy itself (the pages of a new buffer are faulted in on first
+// write: about 8 ms against 0.2 ms a view at S=224). Must not import electron or
 // anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type {
@@ -32,10 +33,12 @@ export interface CachedEntries {
   labels: Int32Array;
   /** The default seed of the epochs' order and view draws. */
   seed: number;
+  /** Batch arrays a finished stream gave back, for the next stream (at most two). */
+  spare: BatchArrays[];
 }
 
 /** Arrays for batches of up to `capacity` entries: one per cached tensor, in the store's precision. */
-class BatchArrays {
+export class BatchArrays {
   private readonly arrays: (Float32Array | Uint16Array)[];
 
   constructor(
@@ -120,14 +123,25 @@ export async function* streamBatches(
   lists: readonly (readonly CachedEntry[])[],
 ): AsyncGenerator<FeatureBatch> {
   const capacity = Math.max(0, ...lists.map((l) => l.length));
-  const sets = lists.length > 1 ? [new BatchArrays(cache, capacity), new BatchArrays(cache, capacity)] : [];
+  const sets = lists.length > 1 ? [arraysFor(cache, capacity), arraysFor(cache, capacity)] : [];
   const read = (i: number) => readFeatureBatch(cache, lists[i], sets[i % 2]);
   let next = lists.length > 0 ? read(0) : undefined;
-  for (let i = 0; i < lists.length; i++) {
-    const current = await next!;
-    next = i + 1 < lists.length ? read(i + 1) : undefined;
-    yield current;
+  try {
+    for (let i = 0; i < lists.length; i++) {
+      const current = await next!;
+      next = i + 1 < lists.length ? read(i + 1) : undefined;
+      yield current;
+    }
+  } finally {
+    // A stream left early may still be reading its next batch: its arrays are not given back.
+    if (next === undefined) cache.spare = [...sets, ...cache.spare].slice(0, 2);
   }
+}
+
+/** A spare set of arrays of at least `capacity` entries, else a new one. */
+function arraysFor(cache: CachedEntries, capacity: number): BatchArrays {
+  const k = cache.spare.findIndex((a) => a.capacity >= capacity);
+  return k >= 0 ? cache.spare.splice(k, 1)[0] : new BatchArrays(cache, capacity);
 }
 
 /** One epoch of batches (see the module comment). */

@@ -204,6 +204,7 @@ export async function buildFeatureCache(
     views,
     labels,
     seed: options.seed ?? 0,
+    spare: [],
   };
   return {
     spec,
@@ -223,6 +224,9 @@ export async function buildFeatureCache(
     batch: (list) => readFeatureBatch(entries, list),
     batches: (lists) => streamBatches(entries, lists),
     epoch: (o) => epochBatches(entries, o),
-    dispose: () => store.dispose(),
+    dispose: () => {
+      entries.spare = [];
+      return store.dispose();
+    },
   };
 }

@@ -136,6 +136,10 @@ test('augmented views are seeded: view 0 is plain, others differ and rebuild ide
   assert.equal(buffers[2], buffers[0], 'batch 3 reuses the arrays of batch 1');
   assert.equal(buffers[3], buffers[1]);
   assert.notEqual(buffers[1], buffers[0]);
+  // A finished stream gives its arrays back: the next stream of no larger batches writes into them.
+  const again: ArrayBufferLike[] = [];
+  for await (const batch of one.epoch({ epoch: 1, batchSize: 3 })) again.push(batch.locals[0].data.buffer);
+  assert.deepEqual(new Set(again), new Set(buffers.slice(0, 2)));
   await Promise.all([one.dispose(), two.dispose(), plain.dispose()]);
 });
 
