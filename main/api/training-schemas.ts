@@ -177,6 +177,8 @@ export const RunSummarySchema = z.object({
     batchSize: z.number(),
     optimizer: z.string(),
     lr: z.number(),
+    /** The attention compatibility (absent in records from before it was recorded: pc). */
+    compatibility: z.string().optional(),
     /** Only for runs that cache frozen pretrained blocks' features. */
     featureCachePrecision: FeatureCachePrecisionSchema.optional(),
   }),

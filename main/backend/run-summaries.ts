@@ -126,6 +126,7 @@ export function summaryOf(
       batchSize: record.config.batchSize,
       optimizer: record.config.optimizer,
       lr: record.config.lr,
+      ...(record.config.compatibility ? { compatibility: record.config.compatibility } : {}),
       ...(digest?.featureCachePrecision ? { featureCachePrecision: digest.featureCachePrecision } : {}),
     },
     backend: record.backend,

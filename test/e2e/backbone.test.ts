@@ -128,7 +128,9 @@ test(
       await page.getByLabel('Batch size', { exact: true }).fill('8');
       await page.getByRole('button', { name: 'Start training' }).click();
       await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 240_000 });
-      await page.getByRole('cell', { name: /from vgg16_bn\.onnx, float32 feature cache$/ }).waitFor();
+      await page
+        .getByRole('cell', { name: /additive attention, from vgg16_bn\.onnx, float32 feature cache$/ })
+        .waitFor();
       await look(page, 'train-backbone-done');
       // The run trained with the compatibility chosen on the form.
       const runs = join(session.dir, 'workspace', 'runs');

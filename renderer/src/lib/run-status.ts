@@ -7,6 +7,17 @@ export function statusText(run: RunSummary): string {
   return run.status.replace('-', ' ');
 }
 
+/** The run's settings in one line for the Runs list; what differs from the usual is named. */
+export function settingsText(run: RunSummary): string {
+  const s = run.settings;
+  const parts = [`S=${s.inputSize}, width ${s.width}, ${s.epochs} epochs, ${s.optimizer} lr ${s.lr}`];
+  if (!s.attention) parts.push('no attention');
+  else if (s.compatibility && s.compatibility !== 'pc') parts.push(`${s.compatibility} attention`);
+  if (run.backbone) parts.push(`from ${run.backbone}`);
+  if (s.featureCachePrecision === 'float32') parts.push('float32 feature cache');
+  return parts.join(', ');
+}
+
 export function canResume(run: RunSummary): boolean {
   return !run.active && !['completed', 'stopped-early'].includes(run.status);
 }
