@@ -10,6 +10,9 @@
 // map's mean hit rate over seeds with a 95 % t-interval. Every line carries the 1-minute load average.
 // Run: node --import tsx bench/combine-maps.ts [--seeds 0,1,2,3,4] [--datasets shapes,clutter]
 //        [--dir bench/out/combine-maps] [--out bench/out/combine-maps.jsonl] [--epochs N] [--reuse]
+//        [--compatibility pc|dp|additive] [--normalisation softmax|sigmoid]
+// --compatibility / --normalisation train with that attention instead of the demo's (pc, softmax); the
+// runs then go to their own folders (<dataset>-<compatibility>-<normalisation>-run-<seed>).
 // --reuse scores the runs already finished in --dir again instead of training them (a new combination
 // measured on the same models).
 import { access, appendFile, mkdir, rm } from 'node:fs/promises';
@@ -25,6 +28,7 @@ import { generateShapesDataset, readShapesBoxes } from '../main/services/sample/
 import { localiseRun, type BoxesByPath } from '../main/services/training/attention-pointing.js';
 import { loadRunModel } from '../main/services/training/load-run-model.js';
 import { startTraining } from '../main/services/training/training-run.js';
+import type { Compatibility, Normalisation } from '../models/core/spec.js';
 import { selectBackend } from '../models/tfjs/backend.js';
 
 const { values } = parseArgs({
@@ -35,8 +39,18 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'bench/out/combine-maps.jsonl' },
     epochs: { type: 'string' },
     reuse: { type: 'boolean', default: false },
+    compatibility: { type: 'string' },
+    normalisation: { type: 'string' },
   },
 });
+const attention = {
+  ...(values.compatibility ? { compatibility: values.compatibility as Compatibility } : {}),
+  ...(values.normalisation ? { normalisation: values.normalisation as Normalisation } : {}),
+};
+const variant =
+  Object.keys(attention).length > 0
+    ? `${values.compatibility ?? 'pc'}-${values.normalisation ?? 'softmax'}-`
+    : '';
 const dir = resolve(values.dir as string);
 const outFile = resolve(values.out as string);
 const seeds = (values.seeds as string).split(',').map(Number);
@@ -88,7 +102,7 @@ const results = new Map<string, Record<string, number>[]>();
 for (const seed of seeds)
   for (const kind of datasets) {
     const { data, boxes } = await prepare(kind);
-    const runDir = join(dir, `${kind}-run-${seed}`);
+    const runDir = join(dir, `${kind}-${variant}run-${seed}`);
     const reused = values.reuse && (await exists(join(runDir, 'evaluation.json')));
     if (!reused) await rm(runDir, { recursive: true, force: true });
     const started = performance.now();
@@ -104,6 +118,7 @@ for (const seed of seeds)
           optimizer: DEMO_SETTINGS.optimizer,
           lr: DEMO_SETTINGS.lr,
           augment: { ...DEMO_SETTINGS.augment },
+          ...attention,
         },
         { runDir },
       );
@@ -121,6 +136,7 @@ for (const seed of seeds)
       kind: 'run',
       dataset: kind,
       seed,
+      attention: `${run.record.spec.compatibility}/${run.record.spec.normalisation}`,
       trainSeconds: reused ? null : Number(trainSeconds.toFixed(1)),
       images: localisation.images,
       accuracy,
@@ -137,6 +153,7 @@ for (const [kind, rows] of results) {
   await emit({
     kind: 'summary',
     dataset: kind,
+    attention: `${values.compatibility ?? 'pc'}/${values.normalisation ?? 'softmax'}`,
     seeds: rows.length,
     mean_ci: Object.fromEntries(
       keys.map((k) => [k, tInterval(rows.map((r) => r[k])).map((v) => Number(v.toFixed(4)))]),
