@@ -5,7 +5,7 @@
 //   node --import tsx bench/onnx-train-speed.ts --size 224 --width 1.0 --batch 8 --steps 2 --warmup 1 --peer-steps 3
 // Options: --engine onnx|wasm (repeatable; default both), --steps N --warmup N (timed and untimed
 // steps, default 5 and 2), --repeat N (rounds, default 1), --threads N (onnxruntime intra-op threads and
-// the peer's, default 2), --filter-gradient shifts|im2col|conv, --no-reuse (fresh output arrays every
+// the peer's, default 2), --filter-gradient mixed|shifts|per-image|im2col|conv, --no-reuse (fresh output arrays every
 // step), --spinning (let onnxruntime's idle threads spin-wait, its own default), --profile PREFIX
 // (onnxruntime's per-node profile of the ONNX engine), --no-peer, --peer PATH, --peer-steps N,
 // --python PATH, --out FILE (also append the lines there).
@@ -43,7 +43,7 @@ const { values: args } = parseArgs({
     repeat: { type: 'string', default: '1' },
     threads: { type: 'string', default: '2' },
     engine: { type: 'string', multiple: true },
-    'filter-gradient': { type: 'string', default: 'shifts' },
+    'filter-gradient': { type: 'string', default: 'mixed' },
     'no-reuse': { type: 'boolean', default: false },
     spinning: { type: 'boolean', default: false },
     profile: { type: 'string' },

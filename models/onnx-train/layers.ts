@@ -14,9 +14,13 @@ import { DataType } from '../onnx/proto.js';
 import { attr, type GraphWriter } from './graph-writer.js';
 import type { Tape } from './tape.js';
 
-/** How the filter gradient of a 3x3 convolution is written (see README.md for the measurements). */
-export type FilterGradient = 'shifts' | 'im2col' | 'conv';
-export const FILTER_GRADIENTS: readonly FilterGradient[] = ['shifts', 'im2col', 'conv'];
+/**
+ * How the filter gradient of a 3x3 convolution is written (see README.md for the measurements). 'mixed'
+ * (the default): 'per-image' on maps of 32x32 and larger with 8 or more input channels, 'shifts'
+ * elsewhere.
+ */
+export type FilterGradient = 'mixed' | 'shifts' | 'per-image' | 'im2col' | 'conv';
+export const FILTER_GRADIENTS: readonly FilterGradient[] = ['mixed', 'shifts', 'per-image', 'im2col', 'conv'];
 
 /**
  * How a 2x2 max-pool's backward finds each window's maximum: 'indices' (MaxPool's Indices output and
@@ -178,6 +182,44 @@ function filterGradientShifts(ctx: LayerContext, x: string, dy: string, s: ConvS
   return w.op('Reshape', [stacked, weightShape], `grad_${hint}_weight`);
 }
 
+/**
+ * Per image: the nine shifted copies of the padded input, each [N, I, H*W], times dY^T [N, H*W, O] in one
+ * batched MatMul per tap ([N, I, O]), the taps stacked and summed over the batch.
+ */
+function filterGradientPerImage(
+  ctx: LayerContext,
+  x: string,
+  dy: string,
+  s: ConvShape,
+  hint: string,
+): string {
+  const { w } = ctx;
+  const side = s.side;
+  const hw = side * side;
+  const padded = w.op('Pad', [x, w.ints([0, 0, 1, 1, 0, 0, 1, 1])], `${hint}_xpad`);
+  const dyT = w.op(
+    'Transpose',
+    [w.op('Reshape', [dy, w.ints([0, s.outChannels, hw])], `${hint}_dy3`)],
+    `${hint}_dy_t`,
+    { perm: attr.ints([0, 2, 1]) },
+  ); // [N, HW, O]
+  const taps: string[] = [];
+  for (let kh = 0; kh < 3; kh++)
+    for (let kw = 0; kw < 3; kw++) {
+      const slice = w.op(
+        'Slice',
+        [padded, w.ints([kh, kw]), w.ints([kh + side, kw + side]), w.ints([2, 3])],
+        `${hint}_shift${kh}${kw}`,
+      );
+      const flat = w.op('Reshape', [slice, w.ints([0, s.inChannels, hw])], `${slice}_3d`);
+      taps.push(w.op('MatMul', [flat, dyT], `${hint}_dw_tap${kh}${kw}`)); // [N, I, O]
+    }
+  const stacked = w.op('Concat', taps, `${hint}_dw_taps`, { axis: attr.int(1) }); // [N, (kh, kw, i), O]
+  const sum = w.op('ReduceSum', [stacked, w.ints([0])], `${hint}_dw_sum`, { keepdims: attr.int(0) });
+  const blocks = w.op('Reshape', [sum, w.ints([3, 3, s.inChannels, s.outChannels])], `${hint}_dw_4d`);
+  return w.op('Transpose', [blocks], `grad_${hint}_weight`, { perm: attr.ints([3, 2, 0, 1]) });
+}
+
 /** The same filter gradient as one Conv: input X as [I, N, H, W], filter dY as [O, N, H, W]. */
 function filterGradientConv(ctx: LayerContext, x: string, dy: string, s: ConvShape, hint: string): string {
   const { w } = ctx;
@@ -189,6 +231,22 @@ function filterGradientConv(ctx: LayerContext, x: string, dy: string, s: ConvSha
     pads: attr.ints([1, 1, 1, 1]),
   });
   return w.op('Transpose', [dwt], `grad_${hint}_weight`, swap);
+}
+
+/**
+ * Maps at least this wide get per-image filter gradients under 'mixed': the per-image products have
+ * K = H*W, too short below (measured per layer at batch 32, README.md).
+ */
+const PER_IMAGE_MIN_SIDE = 32;
+
+/** dW of a 3x3 convolution in the context's formulation (FilterGradient). */
+function filterGradient(ctx: LayerContext, x: string, dy: string, s: ConvShape, hint: string): string {
+  const fg = ctx.filterGradient;
+  if (fg === 'conv') return filterGradientConv(ctx, x, dy, s, hint);
+  if (fg === 'im2col') return filterGradientIm2col(ctx, x, dy, s, hint);
+  const perImage =
+    fg === 'per-image' || (fg === 'mixed' && s.side >= PER_IMAGE_MIN_SIDE && s.inChannels >= 8);
+  return perImage ? filterGradientPerImage(ctx, x, dy, s, hint) : filterGradientShifts(ctx, x, dy, s, hint);
 }
 
 export function conv3x3(
@@ -218,15 +276,7 @@ export function conv3x3(
         bias,
         w.op('ReduceSum', [dy, w.ints([0, 2, 3])], `grad_${hint}_bias`, { keepdims: attr.int(0) }),
       );
-    if (tape.needsGrad(weight))
-      tape.addGrad(
-        weight,
-        ctx.filterGradient === 'conv'
-          ? filterGradientConv(ctx, x, dy, shape, hint)
-          : ctx.filterGradient === 'im2col'
-            ? filterGradientIm2col(ctx, x, dy, shape, hint)
-            : filterGradientShifts(ctx, x, dy, shape, hint),
-      );
+    if (tape.needsGrad(weight)) tape.addGrad(weight, filterGradient(ctx, x, dy, shape, hint));
     if (tape.needsGrad(x))
       tape.addGrad(
         x,
