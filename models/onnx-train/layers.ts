@@ -183,8 +183,10 @@ function filterGradientShifts(ctx: LayerContext, x: string, dy: string, s: ConvS
 }
 
 /**
- * Per image: the nine shifted copies of the padded input, each [N, I, H*W], times dY^T [N, H*W, O] in one
- * batched MatMul per tap ([N, I, O]), the taps stacked and summed over the batch.
+ * Per image, the nine taps as batched MatMuls ([N, I, K] x [N, K, O] -> [N, I, O]), stacked in (kh, kw, i)
+ * order and summed over the batch. `taps` makes the two operands of each: by default the nine shifted
+ * copies of the padded input ([N, I, H*W]) against dY^T; on the widest maps (rowColumnTaps) three column
+ * shifts of the padded input against three row shifts of dY, over frames of H+2 rows.
  */
 function filterGradientPerImage(
   ctx: LayerContext,
@@ -194,9 +196,25 @@ function filterGradientPerImage(
   hint: string,
 ): string {
   const { w } = ctx;
+  const padded = w.op('Pad', [x, w.ints([0, 0, 1, 1, 0, 0, 1, 1])], `${hint}_xpad`);
+  const taps =
+    s.side >= ROW_COLUMN_MIN_SIDE
+      ? rowColumnTaps(ctx, padded, dy, s, hint)
+      : shiftedTaps(ctx, padded, dy, s, hint);
+  const stacked = w.op('Concat', taps, `${hint}_dw_taps`, { axis: attr.int(1) }); // [N, (kh, kw, i), O]
+  const sum = w.op('ReduceSum', [stacked, w.ints([0])], `${hint}_dw_sum`, { keepdims: attr.int(0) });
+  const blocks = w.op('Reshape', [sum, w.ints([3, 3, s.inChannels, s.outChannels])], `${hint}_dw_4d`);
+  return w.op('Transpose', [blocks], `grad_${hint}_weight`, { perm: attr.ints([3, 2, 0, 1]) });
+}
+
+/** Maps at least this wide take rowColumnTaps in filterGradientPerImage (fewer, longer copies). */
+const ROW_COLUMN_MIN_SIDE = 64;
+
+/** The nine per-image taps [N, I, O] in (kh, kw) order: each shifted copy of the padded input against dY^T. */
+function shiftedTaps(ctx: LayerContext, padded: string, dy: string, s: ConvShape, hint: string): string[] {
+  const { w } = ctx;
   const side = s.side;
   const hw = side * side;
-  const padded = w.op('Pad', [x, w.ints([0, 0, 1, 1, 0, 0, 1, 1])], `${hint}_xpad`);
   const dyT = w.op(
     'Transpose',
     [w.op('Reshape', [dy, w.ints([0, s.outChannels, hw])], `${hint}_dy3`)],
@@ -214,10 +232,38 @@ function filterGradientPerImage(
       const flat = w.op('Reshape', [slice, w.ints([0, s.inChannels, hw])], `${slice}_3d`);
       taps.push(w.op('MatMul', [flat, dyT], `${hint}_dw_tap${kh}${kw}`)); // [N, I, O]
     }
-  const stacked = w.op('Concat', taps, `${hint}_dw_taps`, { axis: attr.int(1) }); // [N, (kh, kw, i), O]
-  const sum = w.op('ReduceSum', [stacked, w.ints([0])], `${hint}_dw_sum`, { keepdims: attr.int(0) });
-  const blocks = w.op('Reshape', [sum, w.ints([3, 3, s.inChannels, s.outChannels])], `${hint}_dw_4d`);
-  return w.op('Transpose', [blocks], `grad_${hint}_weight`, { perm: attr.ints([3, 2, 0, 1]) });
+  return taps;
+}
+
+/**
+ * The same nine taps from six copies: in frames of H+2 rows of W, the padded input's columns kw..kw+W-1
+ * ([N, I, (H+2) W]) against dY moved kh rows down (zeros in the other two rows; transposed to
+ * [N, (H+2) W, O]): the sum over a frame of Xpad[r, x + kw] dY[r - kh, x] is the tap (kh, kw).
+ */
+function rowColumnTaps(ctx: LayerContext, padded: string, dy: string, s: ConvShape, hint: string): string[] {
+  const { w } = ctx;
+  const side = s.side;
+  const frame = (side + 2) * side;
+  const columns = [0, 1, 2].map((kw) =>
+    w.op(
+      'Reshape',
+      [
+        w.op('Slice', [padded, w.ints([kw]), w.ints([kw + side]), w.ints([3])], `${hint}_x_col${kw}`),
+        w.ints([0, s.inChannels, frame]),
+      ],
+      `${hint}_x_col${kw}_3d`,
+    ),
+  );
+  const rows = [0, 1, 2].map((kh) => {
+    const moved = w.op('Pad', [dy, w.ints([0, 0, kh, 0, 0, 0, 2 - kh, 0])], `${hint}_dy_row${kh}`);
+    const flat = w.op('Reshape', [moved, w.ints([0, s.outChannels, frame])], `${hint}_dy_row${kh}_3d`);
+    return w.op('Transpose', [flat], `${hint}_dy_row${kh}_t`, { perm: attr.ints([0, 2, 1]) });
+  });
+  const taps: string[] = [];
+  for (let kh = 0; kh < 3; kh++)
+    for (let kw = 0; kw < 3; kw++)
+      taps.push(w.op('MatMul', [columns[kw], rows[kh]], `${hint}_dw_tap${kh}${kw}`));
+  return taps;
 }
 
 /** The same filter gradient as one Conv: input X as [I, N, H, W], filter dY as [O, N, H, W]. */
