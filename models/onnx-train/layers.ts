@@ -1,6 +1,7 @@
 // The backbone's differentiable layers as ONNX nodes, NCHW, each with its backward written by hand:
-// conv 3x3 (input gradient as a Conv with the flipped, transposed filter; filter gradient as nine per-tap
-// Gemms over shifted copies of the input, or the 'im2col' / 'conv' alternatives kept for measuring),
+// conv 3x3 (input gradient as a Conv with the flipped, transposed filter; filter gradient as per-image
+// batched MatMuls on wide maps and nine per-tap Gemms over shifted copies of the input on small ones, or
+// the 'im2col' / 'conv' alternatives kept for measuring),
 // training-mode BatchNorm (batch statistics, closed-form backward, PyTorch's running averages),
 // BatchNorm on running statistics (frozen blocks), ReLU, ReLU + 2x2 max-pool (backward through MaxPool's
 // Indices and MaxUnpool, or through a first-maximum mask over each window for providers without those
