@@ -5,7 +5,7 @@
 //   node --import tsx bench/onnx-train-speed.ts --size 224 --width 1.0 --batch 8 --steps 2 --warmup 1 --peer-steps 3
 // Options: --engine onnx|wasm (repeatable; default both), --steps N --warmup N (timed and untimed
 // steps, default 5 and 2), --repeat N (rounds, default 1), --threads N (onnxruntime intra-op threads and
-// the peer's, default 2), --filter-gradient shifts|im2col|conv, --no-reuse (fresh output arrays every
+// the peer's, default 2), --inter N (onnxruntime inter-op threads, default 1), --filter-gradient mixed|shifts|per-image|im2col|conv, --no-reuse (fresh output arrays every
 // step), --spinning (let onnxruntime's idle threads spin-wait, its own default), --profile PREFIX
 // (onnxruntime's per-node profile of the ONNX engine), --no-peer, --peer PATH, --peer-steps N,
 // --python PATH, --out FILE (also append the lines there).
@@ -42,8 +42,9 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     repeat: { type: 'string', default: '1' },
     threads: { type: 'string', default: '2' },
+    inter: { type: 'string', default: '1' },
     engine: { type: 'string', multiple: true },
-    'filter-gradient': { type: 'string', default: 'shifts' },
+    'filter-gradient': { type: 'string', default: 'mixed' },
     'no-reuse': { type: 'boolean', default: false },
     spinning: { type: 'boolean', default: false },
     profile: { type: 'string' },
@@ -156,6 +157,7 @@ async function childOnnx(): Promise<Record<string, unknown>> {
   const trainer = await createOnnxTrainer(spec, initWeights(spec, createRandom(0)), {
     optimizer: { name: 'sgd', momentum: HYPER.momentum },
     intraOpThreads: threads,
+    interOpThreads: Math.max(1, int('inter', args.inter)),
     filterGradient: args['filter-gradient'] as FilterGradient,
     reuseStateTensors: !args['no-reuse'],
     spinning: args.spinning,

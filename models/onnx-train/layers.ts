@@ -1,6 +1,7 @@
 // The backbone's differentiable layers as ONNX nodes, NCHW, each with its backward written by hand:
-// conv 3x3 (input gradient as a Conv with the flipped, transposed filter; filter gradient as nine per-tap
-// Gemms over shifted copies of the input, or the 'im2col' / 'conv' alternatives kept for measuring),
+// conv 3x3 (input gradient as a Conv with the flipped, transposed filter; filter gradient as per-image
+// batched MatMuls on wide maps and nine per-tap Gemms over shifted copies of the input on small ones, or
+// the 'im2col' / 'conv' alternatives kept for measuring),
 // training-mode BatchNorm (batch statistics, closed-form backward, PyTorch's running averages),
 // BatchNorm on running statistics (frozen blocks), ReLU, ReLU + 2x2 max-pool (backward through MaxPool's
 // Indices and MaxUnpool, or through a first-maximum mask over each window for providers without those
@@ -14,9 +15,13 @@ import { DataType } from '../onnx/proto.js';
 import { attr, type GraphWriter } from './graph-writer.js';
 import type { Tape } from './tape.js';
 
-/** How the filter gradient of a 3x3 convolution is written (see README.md for the measurements). */
-export type FilterGradient = 'shifts' | 'im2col' | 'conv';
-export const FILTER_GRADIENTS: readonly FilterGradient[] = ['shifts', 'im2col', 'conv'];
+/**
+ * How the filter gradient of a 3x3 convolution is written (see README.md for the measurements). 'mixed'
+ * (the default): 'per-image' on maps of 32x32 and larger with 8 or more input channels, 'shifts'
+ * elsewhere.
+ */
+export type FilterGradient = 'mixed' | 'shifts' | 'per-image' | 'im2col' | 'conv';
+export const FILTER_GRADIENTS: readonly FilterGradient[] = ['mixed', 'shifts', 'per-image', 'im2col', 'conv'];
 
 /**
  * How a 2x2 max-pool's backward finds each window's maximum: 'indices' (MaxPool's Indices output and
@@ -171,11 +176,95 @@ function filterGradientShifts(ctx: LayerContext, x: string, dy: string, s: ConvS
   for (let k = 0; k < 9; k++) {
     const slice = shift(k);
     const flat = w.op('Reshape', [slice, w.ints([s.inChannels, -1])], `${slice}_2d`);
-    const tap = w.op('Gemm', [dy2, flat], `${hint}_dw_tap${k}`, { transB: attr.int(1) }); // [O, I]
-    taps.push(w.op('Unsqueeze', [tap, w.ints([2])], `${hint}_dw_tap${k}_3d`));
+    taps.push(w.op('Gemm', [dy2, flat], `${hint}_dw_tap${k}`, { transB: attr.int(1) })); // [O, I]
   }
-  const stacked = w.op('Concat', taps, `${hint}_dw_taps`, { axis: attr.int(2) }); // [O, I, 9]
-  return w.op('Reshape', [stacked, weightShape], `grad_${hint}_weight`);
+  const stacked = w.op('Concat', taps, `${hint}_dw_taps`, { axis: attr.int(1) }); // [O, (kh, kw, i)]
+  const blocks = w.op('Reshape', [stacked, w.ints([s.outChannels, 3, 3, s.inChannels])], `${hint}_dw_4d`);
+  return w.op('Transpose', [blocks], `grad_${hint}_weight`, { perm: attr.ints([0, 3, 1, 2]) });
+}
+
+/**
+ * Per image, the nine taps as batched MatMuls ([N, I, K] x [N, K, O] -> [N, I, O]), stacked in (kh, kw, i)
+ * order and summed over the batch. `taps` makes the two operands of each: by default the nine shifted
+ * copies of the padded input ([N, I, H*W]) against dY^T; on the widest maps (rowColumnTaps) three column
+ * shifts of the padded input against three row shifts of dY, over frames of H+2 rows.
+ */
+function filterGradientPerImage(
+  ctx: LayerContext,
+  x: string,
+  dy: string,
+  s: ConvShape,
+  hint: string,
+): string {
+  const { w } = ctx;
+  const padded = w.op('Pad', [x, w.ints([0, 0, 1, 1, 0, 0, 1, 1])], `${hint}_xpad`);
+  const taps =
+    s.side >= ROW_COLUMN_MIN_SIDE
+      ? rowColumnTaps(ctx, padded, dy, s, hint)
+      : shiftedTaps(ctx, padded, dy, s, hint);
+  const stacked = w.op('Concat', taps, `${hint}_dw_taps`, { axis: attr.int(1) }); // [N, (kh, kw, i), O]
+  const sum = w.op('ReduceSum', [stacked, w.ints([0])], `${hint}_dw_sum`, { keepdims: attr.int(0) });
+  const blocks = w.op('Reshape', [sum, w.ints([3, 3, s.inChannels, s.outChannels])], `${hint}_dw_4d`);
+  return w.op('Transpose', [blocks], `grad_${hint}_weight`, { perm: attr.ints([3, 2, 0, 1]) });
+}
+
+/** Maps at least this wide take rowColumnTaps in filterGradientPerImage (fewer, longer copies). */
+const ROW_COLUMN_MIN_SIDE = 64;
+
+/** The nine per-image taps [N, I, O] in (kh, kw) order: each shifted copy of the padded input against dY^T. */
+function shiftedTaps(ctx: LayerContext, padded: string, dy: string, s: ConvShape, hint: string): string[] {
+  const { w } = ctx;
+  const side = s.side;
+  const hw = side * side;
+  const dyT = w.op(
+    'Transpose',
+    [w.op('Reshape', [dy, w.ints([0, s.outChannels, hw])], `${hint}_dy3`)],
+    `${hint}_dy_t`,
+    { perm: attr.ints([0, 2, 1]) },
+  ); // [N, HW, O]
+  const taps: string[] = [];
+  for (let kh = 0; kh < 3; kh++)
+    for (let kw = 0; kw < 3; kw++) {
+      const slice = w.op(
+        'Slice',
+        [padded, w.ints([kh, kw]), w.ints([kh + side, kw + side]), w.ints([2, 3])],
+        `${hint}_shift${kh}${kw}`,
+      );
+      const flat = w.op('Reshape', [slice, w.ints([0, s.inChannels, hw])], `${slice}_3d`);
+      taps.push(w.op('MatMul', [flat, dyT], `${hint}_dw_tap${kh}${kw}`)); // [N, I, O]
+    }
+  return taps;
+}
+
+/**
+ * The same nine taps from six copies: in frames of H+2 rows of W, the padded input's columns kw..kw+W-1
+ * ([N, I, (H+2) W]) against dY moved kh rows down (zeros in the other two rows; transposed to
+ * [N, (H+2) W, O]): the sum over a frame of Xpad[r, x + kw] dY[r - kh, x] is the tap (kh, kw).
+ */
+function rowColumnTaps(ctx: LayerContext, padded: string, dy: string, s: ConvShape, hint: string): string[] {
+  const { w } = ctx;
+  const side = s.side;
+  const frame = (side + 2) * side;
+  const columns = [0, 1, 2].map((kw) =>
+    w.op(
+      'Reshape',
+      [
+        w.op('Slice', [padded, w.ints([kw]), w.ints([kw + side]), w.ints([3])], `${hint}_x_col${kw}`),
+        w.ints([0, s.inChannels, frame]),
+      ],
+      `${hint}_x_col${kw}_3d`,
+    ),
+  );
+  const rows = [0, 1, 2].map((kh) => {
+    const moved = w.op('Pad', [dy, w.ints([0, 0, kh, 0, 0, 0, 2 - kh, 0])], `${hint}_dy_row${kh}`);
+    const flat = w.op('Reshape', [moved, w.ints([0, s.outChannels, frame])], `${hint}_dy_row${kh}_3d`);
+    return w.op('Transpose', [flat], `${hint}_dy_row${kh}_t`, { perm: attr.ints([0, 2, 1]) });
+  });
+  const taps: string[] = [];
+  for (let kh = 0; kh < 3; kh++)
+    for (let kw = 0; kw < 3; kw++)
+      taps.push(w.op('MatMul', [columns[kw], rows[kh]], `${hint}_dw_tap${kh}${kw}`));
+  return taps;
 }
 
 /** The same filter gradient as one Conv: input X as [I, N, H, W], filter dY as [O, N, H, W]. */
@@ -189,6 +278,22 @@ function filterGradientConv(ctx: LayerContext, x: string, dy: string, s: ConvSha
     pads: attr.ints([1, 1, 1, 1]),
   });
   return w.op('Transpose', [dwt], `grad_${hint}_weight`, swap);
+}
+
+/**
+ * Maps at least this wide get per-image filter gradients under 'mixed': the per-image products have
+ * K = H*W, too short below (measured per layer at batch 32, README.md).
+ */
+const PER_IMAGE_MIN_SIDE = 32;
+
+/** dW of a 3x3 convolution in the context's formulation (FilterGradient). */
+function filterGradient(ctx: LayerContext, x: string, dy: string, s: ConvShape, hint: string): string {
+  const fg = ctx.filterGradient;
+  if (fg === 'conv') return filterGradientConv(ctx, x, dy, s, hint);
+  if (fg === 'im2col') return filterGradientIm2col(ctx, x, dy, s, hint);
+  const perImage =
+    fg === 'per-image' || (fg === 'mixed' && s.side >= PER_IMAGE_MIN_SIDE && s.inChannels >= 8);
+  return perImage ? filterGradientPerImage(ctx, x, dy, s, hint) : filterGradientShifts(ctx, x, dy, s, hint);
 }
 
 export function conv3x3(
@@ -218,15 +323,7 @@ export function conv3x3(
         bias,
         w.op('ReduceSum', [dy, w.ints([0, 2, 3])], `grad_${hint}_bias`, { keepdims: attr.int(0) }),
       );
-    if (tape.needsGrad(weight))
-      tape.addGrad(
-        weight,
-        ctx.filterGradient === 'conv'
-          ? filterGradientConv(ctx, x, dy, shape, hint)
-          : ctx.filterGradient === 'im2col'
-            ? filterGradientIm2col(ctx, x, dy, shape, hint)
-            : filterGradientShifts(ctx, x, dy, shape, hint),
-      );
+    if (tape.needsGrad(weight)) tape.addGrad(weight, filterGradient(ctx, x, dy, shape, hint));
     if (tape.needsGrad(x))
       tape.addGrad(
         x,
@@ -256,11 +353,41 @@ export interface BatchNormTrainResult {
   runningVar: string;
 }
 
+/** The element count of one channel and the running variance's Bessel factor, per map size. */
+interface ChannelCount {
+  /** N * positions (elementsPerChannel). */
+  n: string;
+  /** n / max(1, n - 1), as model.ts's commitBatchStats. */
+  bessel: string;
+}
+
+const besselFactors = new WeakMap<Map<number, string>, Map<number, string>>();
+
+/** elementsPerChannel and its Bessel factor, written once per map size like the count. */
+function channelCount(ctx: LayerContext, positions: number): ChannelCount {
+  const { w } = ctx;
+  const n = elementsPerChannel(ctx, positions);
+  let bySize = besselFactors.get(ctx.counts);
+  if (bySize === undefined) {
+    bySize = new Map();
+    besselFactors.set(ctx.counts, bySize);
+  }
+  let bessel = bySize.get(positions);
+  if (bessel === undefined) {
+    const less = w.op('Sub', [n, w.scalar(1)], `count_${positions}_less1`);
+    const atLeast1 = w.op('Max', [less, w.scalar(1)], `count_${positions}_less1_min1`);
+    bessel = w.op('Div', [n, atLeast1], `bessel_${positions}`);
+    bySize.set(positions, bessel);
+  }
+  return { n, bessel };
+}
+
 /**
  * Training-mode BatchNorm over an NCHW map with `positions` = H * W: batch statistics (biased variance)
  * normalise; the running averages move PyTorch's way, running = 0.9 running + 0.1 batch, with the
  * unbiased variance. Forward as TensorFlow.js's model.ts writes it: (x - mean) * (rsqrt(var + eps) *
- * gamma) + beta.
+ * gamma) + beta. The per-channel statistics are [C] vectors (only the mean is kept as [1, C, 1, 1], to
+ * centre the map).
  */
 export function batchNormTrain(
   ctx: LayerContext,
@@ -269,116 +396,86 @@ export function batchNormTrain(
   shape: { channels: number; positions: number },
   hint: string,
 ): BatchNormTrainResult {
-  const positions = shape.positions;
   const { w, tape } = ctx;
   const axes = attr.ints([0, 2, 3]);
-  const keep = attr.int(1);
-  const mean = w.op('ReduceMean', [x], `${hint}_mean`, { axes, keepdims: keep });
+  const mean = w.op('ReduceMean', [x], `${hint}_mean`, { axes, keepdims: attr.int(1) });
   const centred = w.op('Sub', [x, mean], `${hint}_centred`);
-  const sumSq = w.op('ReduceSumSquare', [centred], `${hint}_sumsq`, { axes, keepdims: keep });
-  const count = elementsPerChannel(ctx, positions);
-  const variance = w.op('Div', [sumSq, count], `${hint}_var`);
+  const sumSq = w.op('ReduceSumSquare', [centred], `${hint}_sumsq`, { axes, keepdims: attr.int(0) });
+  const count = channelCount(ctx, shape.positions);
+  const variance = w.op('Div', [sumSq, count.n], `${hint}_batch_var`);
   const invStd = w.op(
     'Reciprocal',
     [w.op('Sqrt', [w.op('Add', [variance, w.scalar(BN_EPSILON)], `${hint}_var_eps`)], `${hint}_std`)],
     `${hint}_invstd`,
   );
-  const gamma4 = perChannel(ctx, p.gamma);
-  const scale = w.op('Mul', [invStd, gamma4], `${hint}_scale`);
-  const flat = w.ints([-1]);
-  const scaleC = w.op('Reshape', [scale, flat], `${hint}_scale_c`);
+  const scale = w.op('Mul', [invStd, p.gamma], `${hint}_scale`);
   // (x - mean) * scale + beta, one pass
-  const y = tracked(ctx, channelAffine(ctx, centred, scaleC, p.beta, shape.channels, hint), [
+  const y = tracked(ctx, channelAffine(ctx, centred, scale, p.beta, shape.channels, hint), [
     x,
     p.gamma,
     p.beta,
   ]);
-  const meanC = w.op('Reshape', [mean, flat], `${hint}_batch_mean`);
-  const varC = w.op('Reshape', [variance, flat], `${hint}_batch_var`);
-  // unbiased = var * n / max(1, n - 1), as model.ts's commitBatchStats
-  const bessel = w.op(
-    'Div',
-    [count, w.op('Max', [w.op('Sub', [count, w.scalar(1)], `${hint}_n1`), w.scalar(1)], `${hint}_n1_min1`)],
-    `${hint}_bessel`,
-  );
-  const unbiased = w.op('Mul', [varC, bessel], `${hint}_batch_var_unbiased`);
+  const meanC = w.op('Reshape', [mean, w.ints([-1])], `${hint}_batch_mean`);
+  const unbiased = w.op('Mul', [variance, count.bessel], `${hint}_batch_var_unbiased`);
   const keepOld = w.scalar(1 - BN_MOMENTUM);
   const takeNew = w.scalar(BN_MOMENTUM);
-  const runningMean = w.op(
-    'Add',
-    [
-      w.op('Mul', [p.runningMean, keepOld], `${hint}_rm_old`),
-      w.op('Mul', [meanC, takeNew], `${hint}_rm_new`),
-    ],
-    `${hint}_running_mean_next`,
-  );
-  const runningVar = w.op(
-    'Add',
-    [
-      w.op('Mul', [p.runningVar, keepOld], `${hint}_rv_old`),
-      w.op('Mul', [unbiased, takeNew], `${hint}_rv_new`),
-    ],
-    `${hint}_running_var_next`,
-  );
-
+  const running = (old: string, batch: string, name: string): string =>
+    w.op(
+      'Add',
+      [w.op('Mul', [old, keepOld], `${name}_old`), w.op('Mul', [batch, takeNew], `${name}_new`)],
+      `${name}_next`,
+    );
   if (tape.needsGrad(y))
     tape.record(() => {
       const dy = tape.grad(y);
-      if (dy === undefined) return;
-      const sumAxes = w.ints([0, 2, 3]);
-      const dBeta = w.op('ReduceSum', [dy, sumAxes], `grad_${hint}_beta4`, { keepdims: keep });
-      // sum(dy * xhat) = invstd * sum(dy * (x - mean))
-      const dyCentred = w.op(
-        'ReduceSum',
-        [w.op('Mul', [dy, centred], `${hint}_dy_centred`), sumAxes],
-        `${hint}_sum_dy_centred`,
-        {
-          keepdims: keep,
-        },
-      );
-      if (tape.needsGrad(p.gamma))
-        tape.addGrad(
-          p.gamma,
-          w.op('Reshape', [w.op('Mul', [dyCentred, invStd], `${hint}_dgamma4`), flat], `grad_${hint}_gamma`),
-        );
-      if (tape.needsGrad(p.beta)) tape.addGrad(p.beta, w.op('Reshape', [dBeta, flat], `grad_${hint}_beta`));
-      if (tape.needsGrad(x)) {
-        // dx = scale * (dy - sum(dy) / n - (x - mean) * invstd^2 * sum(dy * (x - mean)) / n)
-        //    = dy * scale + ((x - mean) * k1 + k2), with per-channel k1, k2 (the bracket in one pass)
-        const invVar = w.op('Mul', [invStd, invStd], `${hint}_invvar`);
-        const k1 = w.op(
-          'Neg',
-          [
-            w.op(
-              'Div',
-              [w.op('Mul', [w.op('Mul', [scale, invVar], `${hint}_si2`), dyCentred], `${hint}_k1n`), count],
-              `${hint}_k1p`,
-            ),
-          ],
-          `${hint}_k1`,
-        );
-        const k2 = w.op(
-          'Neg',
-          [w.op('Div', [w.op('Mul', [scale, dBeta], `${hint}_k2n`), count], `${hint}_k2p`)],
-          `${hint}_k2`,
-        );
-        const fromStats = channelAffine(
-          ctx,
-          centred,
-          w.op('Reshape', [k1, flat], `${hint}_k1_c`),
-          w.op('Reshape', [k2, flat], `${hint}_k2_c`),
-          shape.channels,
-          `${hint}_dx_stats`,
-        );
-        const dx = w.op(
-          'Add',
-          [w.op('Mul', [dy, scale], `${hint}_dx_direct`), fromStats],
-          `grad_${hint}_input`,
-        );
-        tape.addGrad(x, dx);
-      }
+      if (dy !== undefined)
+        batchNormBackward(ctx, { x, dy, centred, invStd, scale, count: count.n }, p, shape.channels, hint);
     });
-  return { y, runningMean, runningVar };
+  return {
+    y,
+    runningMean: running(p.runningMean, meanC, `${hint}_running_mean`),
+    runningVar: running(p.runningVar, unbiased, `${hint}_running_var`),
+  };
+}
+
+/**
+ * BatchNorm's backward from batch statistics, closed form: dbeta = sum dy, dgamma = invstd * sum(dy (x -
+ * mean)), and dx = scale * (dy - sum(dy) / n - (x - mean) * invstd^2 * sum(dy (x - mean)) / n)
+ * = dy * scale - ((x - mean) * k1 + k2) with per-channel k1, k2 (the bracket in one pass).
+ */
+function batchNormBackward(
+  ctx: LayerContext,
+  t: { x: string; dy: string; centred: string; invStd: string; scale: string; count: string },
+  p: BatchNormTensors,
+  channels: number,
+  hint: string,
+): void {
+  const { w, tape } = ctx;
+  const { dy, centred, scale, count } = t;
+  const perChannelSum = { keepdims: attr.int(0) };
+  const nhw = w.ints([0, 2, 3]);
+  const dBeta = w.op('ReduceSum', [dy, nhw], `grad_${hint}_beta`, perChannelSum);
+  // sum(dy * xhat) = invstd * sum(dy * (x - mean))
+  const dyCentred = w.op(
+    'ReduceSum',
+    [w.op('Mul', [dy, centred], `${hint}_dy_centred`), nhw],
+    `${hint}_sum_dy_centred`,
+    perChannelSum,
+  );
+  if (tape.needsGrad(p.gamma))
+    tape.addGrad(p.gamma, w.op('Mul', [dyCentred, t.invStd], `grad_${hint}_gamma`));
+  if (tape.needsGrad(p.beta)) tape.addGrad(p.beta, dBeta);
+  if (!tape.needsGrad(t.x)) return;
+  const invVar = w.op('Mul', [t.invStd, t.invStd], `${hint}_invvar`);
+  const k1 = w.op(
+    'Div',
+    [w.op('Mul', [w.op('Mul', [scale, invVar], `${hint}_si2`), dyCentred], `${hint}_k1n`), count],
+    `${hint}_k1`,
+  );
+  const k2 = w.op('Div', [w.op('Mul', [scale, dBeta], `${hint}_k2n`), count], `${hint}_k2`);
+  const fromStats = channelAffine(ctx, centred, k1, k2, channels, `${hint}_dx_stats`);
+  const direct = w.op('Mul', [dy, perChannel(ctx, scale)], `${hint}_dx_direct`);
+  tape.addGrad(t.x, w.op('Sub', [direct, fromStats], `grad_${hint}_input`));
 }
 
 /** BatchNorm on running statistics (a frozen block): no gradient flows through it. */
@@ -393,6 +490,17 @@ export function batchNormFrozen(ctx: LayerContext, x: string, p: BatchNormTensor
 // ---------------------------------------------------------------------------------------------
 // ReLU, max-pool, Linear, Flatten
 
+/**
+ * 1 where a ReLU output (>= 0) is open, 0 where it is 0, as float32: the ReLU's backward is the gradient
+ * times this. A Mul by a float mask measured ~30 % faster than Where(y > 0, dy, 0) on onnxruntime's CPU
+ * provider (its Where broadcasting the scalar 0), and gives the same values (-0 where dy < 0 is closed).
+ */
+function openMask(ctx: LayerContext, y: string, hint: string): string {
+  const { w } = ctx;
+  const open = w.op('Greater', [y, w.scalar(0)], `${hint}_open`);
+  return w.op('Cast', [open], `${hint}_open_f`, { to: attr.int(DataType.FLOAT) });
+}
+
 export function relu(ctx: LayerContext, x: string, hint: string): string {
   const { w, tape } = ctx;
   const y = tracked(ctx, w.op('Relu', [x], hint), [x]);
@@ -400,8 +508,7 @@ export function relu(ctx: LayerContext, x: string, hint: string): string {
     tape.record(() => {
       const dy = tape.grad(y);
       if (dy === undefined) return;
-      const open = w.op('Greater', [y, w.scalar(0)], `${hint}_open`);
-      tape.addGrad(x, w.op('Where', [open, dy, w.scalar(0)], `grad_${hint}_input`));
+      tape.addGrad(x, w.op('Mul', [dy, openMask(ctx, y, hint)], `grad_${hint}_input`));
     });
   return y;
 }
@@ -525,8 +632,7 @@ export function reluMaxPool2x2(
   if (!tape.needsGrad(z)) return { relu: y, pooled: w.op('MaxPool', [y], hints.pool, POOL_WINDOW) };
   const hint = hints.pool;
   const pooled = pool2x2WithBackward(ctx, y, z, shape, hint, `grad_${hint}_relu_input`, (dp, p) => {
-    const open = w.op('Greater', [p, w.scalar(0)], `${hint}_open`);
-    return w.op('Where', [open, dp, w.scalar(0)], `${hint}_dy_open`);
+    return w.op('Mul', [dp, openMask(ctx, p, hint)], `${hint}_dy_open`);
   });
   return { relu: y, pooled };
 }

@@ -66,7 +66,7 @@ export interface TrainingGraphOptions {
   beta1?: number;
   beta2?: number;
   epsilon?: number;
-  /** How 3x3 filter gradients are written (default 'shifts'; see README.md). */
+  /** How 3x3 filter gradients are written (default 'mixed'; see README.md). */
   filterGradient?: FilterGradient;
   /** How max-pool gradients find each window's maximum (default 'indices'; layers.ts, PoolBackward). */
   poolBackward?: PoolBackward;
@@ -192,7 +192,7 @@ function checkOptions(spec: ModelSpec, options: TrainingGraphOptions): number {
       'invalid',
       `epsilon must be a finite number of at least 0, got ${options.epsilon}.`,
     );
-  const fg = options.filterGradient ?? 'shifts';
+  const fg = options.filterGradient ?? 'mixed';
   if (!FILTER_GRADIENTS.includes(fg))
     throw new OnnxTrainError(
       'invalid',
@@ -470,7 +470,7 @@ export function buildTrainingGraph(spec: ModelSpec, options: TrainingGraphOption
     w,
     tape,
     batch,
-    filterGradient: options.filterGradient ?? 'shifts',
+    filterGradient: options.filterGradient ?? 'mixed',
     poolBackward: options.poolBackward ?? 'indices',
     counts: new Map(),
   };

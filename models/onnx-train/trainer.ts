@@ -69,7 +69,7 @@ export interface OnnxTrainerOptions {
   memoryArena?: boolean;
   /** onnxruntime's memory pattern (default false; see train-session.ts). */
   memoryPattern?: boolean;
-  /** How 3x3 filter gradients are written (default 'shifts'). */
+  /** How 3x3 filter gradients are written (default 'mixed'). */
   filterGradient?: FilterGradient;
   /**
    * How max-pool gradients find each window's maximum (default: 'indices' on the CPU provider, 'argmax'

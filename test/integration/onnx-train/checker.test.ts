@@ -40,6 +40,7 @@ const cases: [string, ModelSpec, TrainingGraphOptions][] = [
     { filterGradient: 'im2col' },
   ],
   ['pc/softmax, filter gradients as Conv', base, { filterGradient: 'conv' }],
+  ['pc/softmax, per-tap filter gradients everywhere', base, { filterGradient: 'shifts' }],
   ['pc/softmax, Adam', base, { optimizer: 'adam' }],
   ['additive/softmax, Adam', { ...base, compatibility: 'additive' }, { optimizer: 'adam' }],
   [

@@ -85,7 +85,7 @@ test('bad options are refused with what is allowed', () => {
   );
   expectError(
     () => buildTrainingGraph(spec, { filterGradient: 'fft' as 'conv' }),
-    /filterGradient must be one of: shifts, im2col, conv; got "fft"/,
+    /filterGradient must be one of: mixed, shifts, per-image, im2col, conv; got "fft"/,
   );
 });
 
