@@ -141,7 +141,12 @@ async function ours(prepared: { folder: string; backbone: string }, round: numbe
   // An epoch event's trainSeconds is the run's training time so far (cumulative): the last one is the total.
   // (Until 2026-12-07 this summed them, which overstated the head time: 15 epoch-times for 5 epochs.)
   const headSeconds = epochs.at(-1)?.trainSeconds ?? 0;
-  const phases = phaseSeconds(events);
+  // The events on stdout carry no times; the run's metrics.jsonl records the same events with theirs.
+  const timedEvents = (await readFile(join(runDir, 'metrics.jsonl'), 'utf8'))
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as TrainingEvent & { time?: string });
+  const phases = phaseSeconds(timedEvents);
   return {
     who: 'ours',
     round,
