@@ -14,8 +14,12 @@ import { parseOptions, stringOption } from '../parse-options.js';
 import { runTrainingCommand, TRAINING_OPTIONS, TRAINING_OPTIONS_HELP } from './train.js';
 
 /** The demo's defaults: a narrow model that learns the shapes in a few minutes on a laptop CPU. */
+/**
+ * The demo's recipe. 10 epochs, not 6: over seeds 0-4 the combined map's pointing game on the shapes
+ * went from 76.6 % to 90.4 % and test accuracy from 88.4 % to 99.5 % (bench/RESULTS.md, #21).
+ */
 export const DEMO_SETTINGS = {
-  epochs: 6,
+  epochs: 10,
   width: 0.125,
   inputSize: 64,
   batchSize: 32,
