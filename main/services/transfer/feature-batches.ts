@@ -5,8 +5,8 @@
 // image), the next batch read while the caller works on the current one. A stream of batches writes into
 // two sets of arrays in turn, which it gives back to the cache for the next stream when it ends: fresh
 // arrays of this size cost more than the copy itself (the pages of a new buffer are faulted in on first
-// write: about 8 ms against 0.2 ms a view at S=224). Must not import electron or
-// anything from main/electron, main/backend, main/server, main/cli or renderer.
+// write: about 8 ms against 0.2 ms a view at S=224).
+// Must not import electron or anything from main/electron, main/backend, main/server, main/cli or renderer.
 
 import type {
   CachedEntry,
