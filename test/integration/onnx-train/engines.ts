@@ -27,6 +27,16 @@ export interface ParityCase {
 /** The small network most parity cases use (S=32, width 1/16, 4 classes): seconds per case. */
 export const SMALL_SPEC = { inputSize: 32, width: 0.0625, numClasses: 4 } as const;
 
+/** The attention model pc/softmax at S=64, width 0.125, 4 classes: the graph tests' usual model. */
+export const S64_PC_SPEC: ModelSpec = {
+  inputSize: 64,
+  width: 0.125,
+  numClasses: 4,
+  attention: true,
+  compatibility: 'pc',
+  normalisation: 'softmax',
+};
+
 export interface Batch {
   /** NHWC, as TensorFlow.js takes it. */
   nhwc: Float32Array;

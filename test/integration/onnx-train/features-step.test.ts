@@ -21,18 +21,11 @@ import { crossEntropy } from '../../../models/train/step.js';
 import { relativeError, useCpuBackend } from '../../helpers/tf.js';
 import { testWeights } from '../../helpers/weights.js';
 import { featuresOf } from './cached-features.js';
-import { makeBatch, movementError } from './engines.js';
+import { makeBatch, movementError, S64_PC_SPEC } from './engines.js';
 
 before(useCpuBackend);
 
-const BASE: ModelSpec = {
-  inputSize: 64,
-  width: 0.125,
-  numClasses: 4,
-  attention: true,
-  compatibility: 'pc',
-  normalisation: 'softmax',
-};
+const BASE: ModelSpec = S64_PC_SPEC;
 
 interface Case {
   name: string;

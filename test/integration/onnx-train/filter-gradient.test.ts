@@ -7,16 +7,9 @@ import type { ModelSpec } from '../../../models/core/spec.js';
 import type { FilterGradient } from '../../../models/onnx-train/layers.js';
 import { buildTrainingGraph } from '../../../models/onnx-train/train-graph.js';
 import { testWeights } from '../../helpers/weights.js';
-import { makeBatch, runOnnx, zeroGradientNames } from './engines.js';
+import { makeBatch, runOnnx, S64_PC_SPEC, zeroGradientNames } from './engines.js';
 
-const spec: ModelSpec = {
-  inputSize: 64,
-  width: 0.125,
-  numClasses: 4,
-  attention: true,
-  compatibility: 'pc',
-  normalisation: 'softmax',
-};
+const spec: ModelSpec = S64_PC_SPEC;
 
 test("'mixed' writes per-image MatMuls on 64x64 and 32x32 maps and per-tap Gemms below", () => {
   const { model } = buildTrainingGraph(spec);

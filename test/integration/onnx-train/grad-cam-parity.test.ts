@@ -24,7 +24,7 @@ import { gradCamConv13 } from '../../../models/tfjs/grad-cam.js';
 import { relativeError, useCpuBackend } from '../../helpers/tf.js';
 import { webgpuMissing } from '../../helpers/webgpu.js';
 import { testWeights } from '../../helpers/weights.js';
-import { makeBatch } from './engines.js';
+import { makeBatch, S64_PC_SPEC } from './engines.js';
 
 /**
  * Largest difference allowed between the engines' maps (values in [0, 1]) and the relative error of the
@@ -60,14 +60,7 @@ const cases: Case[] = [
   },
   {
     name: 'attention model pc/softmax, S=64 w=0.125',
-    spec: {
-      inputSize: 64,
-      width: 0.125,
-      numClasses: 4,
-      attention: true,
-      compatibility: 'pc',
-      normalisation: 'softmax',
-    },
+    spec: S64_PC_SPEC,
     seed: 3, // some seeds give maps that are 0 everywhere (every cam negative), which would test little
   },
 ];
